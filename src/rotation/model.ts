@@ -1,0 +1,118 @@
+import type { SecretRef } from '../keyvault/secret-ref.js';
+
+/**
+ * The rotation as the ledger records it. It holds references and facts, never
+ * values (I5): versions are Key Vault version ids, slots are names such as
+ * `key1` or `app_b`, errors are codes and redacted text.
+ */
+
+export const RotationStatus = {
+  Running: 'Running',
+  RollingBack: 'RollingBack',
+  Completed: 'Completed',
+  RolledBack: 'RolledBack',
+  Failed: 'Failed',
+  Aborted: 'Aborted',
+  Skipped: 'Skipped',
+} as const;
+export type RotationStatus = (typeof RotationStatus)[keyof typeof RotationStatus];
+
+export const terminalStatuses: ReadonlySet<RotationStatus> = new Set([
+  RotationStatus.Completed,
+  RotationStatus.RolledBack,
+  RotationStatus.Failed,
+  RotationStatus.Aborted,
+  RotationStatus.Skipped,
+]);
+
+export function isTerminal(status: RotationStatus): boolean {
+  return terminalStatuses.has(status);
+}
+
+export const StepName = {
+  Begin: 'begin',
+  Prepare: 'prepare',
+  Apply: 'apply',
+  Promote: 'promote',
+  Verify: 'verify',
+  Retire: 'retire',
+  Revoke: 'revoke',
+  Rollback: 'rollback',
+} as const;
+export type StepName = (typeof StepName)[keyof typeof StepName];
+
+export const Strategy = {
+  /** Two credentials at the provider; the inactive one is regenerated. */
+  Alternating: 'alternating',
+  /** One credential; the new value is pending until applied, then promoted. */
+  Single: 'single',
+} as const;
+export type Strategy = (typeof Strategy)[keyof typeof Strategy];
+
+export const TriggerKind = {
+  Event: 'event',
+  Manual: 'manual',
+  Sweep: 'sweep',
+} as const;
+export type TriggerKind = (typeof TriggerKind)[keyof typeof TriggerKind];
+
+export interface RotationTrigger {
+  readonly kind: TriggerKind;
+  /** Key Vault event type for `event` triggers (`Microsoft.KeyVault.SecretNearExpiry`). */
+  readonly eventType?: string;
+  /** Event id, kept for the audit trail and duplicate detection. */
+  readonly eventId?: string;
+  /** The version the trigger was about; a stale one (no longer latest) is skipped. */
+  readonly version?: string;
+  /** Operator-supplied reason for manual rotations. */
+  readonly reason?: string;
+}
+
+export interface StepRecord {
+  readonly step: StepName;
+  readonly attempt: number;
+  readonly startedAt: string;
+  readonly endedAt: string;
+  readonly outcome: 'succeeded' | 'retrying' | 'failed';
+  /** Short, value-free description (`new version 3f2a…`, `probe https://app/health 503`). */
+  readonly detail?: string;
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
+/** What a step changed in the world, so rollback can walk it back (newest first). */
+export interface UndoRecord {
+  readonly step: StepName;
+  readonly action: string;
+  /** References only: version ids, slot names, provider credential ids. */
+  readonly refs: Readonly<Record<string, string>>;
+}
+
+export interface Rotation {
+  readonly id: string;
+  readonly secret: SecretRef;
+  readonly trigger: RotationTrigger;
+  readonly rotator: string;
+  readonly strategy: Strategy;
+  readonly status: RotationStatus;
+  /** The step that runs next (or ran last, once terminal). */
+  readonly step: StepName;
+  readonly dryRun: boolean;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  /** After this instant the sweep ends or resumes the rotation (I3). */
+  readonly deadline: string;
+  readonly endedAt?: string;
+  readonly versions: {
+    /** Latest enabled version when the rotation began. */
+    readonly previous?: string;
+    /** Version written by promote. */
+    readonly promoted?: string;
+    /** Version written by rollback to restore the previous value. */
+    readonly restored?: string;
+  };
+  readonly slots?: { readonly previous?: string; readonly next?: string };
+  readonly steps: readonly StepRecord[];
+  readonly undo: readonly UndoRecord[];
+  /** Why the rotation ended the way it did (terminal states other than Completed). */
+  readonly reason?: string;
+}

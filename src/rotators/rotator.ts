@@ -1,0 +1,110 @@
+import type { SecretRef } from '../keyvault/secret-ref.js';
+import type { SecretValue } from '../secrecy/secret-value.js';
+import type { Strategy } from '../rotation/model.js';
+import type { RotationPolicy } from '../rotation/policy-types.js';
+
+/**
+ * The plug-in point for one kind of credential. The engine calls these in
+ * protocol order and persists everything they return before the next step, so
+ * a rotator never stores state of its own; what it needs again later it puts
+ * in `refs` (ids, slot names — never values).
+ *
+ * Idempotence (I4): every method may be called again for the same rotation
+ * after a crash, with the same inputs. A method that creates something at the
+ * provider must find and reuse (or clean up) what an earlier attempt of the same
+ * `rotationId` created, so that no orphaned credentials accumulate.
+ *
+ * Errors: throw `RotatorError` (src/rotators/errors.ts) with `transient: true`
+ * for what may succeed on retry (timeouts, 429, 5xx, connection resets) and
+ * `transient: false` for what never will (bad target, permission denied).
+ * Messages must not contain values.
+ */
+export interface Rotator {
+  /** The `rotor-rotator` tag value that selects this rotator. */
+  readonly kind: string;
+  readonly strategies: readonly Strategy[];
+
+  /**
+   * Checks the rotator's own tags on the policy (at `begin`, before anything is
+   * written). Returns the problems, each naming its tag; empty when valid.
+   */
+  validate(policy: RotationPolicy): readonly PolicyProblem[];
+
+  /**
+   * Mints or generates the new credential.
+   * - alternating: make it valid on the inactive slot now; the active slot is untouched.
+   * - single: generate only; nothing changes at the provider until `apply`.
+   */
+  prepare(context: RotatorContext): Promise<PreparedCredential>;
+
+  /** single only: make the prepared credential valid at the provider. */
+  apply?(context: RotatorContext, prepared: PreparedCredential): Promise<void>;
+
+  /** Self-test: does the provider accept this credential (log in, call an API)? */
+  test(context: RotatorContext, credential: SecretValue): Promise<CredentialTestResult>;
+
+  /** Rollback at the provider: make `previous` the working credential again (single), or undo `prepare` (alternating). */
+  restore?(context: RotatorContext, previous: CurrentCredential, prepared: PreparedCredential): Promise<void>;
+
+  /** Invalidate the superseded credential at the provider (revoke-after). */
+  revoke?(context: RotatorContext, superseded: CurrentCredential): Promise<void>;
+}
+
+export interface PolicyProblem {
+  /** The tag that is wrong, as the operator wrote it: `rotor-target`. */
+  readonly tag: string;
+  readonly message: string;
+}
+
+/** The credential the secret holds now (latest enabled version). */
+export interface CurrentCredential {
+  readonly version: string;
+  readonly value: SecretValue;
+  readonly contentType?: string;
+  readonly tags: Readonly<Record<string, string>>;
+  /** Slot the current value belongs to (engine tag `rotor-slot`), for alternating. */
+  readonly slot?: string;
+}
+
+export interface RotatorContext {
+  readonly rotationId: string;
+  readonly secret: SecretRef;
+  readonly policy: RotationPolicy;
+  readonly current: CurrentCredential;
+  /** 1 for the first try of the step, 2+ on retries and redeliveries. */
+  readonly attempt: number;
+  readonly signal?: AbortSignal;
+  readonly log: RotatorLog;
+  /** Reads another secret of the same vault (admin credentials, signing keys). */
+  readonly readSecret: (name: string) => Promise<SecretValue>;
+}
+
+export interface PreparedCredential {
+  readonly value: SecretValue;
+  /** Slot the new value lives on (alternating): `key2`, `app_b`. */
+  readonly slot?: string;
+  readonly contentType?: string;
+  /** What the rotator needs to find this credential again: provider ids, never values. */
+  readonly refs?: Readonly<Record<string, string>>;
+}
+
+export type CredentialTestResult = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+
+/** Structured log for rotators; values never go in. */
+export interface RotatorLog {
+  debug(message: string, fields?: Readonly<Record<string, unknown>>): void;
+  info(message: string, fields?: Readonly<Record<string, unknown>>): void;
+  warn(message: string, fields?: Readonly<Record<string, unknown>>): void;
+}
+
+/** Rotators by kind; the engine looks up `policy.rotator` here. */
+export type RotatorRegistry = ReadonlyMap<string, Rotator>;
+
+export function createRotatorRegistry(rotators: readonly Rotator[]): RotatorRegistry {
+  const registry = new Map<string, Rotator>();
+  for (const rotator of rotators) {
+    if (registry.has(rotator.kind)) throw new Error(`Two rotators claim kind "${rotator.kind}"`);
+    registry.set(rotator.kind, rotator);
+  }
+  return registry;
+}
