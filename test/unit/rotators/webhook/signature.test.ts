@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { computeSignature, signatureHeader } from '../../../../src/rotators/webhook/index.js';
 import { SecretValue } from '../../../../src/secrecy/secret-value.js';
@@ -20,6 +21,19 @@ describe('webhook signature scheme', () => {
     // Assess
     expect(header).toBe(`t=${NOW},v1=${expected}`);
     expect(computeSignature(SecretValue.from(KEY), NOW, BODY)).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('matches the test vector in docs/rotators/webhook.md', async () => {
+    // Prepare
+    const doc = await readFile(new URL('../../../../docs/rotators/webhook.md', import.meta.url), 'utf8');
+    const body = '{"protocol":"rotor-webhook/1","deliveryId":"00000000-0000-4000-8000-000000000000"}';
+
+    // Act
+    const header = signatureHeader(SecretValue.from('rotor-example-signing-key'), 1_760_000_000, body);
+
+    // Assess
+    expect(doc).toContain(`X-Rotor-Signature: ${header}`);
+    expect(doc).toContain(body);
   });
 
   it('verifies what Rotor signs', () => {
