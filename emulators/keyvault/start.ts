@@ -130,9 +130,17 @@ export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions = {
   const faults = new FaultInjector(options.random ?? Math.random);
   const counters = new CallCounters();
   const admin = createAdmin({ clock, vault, faults, throttle, counters, eventLog, sinks });
+  // Runs from timers and clock moves: a failure (say, the state file cannot be written) is logged, not thrown.
+  const checkExpiry = (): void => {
+    try {
+      vault.checkExpiry();
+    } catch (error) {
+      console.error(`[keyvault-emulator] expiry check failed: ${error instanceof Error ? error.message : 'unknown'}`);
+    }
+  };
   clock.onChange((previousMs, nowMs) => {
     if (nowMs < previousMs) throttle.reset();
-    vault.checkExpiry();
+    checkExpiry();
   });
 
   const handleVault = createVaultRequestHandler({
@@ -178,7 +186,7 @@ export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions = {
   vaultUrl = `${o.protocol}://${hostInUrl}:${port}`;
 
   const timer =
-    o.expiryCheckIntervalMs > 0 ? setInterval(() => vault.checkExpiry(), o.expiryCheckIntervalMs).unref() : undefined;
+    o.expiryCheckIntervalMs > 0 ? setInterval(checkExpiry, o.expiryCheckIntervalMs).unref() : undefined;
 
   return {
     url: vaultUrl,

@@ -100,8 +100,8 @@ describe('Key Vault emulator: challenge authentication and roles', () => {
     // Assess
     expect(error.statusCode).toBe(403);
     expect(error.code).toBe('Forbidden');
-    expect(error.details.error.innerError.code).toBe('ForbiddenByRbac');
-    expect(error.details.error.message).toContain(action);
+    expect(error.details?.error.innerError?.code).toBe('ForbiddenByRbac');
+    expect(error.details?.error.message).toContain(action);
   });
 
   it('lets a Secrets User read values and a Reader only metadata', async () => {

@@ -7,7 +7,17 @@ export interface RawResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   text: string;
+  // Wire bodies are asserted field by field; a full type per answer would only restate the assertions.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   json: any;
+}
+
+/** What a failed `SecretClient` call rejects with (a `RestError`, or a network/abort error). */
+export interface SdkFailure {
+  name: string;
+  code?: string;
+  statusCode?: number;
+  details?: { error: { code: string; message: string; innerError?: { code: string } } };
 }
 
 /**
@@ -52,11 +62,11 @@ export function rawRequest(
 export const bearer = (role = 'officer'): Record<string, string> => ({ authorization: `Bearer rotor-emulator.${role}` });
 
 /** The error a `SecretClient` call rejected with, for assertions on status and codes. */
-export async function rejectionOf(promise: Promise<unknown>): Promise<any> {
+export async function rejectionOf(promise: Promise<unknown>): Promise<SdkFailure> {
   try {
     await promise;
   } catch (error) {
-    return error;
+    return error as SdkFailure;
   }
   throw new Error('expected the call to fail, it succeeded');
 }

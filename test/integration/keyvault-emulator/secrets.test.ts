@@ -24,6 +24,7 @@ describe('Key Vault emulator: secrets and versions', () => {
   });
   beforeEach(() => {
     kv.admin.reset();
+    kv.admin.clock.set(START);
   });
 
   it('creates a version with a 32-hex id, the vault URL in its id and created = updated = now', async () => {
@@ -102,8 +103,8 @@ describe('Key Vault emulator: secrets and versions', () => {
     for (const error of [latestError, byVersionError]) {
       expect(error.statusCode).toBe(403);
       expect(error.code).toBe('Forbidden');
-      expect(error.details.error.message).toBe('Operation get is not allowed on a disabled secret.');
-      expect(error.details.error.innerError.code).toBe('SecretDisabled');
+      expect(error.details?.error.message).toBe('Operation get is not allowed on a disabled secret.');
+      expect(error.details?.error.innerError?.code).toBe('SecretDisabled');
     }
     expect(olderStillReadable.value).toBe('old-value');
     expect(reEnabled.value).toBe('new-value');

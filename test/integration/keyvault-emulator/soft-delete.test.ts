@@ -7,6 +7,7 @@ import {
 } from '../../../emulators/keyvault/index.js';
 import { bearer, rawRequest, rejectionOf } from './raw.js';
 
+const START = new Date('2030-01-01T00:00:00Z');
 const DAY = 24 * 60 * 60 * 1000;
 // The SDK's pollers wait 2 s between polls unless told otherwise.
 const fastPolling = { intervalInMs: 5 };
@@ -16,7 +17,7 @@ describe('Key Vault emulator: soft delete, recover, purge, backup and restore', 
   let client: SecretClient;
 
   beforeAll(async () => {
-    kv = await startKeyVaultEmulator({ clockStart: new Date('2030-01-01T00:00:00Z') });
+    kv = await startKeyVaultEmulator({ clockStart: START });
     client = createEmulatorSecretClient(kv);
   });
   afterAll(async () => {
@@ -24,6 +25,7 @@ describe('Key Vault emulator: soft delete, recover, purge, backup and restore', 
   });
   beforeEach(() => {
     kv.admin.reset();
+    kv.admin.clock.set(START);
   });
 
   it('soft-deletes: the deleted bundle carries recoveryId, deletedDate and a purge date 90 days on; get answers 404', async () => {
@@ -56,7 +58,7 @@ describe('Key Vault emulator: soft delete, recover, purge, backup and restore', 
     // Assess
     expect(error.statusCode).toBe(409);
     expect(error.code).toBe('Conflict');
-    expect(error.details.error.innerError.code).toBe('ObjectIsDeletedButRecoverable');
+    expect(error.details?.error.innerError?.code).toBe('ObjectIsDeletedButRecoverable');
   });
 
   it('recovers every version of a deleted secret', async () => {
@@ -114,7 +116,7 @@ describe('Key Vault emulator: soft delete, recover, purge, backup and restore', 
 
     // Assess
     expect(purge.statusCode).toBe(404);
-    expect(purge.details.error.message).toBe('Deleted Secret not found: alive');
+    expect(purge.details?.error.message).toBe('Deleted Secret not found: alive');
     expect(recover.statusCode).toBe(404);
   });
 
@@ -136,7 +138,7 @@ describe('Key Vault emulator: soft delete, recover, purge, backup and restore', 
       // Assess
       expect(doneBefore).toBe(false);
       expect(conflict.statusCode).toBe(409);
-      expect(conflict.details.error.innerError.code).toBe('ObjectIsBeingDeleted');
+      expect(conflict.details?.error.innerError?.code).toBe('ObjectIsBeingDeleted');
       expect(deleted.recoveryId).toBe(`${slow.url}/deletedsecrets/slow-delete`);
       expect(slow.admin.counters().operations.getDeleted.calls).toBeGreaterThanOrEqual(2);
     } finally {
@@ -168,7 +170,7 @@ describe('Key Vault emulator: soft delete, recover, purge, backup and restore', 
     await client.setSecret('existing', 'v');
     const blob = await client.backupSecret('existing');
     const corrupt = Uint8Array.from(blob!);
-    corrupt[corrupt.length - 1] ^= 0xff;
+    corrupt[corrupt.length - 1] = corrupt.at(-1)! ^ 0xff;
 
     // Act
     const conflict = await rejectionOf(client.restoreSecretBackup(blob!));
@@ -178,7 +180,7 @@ describe('Key Vault emulator: soft delete, recover, purge, backup and restore', 
     expect(conflict.statusCode).toBe(409);
     expect(malformed.statusCode).toBe(400);
     expect(malformed.code).toBe('Malformed backup blob');
-    expect(malformed.details.error.message).toBe('Backup blob contains invalid or corrupt version.');
+    expect(malformed.details?.error.message).toBe('Backup blob contains invalid or corrupt version.');
   });
 
   it('shows a retention under 90 days as CustomizedRecoverable+Purgeable', async () => {
