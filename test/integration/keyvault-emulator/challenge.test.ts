@@ -122,6 +122,22 @@ describe('Key Vault emulator: challenge authentication and roles', () => {
     expect(readerList).toEqual(['shared']);
   });
 
+  it('serves HTTPS with a certificate only its own CA vouches for', async () => {
+    // Prepare: a client that trusts only the public CAs
+    const { SecretClient } = await import('@azure/keyvault-secrets');
+    const untrusting = new SecretClient(kv.url, new EmulatorCredential(), {
+      disableChallengeResourceVerification: true,
+      retryOptions: { maxRetries: 0 },
+    });
+
+    // Act
+    const error = await rejectionOf(untrusting.getSecret('anything'));
+
+    // Assess
+    expect(kv.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    expect(`${error.code ?? ''} ${String((error as { message?: string }).message)}`).toMatch(/SELF_SIGNED|self[- ]signed|UNABLE_TO_VERIFY|unable to verify/i);
+  });
+
   it('accepts the api-version parameter as the SDK encodes it (api%2Dversion) and refuses a call without one', async () => {
     // Act
     const encoded = await rawRequest(kv, { method: 'GET', path: '/secrets?api%2Dversion=2025-07-01', headers: bearer() });

@@ -79,6 +79,20 @@ describe('Key Vault emulator: Key Vault events', () => {
     expect(types(received)).toEqual(['SecretNewVersionCreated:soon', 'SecretNearExpiry:soon']);
   });
 
+  it('publishes SecretNearExpiry at once when an update brings exp inside 30 days', async () => {
+    // Prepare
+    const created = await client.setSecret('shortened', 'v', { expiresOn: new Date(START.getTime() + 120 * DAY) });
+    received.length = 0;
+
+    // Act
+    await client.updateSecretProperties('shortened', created.properties.version!, {
+      expiresOn: new Date(START.getTime() + 5 * DAY),
+    });
+
+    // Assess
+    expect(types(received)).toEqual(['SecretNearExpiry:shortened']);
+  });
+
   it('publishes SecretNearExpiry once when the clock brings exp inside 30 days, and SecretExpired once when exp passes', async () => {
     // Prepare
     const created = await client.setSecret('later', 'v', { expiresOn: new Date(START.getTime() + 45 * DAY) });

@@ -146,6 +146,34 @@ describe('Key Vault emulator: soft delete, recover, purge, backup and restore', 
     }
   });
 
+  it('keeps a recover in progress for deletionDelayMs: get answers 404 and set ObjectIsBeingRecovered until it completes', async () => {
+    // Prepare
+    const slow = await startKeyVaultEmulator({ deletionDelayMs: 60_000 });
+    const slowClient = createEmulatorSecretClient(slow);
+    try {
+      await slowClient.setSecret('slow-recover', 'recovered-value');
+      await slowClient.beginDeleteSecret('slow-recover', fastPolling);
+      slow.admin.clock.advance(61_000);
+
+      // Act
+      const poller = await slowClient.beginRecoverDeletedSecret('slow-recover', fastPolling);
+      const doneBefore = poller.isDone();
+      const getWhileRecovering = await rejectionOf(slowClient.getSecret('slow-recover'));
+      const setWhileRecovering = await rejectionOf(slowClient.setSecret('slow-recover', 'again'));
+      slow.admin.clock.advance(61_000);
+      await poller.pollUntilDone();
+
+      // Assess
+      expect(doneBefore).toBe(false);
+      expect(getWhileRecovering.statusCode).toBe(404);
+      expect(setWhileRecovering.statusCode).toBe(409);
+      expect(setWhileRecovering.details?.error.innerError?.code).toBe('ObjectIsBeingRecovered');
+      expect((await slowClient.getSecret('slow-recover')).value).toBe('recovered-value');
+    } finally {
+      await slow.stop();
+    }
+  });
+
   it('backs up every version as an opaque blob and restores them after a purge', async () => {
     // Prepare
     const first = await client.setSecret('backed-up', 'backup-value-one');
