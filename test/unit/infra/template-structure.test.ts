@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { literal, resolve } from '../../helpers/bicep.js';
 import { fileAt, readInfra, repoRoot } from './infra-files.js';
 
 // The shape azd and `az deployment group create` rely on, and the habits that
@@ -142,5 +143,63 @@ describe('azure.yaml', () => {
 
   it('provisions infra/main.bicep', () => {
     expect(yaml).toMatch(/^infra:\n {2}provider: bicep\n {2}path: infra\n {2}module: main$/m);
+  });
+});
+
+describe('storage containers', () => {
+  const storage = fileAt(files, 'infra/modules/storage.bicep');
+  const containers = storage.resources.filter((r) => r.type === 'Microsoft.Storage/storageAccounts/blobServices/containers');
+  const passed = main.modules.find((m) => m.path === 'modules/storage.bicep')!.body.object('params')!;
+
+  it.each([
+    ['deployment package', 'deploymentContainerName', 'app-package'],
+    ['ledger', 'ledgerContainerName', 'rotor-ledger'],
+    ['Event Grid dead letters', 'deadLetterContainerName', 'eventgrid-deadletter'],
+  ])('has a private container for the %s', (_, param, name) => {
+    const container = containers.find((c) => c.body.get('name') === param);
+
+    expect(container, `container named by ${param}`).toBeDefined();
+    expect(container!.body.get('properties.publicAccess')).toBe("'None'");
+    expect(resolve(main, passed.get(param))).toBe(name);
+  });
+
+  it('is where the Function App deploys from and where Event Grid dead-letters', () => {
+    const functionAppParams = main.modules.find((m) => m.path === 'modules/function-app.bicep')!.body.object('params')!;
+    const eventsParams = main.modules.find((m) => m.path === 'modules/vault-events.bicep')!.body.object('params')!;
+
+    expect(functionAppParams.get('deploymentContainerName')).toBe(passed.get('deploymentContainerName'));
+    expect(eventsParams.get('deadLetterContainerName')).toBe(passed.get('deadLetterContainerName'));
+    expect(eventsParams.get('deadLetterStorageAccountId')).toBe('storage.outputs.id');
+  });
+});
+
+describe('network isolation', () => {
+  it('is off unless asked for', () => {
+    expect(resolve(main, 'networkIsolation')).toBe(false);
+    expect(main.modules.find((m) => m.path === 'modules/network.bicep')!.condition).toBe('networkIsolation');
+  });
+
+  it.each([
+    ['infra/modules/service-bus.bicep', 'Microsoft.ServiceBus/namespaces'],
+    ['infra/modules/notifications.bicep', 'Microsoft.EventGrid/topics'],
+  ])('%s turns public access off with it', (path, type) => {
+    const resource = fileAt(files, path).resources.find((r) => r.type === type && !r.existing)!;
+
+    expect(resource.body.get('properties.publicNetworkAccess')).toBe("networkIsolation ? 'Disabled' : 'Enabled'");
+  });
+
+  it('puts storage behind deny-by-default and the Function App into the subnet', () => {
+    const account = fileAt(files, 'infra/modules/storage.bicep').resources.find((r) => r.type === 'Microsoft.Storage/storageAccounts')!;
+    const functionAppParams = main.modules.find((m) => m.path === 'modules/function-app.bicep')!.body.object('params')!;
+
+    expect(account.body.get('properties.networkAcls.defaultAction')).toBe("networkIsolation ? 'Deny' : 'Allow'");
+    expect(functionAppParams.get('appSubnetId')).toBe("network.?outputs.appSubnetId ?? ''");
+  });
+
+  it('gives storage (blob), Service Bus and the topic a private endpoint', () => {
+    const network = fileAt(files, 'infra/modules/network.bicep');
+    const groups = network.modules.map((m) => literal(m.body.get('params.groupId')));
+
+    expect(groups.sort()).toEqual(['blob', 'namespace', 'topic']);
   });
 });
