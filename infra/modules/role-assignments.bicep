@@ -76,9 +76,9 @@ resource queueSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
-// Receive steps (sessions) and dead letters. Without Manage rights the scale
-// controller cannot read the queue length and falls back to peeking: scaling
-// is coarser, which Rotor's low message volume does not notice.
+// Receive steps (sessions) and dead letters. Without Data Owner's Manage right
+// the scale controller cannot read the queue length and scales less
+// accurately; Rotor's low message volume does not need more (docs/deploy.md).
 resource queueReceiver 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(stepQueue.id, rotorPrincipalId, '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0')
   scope: stepQueue
