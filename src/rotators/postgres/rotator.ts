@@ -1,4 +1,5 @@
 import { DefaultAzureCredential } from '@azure/identity';
+import type pg from 'pg';
 import { SecretValue } from '../../secrecy/secret-value.js';
 import { RotatorError, RotatorErrorCode } from '../errors.js';
 import type {
@@ -89,7 +90,7 @@ export function createPostgresRotator(deps: PostgresRotatorDeps = {}): Rotator {
   }
 
   async function tryLogin(context: RotatorContext, policy: PostgresPolicy, login: Login): Promise<LoginOutcome> {
-    let client;
+    let client: pg.Client | undefined;
     try {
       client = await openConnection(policy.server, login, options, context.signal);
       const result = await client.query<{ user: string }>('SELECT current_user AS user');
