@@ -81,6 +81,8 @@ export interface DeliveryEngineOptions {
   readonly endpointTimeoutMs: number;
   readonly ca?: string | Buffer;
   readonly maxRecords: number;
+  /** Requests in flight at once across all subscriptions; the rest queue (a laptop is not a datacenter). */
+  readonly maxConcurrentRequests: number;
   readonly onChange: () => void;
 }
 
@@ -154,6 +156,7 @@ export class DeliveryEngine {
   readonly #options: DeliveryEngineOptions;
   readonly #pending = new Set<Delivery>();
   readonly #inFlight = new Set<Promise<void>>();
+  readonly #waiting: Delivery[] = [];
   readonly #abort = new AbortController();
 
   constructor(options: DeliveryEngineOptions) {
@@ -212,15 +215,25 @@ export class DeliveryEngine {
       clearTimeout(delivery.timer);
     }
     this.#pending.clear();
+    this.#waiting.length = 0;
     await Promise.allSettled([...this.#inFlight]);
   }
 
   #run(delivery: Delivery): void {
-    const running = this.#attempt(delivery).finally(() => this.#inFlight.delete(running));
+    if (this.#inFlight.size >= this.#options.maxConcurrentRequests) {
+      this.#waiting.push(delivery);
+      return;
+    }
+    const running = this.#attempt(delivery).finally(() => {
+      this.#inFlight.delete(running);
+      const next = this.#waiting.shift();
+      if (next !== undefined && !this.#abort.signal.aborted) this.#run(next);
+    });
     this.#inFlight.add(running);
   }
 
   async #attempt(delivery: Delivery): Promise<void> {
+    if (delivery.cancelled) return;
     const { config, counters } = delivery.target;
     const scale = this.#options.retryTimeScale;
     const ttlMs = config.retryPolicy.eventTimeToLiveInMinutes * 60_000 * scale;

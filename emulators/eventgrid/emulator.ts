@@ -68,6 +68,7 @@ export interface CoreOptions {
   readonly cloudEventsRequestRate?: number;
   readonly webhookCa?: string | Buffer;
   readonly maxRecords: number;
+  readonly maxConcurrentDeliveries: number;
   readonly systemTopic: { readonly name: string; readonly resourceId: string };
   readonly topics: readonly TopicOptions[];
 }
@@ -130,6 +131,7 @@ export class EventGridEmulatorCore {
       retryTimeScale: options.retryTimeScale,
       endpointTimeoutMs: options.endpointTimeoutMs,
       maxRecords: options.maxRecords,
+      maxConcurrentRequests: options.maxConcurrentDeliveries,
       onChange: () => this.#notify(),
       ...(options.webhookCa === undefined ? {} : { ca: options.webhookCa }),
     });

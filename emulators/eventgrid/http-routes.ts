@@ -227,7 +227,14 @@ function optionalParam(url: URL, name: string): Record<string, string> {
 export function createRequestHandler(core: EventGridEmulatorCore): (req: IncomingMessage, res: ServerResponse) => void {
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://emulator');
-    const segments = url.pathname.split('/').filter((s) => s !== '').map(decodeURIComponent);
+    let segments: string[];
+    try {
+      segments = url.pathname.split('/').filter((s) => s !== '').map(decodeURIComponent);
+    } catch {
+      await readBody(req, maxAdminBytes);
+      problem(res, 400, 'Bad Request', 'The request path is not URL-encoded correctly.');
+      return;
+    }
     if (segments[0] === 'topics' && segments.length === 4 && segments[2] === 'api' && segments[3] === 'events') {
       await publishToTopic(core, segments[1] ?? '', req, res, url);
       return;

@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { z } from 'zod';
 import type { AttemptRecord, DeadLetterRecord, DuplicateRule } from './delivery.js';
 import {
   EventGridEmulatorCore,
@@ -14,7 +15,7 @@ import {
 import { EventGridEmulatorError, eventGridEmulatorErrorCodes } from './errors.js';
 import { createRequestHandler } from './http-routes.js';
 import { defaultEndpointTimeoutMs } from './retry-policy.js';
-import type { SubscriptionOptions } from './schemas.js';
+import { problemsOf, type SubscriptionOptions } from './schemas.js';
 import type { EventGridEnvelope, KeyVaultSystemEvent } from './types.js';
 
 export type { AttemptRecord, DeadLetterRecord, DuplicateRule } from './delivery.js';
@@ -57,6 +58,8 @@ export interface EventGridEmulatorOptions {
   readonly subscriptions?: readonly SubscriptionOptions[];
   /** Records (published events, attempts, dead letters) kept per list. Default 10 000. */
   readonly maxRecords?: number;
+  /** Delivery requests in flight at once; more wait their turn. Default 64. */
+  readonly maxConcurrentDeliveries?: number;
 }
 
 export interface EventGridAdmin {
@@ -93,12 +96,32 @@ export interface EventGridEmulator {
   stop(): Promise<void>;
 }
 
+const positive = z.number().positive('must be greater than 0').optional();
+const wholePositive = z.number().int('must be a whole number').positive('must be greater than 0').optional();
+/** The numeric options, checked before anything starts. */
+const tuningSchema = z.object({
+  port: z.number().int().min(0).max(65535, 'must be a TCP port (0-65535)').optional(),
+  retryTimeScale: positive,
+  endpointTimeoutMs: wholePositive,
+  handshakeTimeoutMs: wholePositive,
+  manualValidationWindowMs: wholePositive,
+  cloudEventsRequestRate: wholePositive,
+  maxRecords: wholePositive,
+  maxConcurrentDeliveries: wholePositive,
+});
+
 /** Starts the Event Grid emulator: a system topic, custom topics and webhook delivery. */
 export async function startEventGridEmulator(options: EventGridEmulatorOptions = {}): Promise<EventGridEmulator> {
-  const retryTimeScale = options.retryTimeScale ?? 1;
-  if (!(retryTimeScale > 0)) {
-    throw new EventGridEmulatorError(eventGridEmulatorErrorCodes.InvalidRequest, 'retryTimeScale must be a positive number.');
+  const tuning = tuningSchema.safeParse(options);
+  if (!tuning.success) {
+    const problems = problemsOf(tuning.error);
+    throw new EventGridEmulatorError(
+      eventGridEmulatorErrorCodes.InvalidRequest,
+      `Invalid Event Grid emulator options: ${problems.map((p) => `${p.field} ${p.message}`).join('; ')}`,
+      { problems },
+    );
   }
+  const retryTimeScale = options.retryTimeScale ?? 1;
   const server = options.tls === undefined ? createServer() : createTlsServer({ cert: options.tls.cert, key: options.tls.key });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -127,6 +150,7 @@ export async function startEventGridEmulator(options: EventGridEmulatorOptions =
       handshakeTimeoutMs: options.handshakeTimeoutMs ?? defaultEndpointTimeoutMs,
       manualValidationWindowMs: options.manualValidationWindowMs ?? 5 * 60_000,
       maxRecords: options.maxRecords ?? 10_000,
+      maxConcurrentDeliveries: options.maxConcurrentDeliveries ?? 64,
       systemTopic: { name: systemTopicName, resourceId: options.systemTopic?.resourceId ?? systemTopicResourceId(systemTopicName) },
       topics: options.topics ?? [{ name: 'rotor-notifications', inputSchema: 'CloudEventSchemaV1_0' }],
       ...(options.cloudEventsRequestRate === undefined ? {} : { cloudEventsRequestRate: options.cloudEventsRequestRate }),

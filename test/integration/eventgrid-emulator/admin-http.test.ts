@@ -57,6 +57,7 @@ describe('Event Grid emulator: admin HTTP routes', () => {
     ['deleting an unknown subscription', 'DELETE', '/_admin/subscriptions/nope', undefined, 404, undefined],
     ['an unknown admin route', 'GET', '/_admin/nothing', undefined, 404, undefined],
     ['an unknown path', 'GET', '/elsewhere', undefined, 404, undefined],
+    ['a path that is not URL-encoded correctly', 'GET', '/_admin/subscriptions/%E0%A4%A', undefined, 400, undefined],
   ])('answers %s with problem+json %i', async (_case, method, path, body, status, field) => {
     // Act
     const response = await call(method, path, body);
