@@ -88,10 +88,9 @@ interface SubscriptionState extends DeliveryTarget {
   readonly validatedBy: SubscriptionInfo['validatedBy'];
 }
 
+/** A subscription awaiting a GET/POST on its validation URL, keyed by the URL's secret token. */
 interface ManualValidation {
   readonly subscription: string;
-  readonly code: string;
-  readonly token: string;
   readonly settle: (granted: boolean) => void;
 }
 
@@ -466,13 +465,13 @@ export class EventGridEmulatorCore {
       case 'failed':
         throw new SubscriptionValidationError(config.name, config.endpointUrl, result.reason);
       case 'awaitingManual':
-        await this.#awaitManualValidation(config, code, token);
+        await this.#awaitManualValidation(config, token);
         return { by: 'validationUrl' };
     }
   }
 
   /** The service keeps a subscription `AwaitingManualAction` for 5 minutes, then fails it. */
-  #awaitManualValidation(config: SubscriptionConfig, code: string, token: string): Promise<void> {
+  #awaitManualValidation(config: SubscriptionConfig, token: string): Promise<void> {
     const windowMs = this.#options.manualValidationWindowMs;
     return new Promise<void>((resolve, reject) => {
       const settle = (granted: boolean) => {
@@ -491,7 +490,7 @@ export class EventGridEmulatorCore {
           ),
         );
       }, windowMs);
-      this.#manual.set(token, { subscription: config.name, code, token, settle });
+      this.#manual.set(token, { subscription: config.name, settle });
       this.#notify();
     });
   }

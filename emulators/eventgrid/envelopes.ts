@@ -51,7 +51,3 @@ export function matchesFilter(stored: StoredEvent, filter: SubscriptionConfig['f
   if (filter.subjectEndsWith !== undefined && !subject.endsWith(fold(filter.subjectEndsWith))) return false;
   return true;
 }
-
-export function idOf(event: DeliveredEvent): string {
-  return event.event.id;
-}
