@@ -1,32 +1,8 @@
 /**
- * Wire shapes the Event Grid emulator speaks. `KeyVaultEventType` and
- * `KeyVaultSystemEvent` are the interface agreed with the Key Vault emulator
- * (declared identically on both sides until the branches merge).
+ * Wire shapes the Event Grid emulator speaks. Key Vault's system events are
+ * the Key Vault emulator's own type, re-exported: one definition of the shape.
  */
-
-export type KeyVaultEventType =
-  | 'Microsoft.KeyVault.SecretNewVersionCreated'
-  | 'Microsoft.KeyVault.SecretNearExpiry'
-  | 'Microsoft.KeyVault.SecretExpired';
-
-export interface KeyVaultSystemEvent {
-  id: string;
-  topic: string; // `/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.KeyVault/vaults/<vaultName>`
-  subject: string;
-  eventType: KeyVaultEventType;
-  eventTime: string;
-  data: {
-    Id: string;
-    VaultName: string;
-    ObjectType: 'Secret';
-    ObjectName: string;
-    Version: string;
-    NBF: number | null;
-    EXP: number | null;
-  };
-  dataVersion: '1';
-  metadataVersion: '1';
-}
+export type { KeyVaultEventType, KeyVaultSystemEvent } from '../keyvault/events.js';
 
 /** A complete Event Grid schema envelope, as the service stamps and delivers it. */
 export interface EventGridEnvelope {
