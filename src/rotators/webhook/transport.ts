@@ -24,6 +24,21 @@ export interface WebhookResponse {
   /** The raw body. It may carry a credential: parse it, never log or quote it. */
   readonly body: string;
   readonly contentType?: string;
+  readonly retryAfter?: string;
+}
+
+/** A Retry-After this long or shorter is waited out within the step; a longer one goes back to the engine. */
+const MAX_IN_STEP_RETRY_AFTER_MS = 5_000;
+
+/** `Retry-After` as seconds or an HTTP date, in milliseconds from `nowMs`; `undefined` when absent or unreadable. */
+export function parseRetryAfter(header: string | undefined, nowMs: number): number | undefined {
+  if (header === undefined) return undefined;
+  const text = header.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  // IMF-fixdate only (`Sun, 06 Nov 1994 08:49:37 GMT`): Date.parse reads "-5" as a year.
+  if (!/^[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(text)) return undefined;
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
 }
 
 /** A response larger than this is refused: Key Vault values stop at 25 KiB. */
@@ -42,6 +57,8 @@ class AttemptFailure extends Error {
   constructor(
     readonly retryable: boolean,
     readonly failure: RotatorError,
+    /** The endpoint's Retry-After, when it gave one. */
+    readonly retryAfterMs?: number,
   ) {
     super(failure.message);
   }
@@ -74,6 +91,7 @@ function send(url: URL, body: string, headers: Record<string, string>, options: 
             status: res.statusCode ?? 0,
             body: Buffer.concat(chunks).toString('utf8'),
             ...(res.headers['content-type'] === undefined ? {} : { contentType: res.headers['content-type'] }),
+            ...(res.headers['retry-after'] === undefined ? {} : { retryAfter: res.headers['retry-after'] }),
           }),
         );
         res.on('error', reject);
@@ -84,13 +102,17 @@ function send(url: URL, body: string, headers: Record<string, string>, options: 
   });
 }
 
-function classifyStatus(step: string, status: number): AttemptFailure | undefined {
+function classifyStatus(step: string, response: WebhookResponse, nowMs: number): AttemptFailure | undefined {
+  const { status } = response;
   if (status >= 200 && status < 300) return undefined;
   // Only the status is reported: a receiver's error body might echo the credential it was sent.
   const text = `The webhook answered ${step} with HTTP ${status}`;
-  if (status >= 500) return new AttemptFailure(true, new RotatorError(RotatorErrorCode.ProviderUnavailable, text));
-  if (status === 429) return new AttemptFailure(true, new RotatorError(RotatorErrorCode.ProviderThrottled, text));
-  if (status === 408 || status === 425) return new AttemptFailure(true, new RotatorError(RotatorErrorCode.ProviderUnavailable, text));
+  const retryAfterMs = parseRetryAfter(response.retryAfter, nowMs);
+  const retryable = (code: RotatorErrorCode) =>
+    new AttemptFailure(true, new RotatorError(code, text, retryAfterMs === undefined ? {} : { retryAfterMs }), retryAfterMs);
+  if (status >= 500) return retryable(RotatorErrorCode.ProviderUnavailable);
+  if (status === 429) return retryable(RotatorErrorCode.ProviderThrottled);
+  if (status === 408 || status === 425) return retryable(RotatorErrorCode.ProviderUnavailable);
   if (status === 401 || status === 403) {
     return new AttemptFailure(false, new RotatorError(RotatorErrorCode.PermissionDenied, `${text}: the receiver refused the request (check the signing key and clock)`));
   }
@@ -147,7 +169,7 @@ export async function postSigned(
     let failure: AttemptFailure | undefined;
     try {
       const response = await send(url, body, headers, options, combined);
-      failure = classifyStatus(message.step, response.status);
+      failure = classifyStatus(message.step, response, options.now());
       if (failure === undefined) return response;
     } catch (error) {
       failure = classifyError(message.step, error, signal?.aborted === true, options.timeoutMs);
@@ -162,9 +184,11 @@ export async function postSigned(
       willRetry: failure.retryable && attempt < options.maxAttempts,
     });
     if (!failure.retryable) throw failure.failure;
+    // A long Retry-After is the engine's to wait out, as a scheduled message: a step never sleeps for long.
+    if (failure.retryAfterMs !== undefined && failure.retryAfterMs > MAX_IN_STEP_RETRY_AFTER_MS) throw failure.failure;
     if (attempt < options.maxAttempts) {
       const backoff = options.retryDelayMs * 2 ** (attempt - 1);
-      await options.sleep(backoff / 2 + Math.random() * (backoff / 2));
+      await options.sleep(failure.retryAfterMs ?? backoff / 2 + Math.random() * (backoff / 2));
     }
   }
   throw last ?? new RotatorError(RotatorErrorCode.ProviderUnavailable, `The webhook call for ${message.step} was not attempted`);

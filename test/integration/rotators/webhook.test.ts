@@ -324,6 +324,31 @@ describe('webhook rotator, failures', () => {
     expectNoSecretIn([String(error), ...rotation.logRecords.map((r) => JSON.stringify(r))], [INITIAL_KEY, SIGNING_KEY]);
   });
 
+  it('hands a long Retry-After back to the engine instead of waiting in the step', async () => {
+    // Prepare
+    faults.push(status(429, { 'retry-after': '120' }), status(429, { 'retry-after': '120' }));
+
+    // Act
+    const error = await errorOf(rotatorWith().prepare(context()));
+
+    // Assess
+    expect(codeOf(error)).toEqual({ code: 'ProviderThrottled', transient: true });
+    expect(isRotatorError(error) && error.retryAfterMs).toBe(120_000);
+    expect(captured).toHaveLength(1);
+  });
+
+  it('waits out a short Retry-After within the step', async () => {
+    // Prepare
+    faults.push(status(503, { 'retry-after': '0' }));
+
+    // Act
+    const prepared = await rotatorWith().prepare(context());
+
+    // Assess
+    expect(prepared.slot).toBe('key2');
+    expect(captured).toHaveLength(2);
+  });
+
   it('gives up on an endpoint that does not answer within the timeout, as transient', async () => {
     // Prepare
     faults.push(hang);
