@@ -25,6 +25,8 @@ export const annotationKeys = {
 export const wireMessageStates = { active: 0, deferred: 1, scheduled: 2 } as const;
 
 const dataSectionCode = 0x75;
+/** The header's `ttl` is an AMQP uint. */
+const maxUint32 = 0xffff_ffff;
 
 interface BodySection {
   typecode: number;
@@ -52,6 +54,8 @@ export function unpackBatch(payload: Buffer): Message[] {
 
 export interface DeliveryStamp {
   readonly deliveryCount: number;
+  /** The time to live in force (the message's own or the queue default); the SDK derives `expiresAtUtc` from it. */
+  readonly timeToLiveMs?: number;
   readonly annotations: Readonly<Record<string, unknown>>;
   readonly applicationProperties?: Readonly<Record<string, unknown>>;
 }
@@ -66,6 +70,7 @@ export function encodeForDelivery(message: Message, stamp: DeliveryStamp): Buffe
     delivery_count: stamp.deliveryCount,
     message_annotations: { ...annotations, ...stamp.annotations },
   };
+  if (stamp.timeToLiveMs !== undefined) out.ttl = Math.min(stamp.timeToLiveMs, maxUint32);
   if (stamp.applicationProperties !== undefined) {
     out.application_properties = { ...(applicationProperties ?? {}), ...stamp.applicationProperties };
   }

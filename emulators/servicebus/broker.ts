@@ -129,6 +129,8 @@ export class ServiceBusBroker {
   readonly #queues = new Map<string, BrokerQueue>();
   readonly #consumers = new Map<BrokerQueue, Set<Consumer>>();
   readonly #consumerByLink = new Map<Sender, Consumer>();
+  /** Consumers whose link is gone or going: late dispositions on them still get a lock-lost answer. */
+  readonly #retired = new WeakMap<Sender, Consumer>();
   readonly #inbound = new Map<Receiver, InboundLink>();
   readonly #connections = new Map<Connection, ConnectionState>();
   readonly #waiters = new Map<BrokerQueue, SessionWaiter[]>();
@@ -142,20 +144,30 @@ export class ServiceBusBroker {
     this.#clock = options.clock ?? Date.now;
     const c = this.#container;
     allowAnonymousSasl(c);
-    c.on('connection_open', (ctx: EventContext) => this.#connectionOf(ctx.connection));
-    c.on('connection_close', (ctx: EventContext) => this.#forgetConnection(ctx.connection));
-    c.on('disconnected', (ctx: EventContext) => this.#forgetConnection(ctx.connection));
-    c.on('error', () => undefined);
-    c.on('connection_error', () => undefined);
-    c.on('sender_open', (ctx: EventContext) => this.#onClientReceiverAttach(ctx));
-    c.on('receiver_open', (ctx: EventContext) => this.#onClientSenderAttach(ctx));
-    c.on('sender_close', (ctx: EventContext) => this.#onSenderDetach(ctx.sender));
-    c.on('receiver_close', (ctx: EventContext) => this.#onReceiverDetach(ctx.receiver));
-    c.on('message', (ctx: EventContext) => this.#onTransfer(ctx));
-    c.on('sendable', (ctx: EventContext) => this.#onCredit(ctx.sender));
-    c.on('sender_draining', (ctx: EventContext) => this.#onDrain(ctx.sender));
+    const on = (event: string, handler: (ctx: EventContext) => void): void => {
+      c.on(event, (ctx: EventContext) => {
+        // An exception must never unwind into rhea's frame processing: it would stall the connection.
+        try {
+          handler(ctx);
+        } catch (error) {
+          console.error(`[servicebus-emulator] internal error handling '${event}':`, error);
+        }
+      });
+    };
+    on('connection_open', (ctx) => this.#connectionOf(ctx.connection));
+    on('connection_close', (ctx) => this.#forgetConnection(ctx.connection));
+    on('disconnected', (ctx) => this.#forgetConnection(ctx.connection));
+    on('error', () => undefined);
+    on('connection_error', () => undefined);
+    on('sender_open', (ctx) => this.#onClientReceiverAttach(ctx));
+    on('receiver_open', (ctx) => this.#onClientSenderAttach(ctx));
+    on('sender_close', (ctx) => this.#onSenderDetach(ctx.sender));
+    on('receiver_close', (ctx) => this.#onReceiverDetach(ctx.receiver));
+    on('message', (ctx) => this.#onTransfer(ctx));
+    on('sendable', (ctx) => this.#onCredit(ctx.sender));
+    on('sender_draining', (ctx) => this.#onDrain(ctx.sender));
     for (const outcome of ['accepted', 'rejected', 'released', 'modified'] as const) {
-      c.on(outcome, (ctx: EventContext) => this.#onDisposition(ctx, outcome));
+      on(outcome, (ctx) => this.#onDisposition(ctx, outcome));
     }
   }
 
@@ -456,6 +468,7 @@ export class ServiceBusBroker {
   #removeConsumer(consumer: Consumer): void {
     this.#removeWaiter(consumer);
     this.#consumerByLink.delete(consumer.link);
+    this.#retired.set(consumer.link, consumer);
     this.#consumers.get(consumer.queue)?.delete(consumer);
     consumer.active = false;
     if (consumer.sessionId !== undefined) {
@@ -605,17 +618,19 @@ export class ServiceBusBroker {
   #onDisposition(ctx: EventContext, kind: 'accepted' | 'rejected' | 'released' | 'modified'): void {
     const { sender, delivery } = ctx;
     if (sender === undefined || delivery === undefined) return;
-    const consumer = this.#consumerByLink.get(sender);
+    const consumer = this.#consumerByLink.get(sender) ?? this.#retired.get(sender);
     const lockToken = consumer?.deliveries.get(delivery.id);
     if (consumer === undefined || lockToken === undefined) {
-      if (!delivery.settled) delivery.update(true);
+      if (!delivery.settled) {
+        delivery.update(true, amqp.rejected(new AmqpConditionError(amqpConditions.messageLockLost, 'The delivery is not known to hold a lock.').toAmqpError()));
+      }
       return;
     }
     consumer.deliveries.delete(delivery.id);
     const { outcome, details } = readOutcome(kind, delivery.remote_state);
     try {
       consumer.queue.settle(consumer.sub, lockToken, outcome, details, { holder: consumer });
-      delivery.update(true, outcome === settleOutcomes.complete ? amqp.accepted() : undefined);
+      delivery.update(true, settledState(outcome));
     } catch (error) {
       delivery.update(true, amqp.rejected(asCondition(error).toAmqpError()));
     }
@@ -636,6 +651,20 @@ export class ServiceBusBroker {
 function refuse(link: Sender | Receiver, error: AmqpConditionError): void {
   if (!isAttachAnswered(link)) link.open();
   link.close(error.toAmqpError());
+}
+
+/** The broker settles with the outcome the client chose, never with an error. */
+function settledState(outcome: SettleOutcome): object {
+  switch (outcome) {
+    case settleOutcomes.complete:
+      return amqp.accepted();
+    case settleOutcomes.abandon:
+      return amqp.modified({ delivery_failed: true, undeliverable_here: false });
+    case settleOutcomes.defer:
+      return amqp.modified({ undeliverable_here: true });
+    case settleOutcomes.deadLetter:
+      return amqp.rejected();
+  }
 }
 
 function unauthorized(address: string): AmqpConditionError {

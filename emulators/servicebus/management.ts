@@ -231,6 +231,7 @@ export function encodeDelivered(delivered: DeliveredMessage): Buffer {
   return encodeForDelivery(delivered.stored.message, {
     deliveryCount: delivered.headerDeliveryCount,
     annotations: brokerAnnotations(delivered.stored, delivered.lockedUntil),
+    ...timeToLiveOf(delivered.stored),
   });
 }
 
@@ -238,5 +239,10 @@ function encodePeeked(stored: StoredMessage): Buffer {
   return encodeForDelivery(stored.message, {
     deliveryCount: stored.deliveryCount,
     annotations: brokerAnnotations(stored, stored.lock?.lockedUntil),
+    ...timeToLiveOf(stored),
   });
+}
+
+function timeToLiveOf(stored: StoredMessage): { timeToLiveMs?: number } {
+  return Number.isFinite(stored.expiresAt) ? { timeToLiveMs: stored.expiresAt - stored.enqueuedAt } : {};
 }

@@ -390,7 +390,8 @@ export class BrokerQueue {
   lockSession(sessionId: string, holder: LockHolder): number {
     const now = this.clock();
     const entry = this.main.session(sessionId, now);
-    if (entry.holder !== undefined && entry.holder !== holder && entry.lockedUntil > now) {
+    this.#endExpiredSessionLock(entry, now);
+    if (entry.holder !== undefined && entry.holder !== holder) {
       throw new AmqpConditionError(
         amqpConditions.sessionCannotBeLocked,
         `The requested session '${sessionId}' cannot be accepted. It may be locked by another receiver.`,
@@ -406,7 +407,8 @@ export class BrokerQueue {
     const now = this.clock();
     let best: SessionEntry | undefined;
     for (const entry of this.main.sessions.values()) {
-      if (entry.holder !== undefined && entry.lockedUntil > now) continue;
+      this.#endExpiredSessionLock(entry, now);
+      if (entry.holder !== undefined) continue;
       const head = this.nextDeliverable(this.main, entry.id);
       if (head === undefined) continue;
       if (best === undefined || head.order < best.ready.first()!.order) best = entry;
@@ -478,8 +480,8 @@ export class BrokerQueue {
       }
     }
     for (const entry of this.main.sessions.values()) {
-      if (entry.holder !== undefined && entry.lockedUntil <= now) this.#loseSession(entry, now);
-      else if (entry.holder === undefined && entry.messageCount === 0 && entry.state === undefined) this.main.sessions.delete(entry.id);
+      this.#endExpiredSessionLock(entry, now);
+      if (entry.holder === undefined && entry.messageCount === 0 && entry.state === undefined) this.main.sessions.delete(entry.id);
     }
     for (const stored of this.main.expiring) {
       if (stored.expiresAt <= now && stored.lock === undefined && stored.state === messageStates.active) this.#expire(this.main, stored, now);
@@ -660,6 +662,14 @@ export class BrokerQueue {
     for (const stored of this.main.locks.values()) {
       if (stored.sessionId === entry.id && stored.lock?.sessionBound === true) this.#release(this.main, stored, now);
     }
+  }
+
+  /**
+   * An expired session lock is ended before anyone else takes the session, so
+   * the old holder's messages are back in line and its link is told.
+   */
+  #endExpiredSessionLock(entry: SessionEntry, now: number): void {
+    if (entry.holder !== undefined && entry.lockedUntil <= now) this.#loseSession(entry, now);
   }
 
   #loseSession(entry: SessionEntry, now: number): void {

@@ -17,7 +17,8 @@ interface OutcomeFactory {
 // but does not declare them.
 const outcomes = rhea.message as unknown as {
   accepted(): OutcomeFactory;
-  rejected(fields: { error: AmqpError }): OutcomeFactory;
+  rejected(fields: { error?: AmqpError }): OutcomeFactory;
+  modified(fields: { delivery_failed?: boolean; undeliverable_here?: boolean }): OutcomeFactory;
 };
 
 export const amqp = {
@@ -25,7 +26,8 @@ export const amqp = {
   encodeMessage: (message: Message | Record<string, unknown>): Buffer => rhea.message.encode(message),
   decodeMessage: (buffer: Buffer): Message => rhea.message.decode(buffer) as unknown as Message,
   accepted: (): Outcome => outcomes.accepted().described(),
-  rejected: (error: AmqpError): Outcome => outcomes.rejected({ error }).described(),
+  rejected: (error?: AmqpError): Outcome => outcomes.rejected(error === undefined ? {} : { error }).described(),
+  modified: (fields: { delivery_failed?: boolean; undeliverable_here?: boolean }): Outcome => outcomes.modified(fields).described(),
   createContainer: (id: string) =>
     rhea.create_container({
       id,
