@@ -30,6 +30,8 @@ import {
   amqp,
   allowAnonymousSasl,
   answerEveryDrain,
+  forgetSettledDelivery,
+  sessionBufferSize,
   creditOf,
   holdAttachAnswer,
   isAttachAnswered,
@@ -174,7 +176,7 @@ export class ServiceBusBroker {
   // ---- lifecycle ------------------------------------------------------------------
 
   async listen(host: string, port: number): Promise<number> {
-    const server = this.#container.listen({ host, port });
+    const server = this.#container.listen({ host, port, session_buffer_size: sessionBufferSize });
     this.#server = server;
     server.on('connection', (socket: Socket) => {
       this.#sockets.add(socket);
@@ -624,6 +626,7 @@ export class ServiceBusBroker {
       if (!delivery.settled) {
         delivery.update(true, amqp.rejected(new AmqpConditionError(amqpConditions.messageLockLost, 'The delivery is not known to hold a lock.').toAmqpError()));
       }
+      forgetSettledDelivery(delivery);
       return;
     }
     consumer.deliveries.delete(delivery.id);
@@ -634,6 +637,7 @@ export class ServiceBusBroker {
     } catch (error) {
       delivery.update(true, amqp.rejected(asCondition(error).toAmqpError()));
     }
+    forgetSettledDelivery(delivery);
     this.poke(consumer.queue);
   }
 

@@ -131,9 +131,22 @@ export function nextPendingDeliveryId(sender: Sender): number {
   return (sender as unknown as SenderInternals).session.outgoing.next_pending_delivery;
 }
 
-export function deliveryState(delivery: Delivery): unknown {
-  return delivery.remote_state;
+/**
+ * rhea frees an outgoing delivery only once both ends have settled it. The
+ * SDK's receivers (settle mode "second") never send a settle after the
+ * broker's, so without this every delivery would stay in the session's
+ * buffer and a session would stall after 2,048 messages.
+ */
+export function forgetSettledDelivery(delivery: Delivery): void {
+  (delivery as unknown as { remote_settled: boolean }).remote_settled = true;
 }
+
+/**
+ * Outgoing deliveries per AMQP session that may be unsettled at once. A
+ * delivery waiting for its receiver's decision (say, a lock left to expire)
+ * holds back the release of all later ones, so the buffer is generous.
+ */
+export const sessionBufferSize = 1 << 16;
 
 /** The TCP socket under a server-side connection (rhea keeps it but does not declare it). */
 export function socketOf(connection: unknown): Socket | undefined {

@@ -1,4 +1,6 @@
-import { isServiceBusError } from '@azure/service-bus';
+import { createRequire } from 'node:module';
+import type * as AzureLoggerModule from '@azure/logger';
+import { isServiceBusError, type ServiceBusReceivedMessage } from '@azure/service-bus';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { sleep, startHarness, type Harness } from './harness.js';
 
@@ -11,6 +13,10 @@ beforeAll(async () => {
 afterAll(async () => {
   await h.close();
 });
+
+// The drain test listens to what the SDK logs. @azure/logger comes with
+// @azure/service-bus, whose CommonJS build holds its own copy of the logger.
+const { AzureLogger, getLogLevel, setLogLevel } = createRequire(import.meta.url)('@azure/logger') as typeof AzureLoggerModule;
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -191,22 +197,94 @@ describe.concurrent('Service Bus emulator: peek-lock', () => {
     expect(await client.createReceiver(queue).peekMessages(5)).toEqual([]);
   });
 
-  it('honours the drain that ends receiveMessages: no credit is left for later messages', async () => {
+  it('honours the drain that ends receiveMessages: answered at once, no credit left for later messages', async () => {
     // Prepare
     const queue = h.queue();
     const client = h.client();
     const sender = client.createSender(queue);
     await sender.sendMessages([{ body: 'a' }, { body: 'b' }]);
     const first = client.createReceiver(queue);
+    // The SDK logs this warning, then closes its link, when a broker leaves a drain unanswered.
+    const drainTimeouts: string[] = [];
+    const previousLog = AzureLogger.log;
+    const previousLevel = getLogLevel();
+    setLogLevel('warning');
+    AzureLogger.log = (...args: unknown[]) => {
+      const line = args.map(String).join(' ');
+      if (line.includes('draining credits')) drainTimeouts.push(line);
+    };
 
     // Act: ask for 10, get 2; the receiver drains its other 8 credits.
-    const firstBatch = await first.receiveMessages(10, { maxWaitTimeInMs: 500 });
+    let firstBatch: ServiceBusReceivedMessage[];
+    try {
+      firstBatch = await first.receiveMessages(10, { maxWaitTimeInMs: 500 });
+    } finally {
+      AzureLogger.log = previousLog;
+      setLogLevel(previousLevel);
+    }
     await sender.sendMessages({ body: 'c' });
     const [third] = await client.createReceiver(queue).receiveMessages(1, { maxWaitTimeInMs: 5000 });
 
-    // Assess: a broker that ignored the drain would have pushed "c" to the idle first receiver.
+    // Assess: a broker that kept the credit would have pushed "c" to the idle first receiver.
+    expect(drainTimeouts).toEqual([]);
     expect(firstBatch.map((m) => m.body)).toEqual(['a', 'b']);
     expect(third!.body).toBe('c');
+  });
+
+  it('keeps delivering past 2,048 settled messages on one link', async () => {
+    // Prepare: rhea keeps 2,048 unsettled deliveries per session unless the broker lets settled ones go.
+    const queue = h.queue();
+    const client = h.client();
+    const sender = client.createSender(queue);
+    const total = 2500;
+    const messages = Array.from({ length: total }, (_, i) => ({ body: i }));
+    for (let i = 0; i < total; i += 500) await sender.sendMessages(messages.slice(i, i + 500));
+    const receiver = client.createReceiver(queue);
+    let received = 0;
+
+    // Act
+    while (received < total) {
+      const batch = await receiver.receiveMessages(500, { maxWaitTimeInMs: 2000 });
+      if (batch.length === 0) break;
+      await Promise.all(batch.map((m) => receiver.completeMessage(m)));
+      received += batch.length;
+    }
+
+    // Assess
+    expect(received).toBe(total);
+    expect(h.emulator.admin.getCounters(queue)).toMatchObject({ completed: total, active: 0 });
+  });
+
+  it('feeds subscribe(): completes on success and redelivers after a handler throws', async () => {
+    // Prepare
+    const queue = h.queue();
+    const client = h.client();
+    await client.createSender(queue).sendMessages([{ body: 'one' }, { body: 'two' }]);
+    const receiver = client.createReceiver(queue);
+    const handled: string[] = [];
+    let failedOnce = false;
+
+    // Act
+    const subscription = receiver.subscribe(
+      {
+        processMessage: (m) => {
+          handled.push(`${String(m.body)}#${m.deliveryCount}`);
+          if (m.body === 'one' && !failedOnce) {
+            failedOnce = true;
+            return Promise.reject(new Error('transient'));
+          }
+          return Promise.resolve();
+        },
+        processError: () => Promise.resolve(),
+      },
+      { autoCompleteMessages: true, maxConcurrentCalls: 1 },
+    );
+    await vi.waitFor(() => expect(h.emulator.admin.getCounters(queue).completed).toBe(2), { timeout: 5000, interval: 20 });
+    await subscription.close();
+
+    // Assess
+    expect(handled).toEqual(['one#0', 'one#1', 'two#0']);
+    expect(h.emulator.admin.getCounters(queue)).toMatchObject({ abandoned: 1, completed: 2, active: 0 });
   });
 
   it('peeks in sequence order without locking or delivering', async () => {
