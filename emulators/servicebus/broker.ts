@@ -22,6 +22,7 @@ import {
   type LockHolder,
   type SettleOutcome,
   settleOutcomes,
+  type StoredMessage,
   type SubQueue,
   subQueueKinds,
   type SubQueueKind,
@@ -481,6 +482,8 @@ export class ServiceBusBroker {
 
   #closeConsumer(consumer: Consumer, error: AmqpError): void {
     this.#removeConsumer(consumer);
+    // A receiver still waiting for a session has had no attach answer yet; it gets one with the detach.
+    if (!isAttachAnswered(consumer.link)) consumer.link.open();
     if (consumer.link.is_open()) consumer.link.close(error);
   }
 
@@ -607,7 +610,7 @@ export class ServiceBusBroker {
     }
   }
 
-  #deliver(consumer: Consumer, next: Parameters<BrokerQueue['deliver']>[1]): void {
+  #deliver(consumer: Consumer, next: StoredMessage): void {
     const delivered = consumer.queue.deliver(consumer.sub, next, consumer.mode === receiveModes.peekLock ? consumer : undefined);
     const tag = uuidToDotNetBytes(delivered.lockToken ?? newLockToken());
     const delivery = consumer.link.send(encodeDelivered(delivered), tag, 0);

@@ -18,7 +18,7 @@ export { parseQueueConfig, queueConfigSchema } from './queue-config.js';
 export type { QueueConfig, QueueConfigInput } from './queue-config.js';
 export type { ExpireLocksSelector, QueueCounters } from './queue.js';
 export { deadLetterReasons } from './queue.js';
-export { rotorQueues } from './rotor-queues.js';
+export { rotorQueues, rotorStepQueue } from './rotor-queues.js';
 
 const optionsSchema = z.strictObject({
   /** Interface to listen on. Loopback by default: the emulator has no real authentication. */
