@@ -1,11 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { isSecretStoreError, SecretStoreErrorCode } from '../keyvault/errors.js';
 import { formatSecretRef, type SecretRef } from '../keyvault/secret-ref.js';
-import { isLedgerConflictError, isLedgerError } from '../ledger/errors.js';
+import { isLedgerConflictError } from '../ledger/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { RotatorRegistry } from '../rotators/rotator.js';
 import { durations } from '../time/iso-duration.js';
-import { RotationErrorCode, toRotationError } from './errors.js';
+import { isStepError, RotationErrorCode, toRotationError } from './errors.js';
 import { isTerminal, RotationStatus, StepName, Strategy, type Rotation, type RotationTrigger, type StepRecord } from './model.js';
 import { policyDefaults, readPolicy } from './policy.js';
 import type { RotationPolicy } from './policy-types.js';
@@ -246,7 +246,11 @@ export function createRotationEngine(deps: RotationEngineDeps): RotationEngine {
       return { result: 'already-ended', rotation };
     }
     if (!isCurrent) {
+      // The message whose outcome the ledger recorded last: its follow-ups may have been cut short by a crash.
+      const last = rotation.steps.at(-1);
+      const justCommitted = last !== undefined && last.step === message.step && last.attempt === message.attempt;
       await sendCurrent(rotation);
+      if (justCommitted && message.step === StepName.Begin) await notify(rotation, NotificationType.Started);
       log.info('step already done; current message sent again', { current: rotation.step, currentAttempt: rotation.attempt ?? 1 });
       return { result: 'stale', rotation };
     }
@@ -264,7 +268,9 @@ export function createRotationEngine(deps: RotationEngineDeps): RotationEngine {
       try {
         result = await steps[rotation.step]({ rotation, attempt: rotation.attempt ?? 1, now: startedAt, log, checkpoint });
       } catch (error) {
-        if (isLedgerError(error)) throw error; // ledger trouble: let Service Bus redeliver
+        // Only translated errors are step outcomes. Anything else (ledger trouble, a bug, a
+        // crash) propagates: Service Bus redelivers, and after its max deliveries dead-letters.
+        if (!isStepError(error)) throw error;
         const failure = toRotationError(error);
         result = { outcome: { kind: 'failed', code: failure.code, message: failure.message } };
       }

@@ -66,6 +66,11 @@ export function isRotationError(error: unknown): error is RotationError {
   return error instanceof RotationError;
 }
 
+/** Errors a step may end with: translated at a boundary, value-free, with a code the machine decides on. */
+export function isStepError(error: unknown): boolean {
+  return isRotationError(error) || isSecretStoreError(error) || isRotatorError(error);
+}
+
 const fromStore: Record<SecretStoreErrorCode, RotationErrorCode> = {
   [SecretStoreErrorCode.Throttled]: RotationErrorCode.VaultThrottled,
   [SecretStoreErrorCode.Unavailable]: RotationErrorCode.VaultUnavailable,
