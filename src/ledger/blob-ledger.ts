@@ -92,7 +92,7 @@ export function createBlobLedger(options: BlobLedgerOptions): BlobLedger {
     try {
       const response = await container.getBlockBlobClient(name).download();
       const chunks: Buffer[] = [];
-      for await (const chunk of response.readableStreamBody ?? []) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
+      for await (const chunk of response.readableStreamBody ?? []) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
       return { text: Buffer.concat(chunks).toString('utf8'), etag: response.etag ?? '' };
     } catch (error) {
       if (statusOf(error) === 404) return undefined;
