@@ -1,3 +1,4 @@
+import { checkHealthGate } from '../health/gate.js';
 import { isSecretStoreError, SecretStoreErrorCode } from '../keyvault/errors.js';
 import { formatSecretRef, type SecretRef } from '../keyvault/secret-ref.js';
 import type { Logger } from '../observability/logger.js';
@@ -286,10 +287,12 @@ export function createRotationSteps(ports: StepPorts): Readonly<Record<StepNameT
     const policy = policyOf(rotation);
     const rotator = rotatorOf(rotation);
     const promoted = await readVersion(rotation.secret, rotation.versions.promoted, 'promoted');
-    const selfTest = await rotator.test(rotatorContext(rotation, credentialOf(promoted), input), promoted.value);
-    if (!selfTest.ok) return { outcome: { kind: 'unhealthy', reason: `the provider rejects the new credential: ${selfTest.reason}` } };
-    const probe = await ports.healthProbe.check(policy.health);
-    if (!probe.healthy) return { outcome: { kind: 'unhealthy', reason: probe.reason } };
+    const gate = await checkHealthGate({
+      selfTest: () => rotator.test(rotatorContext(rotation, credentialOf(promoted), input), promoted.value),
+      probe: ports.healthProbe,
+      targets: policy.health,
+    });
+    if (!gate.healthy) return { outcome: { kind: 'unhealthy', reason: gate.reason } };
     return { outcome: { kind: 'succeeded', detail: policy.health.length === 0 ? 'self-test passed' : `self-test and ${policy.health.length} probe(s) passed` } };
   };
 
