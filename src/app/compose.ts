@@ -101,7 +101,7 @@ export function composeRotor(options: ComposeOptions = {}): Rotor {
 
   const notifier = options.notifier ?? createLogNotifier(logger);
   const healthProbe = options.healthProbe ?? createHttpHealthProbe();
-  const rotators = createRotatorRegistry(options.rotators ?? builtInRotators());
+  const rotators = createRotatorRegistry(options.rotators ?? builtInRotators({ credential: lazyCredential() }));
   const engine = createRotationEngine({
     secretStore,
     stepQueue,
