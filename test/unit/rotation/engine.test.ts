@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SecretStoreError, SecretStoreErrorCode } from '../../../src/keyvault/errors.js';
 import { pendingRef } from '../../../src/rotation/pending.js';
-import type { SecretStore } from '../../../src/rotation/ports.js';
+import type { SecretStore, StepQueue } from '../../../src/rotation/ports.js';
 import { RotatorError, RotatorErrorCode } from '../../../src/rotators/errors.js';
 import { Strategy } from '../../../src/rotation/model.js';
 import { createFakeProvider, createFakeWorld, FAKE_VAULT, type FakeWorld } from '../../helpers/fakes/index.js';
@@ -420,3 +420,116 @@ describe('transient faults', () => {
     expect(world.store.versions(pendingRef(secret))[0]!.enabled).toBe(false);
   });
 });
+
+describe('termination (I3) and the dead-letter path', () => {
+  it('ends a rotation whose message comes after its deadline, rolling back what it changed', async () => {
+    // Prepare
+    const world = createFakeWorld({ settings: { rotationBudgetMs: 60_000 } });
+    seed(world);
+    await world.engine.startRotation(secret, { kind: 'manual' });
+
+    // Act: the verify message arrives long after the deadline (an outage, a stuck queue)
+    await world.drain({ afterDelivery: ({ message }) => (message.body.step === 'promote' ? world.clock.advance(2 * 3_600_000) : undefined) });
+
+    // Assess
+    const rotation = onlyRotation(world);
+    expect(rotation.status).toBe('RolledBack');
+    expect(rotation.reason).toContain('DeadlineExceeded');
+    expect(world.store.versions(secret).at(-1)!.value).toBe(initial);
+  });
+
+  it('fails a rotation whose begin message was dead-lettered, releasing the lock', async () => {
+    // Prepare
+    const world = createFakeWorld();
+    seed(world);
+    const start = (await world.engine.startRotation(secret, { kind: 'manual' })) as { rotationId: string };
+
+    // Act
+    const result = await world.engine.failRotation({ rotationId: start.rotationId, secret, step: 'begin', attempt: 1 }, 'MaxDeliveryCountExceeded');
+
+    // Assess
+    expect(result).toBe('failed');
+    const rotation = onlyRotation(world);
+    expect(rotation.status).toBe('Failed');
+    expect(rotation.reason).toContain('MaxDeliveryCountExceeded');
+    expect(world.ledger.locks().size).toBe(0);
+    expect(world.notifier.sent.map((n) => n.type)).toEqual(['Rotor.Rotation.Failed']);
+  });
+
+  it('rolls back a rotation whose promote message was dead-lettered', async () => {
+    // Prepare
+    const world = createFakeWorld();
+    seed(world);
+    const start = (await world.engine.startRotation(secret, { kind: 'manual' })) as { rotationId: string };
+    let promote: Parameters<typeof world.engine.failRotation>[0] | undefined;
+    await world.drain({
+      afterDelivery: ({ message }) => {
+        if (message.body.step === 'prepare') {
+          promote = world.queue.pending.find((m) => m.body.step === 'promote')?.body;
+          world.queue.pending.splice(0);
+        }
+      },
+    });
+
+    // Act
+    const result = await world.engine.failRotation(promote!, 'MaxDeliveryCountExceeded');
+    const ignored = await world.engine.failRotation({ rotationId: start.rotationId, secret, step: 'begin', attempt: 1 }, 'late');
+    await world.drain();
+
+    // Assess
+    expect(result).toBe('rolling-back');
+    expect(ignored).toBe('ignored');
+    expect(onlyRotation(world).status).toBe('RolledBack');
+    expect(world.store.versions(secret).at(-1)!.value).toBe(initial);
+    expect(world.store.versions(pendingRef(secret))[0]!.enabled).toBe(false);
+  });
+
+  it('resumes a rotation whose next message was never sent (a crash after the ledger write)', async () => {
+    // Prepare
+    const world = createFakeWorld({ wrapPorts: (ports) => ({ ...ports, stepQueue: losing(ports.stepQueue, 'prepare') }) });
+    seed(world);
+    const start = (await world.engine.startRotation(secret, { kind: 'manual' })) as { rotationId: string };
+    await world.drain();
+    expect(onlyRotation(world)).toMatchObject({ status: 'Running', step: 'prepare' });
+
+    // Act
+    const resumed = await world.engine.resumeRotation(start.rotationId);
+    await world.drain();
+
+    // Assess
+    expect(resumed).toBe('resent');
+    expect(onlyRotation(world).status).toBe('Completed');
+    expect(await world.engine.resumeRotation(start.rotationId)).toBe('ended');
+    expect(await world.engine.resumeRotation('unknown')).toBe('not-found');
+  });
+
+  it('re-sends begin when a start crashed after recording the rotation (a duplicate trigger heals it)', async () => {
+    // Prepare
+    const world = createFakeWorld({ wrapPorts: (ports) => ({ ...ports, stepQueue: losing(ports.stepQueue, 'begin') }) });
+    const version = seed(world);
+    await world.engine.startRotation(secret, { kind: 'event', version });
+    expect(world.queue.pending).toHaveLength(0);
+
+    // Act
+    const again = await world.engine.startRotation(secret, { kind: 'event', version });
+    await world.drain();
+
+    // Assess
+    expect(again.outcome).toBe('duplicate');
+    expect(onlyRotation(world).status).toBe('Completed');
+  });
+});
+
+/** A queue whose first send of `step` never happens, as if the process died just before it. */
+function losing(queue: StepQueue, step: string): StepQueue {
+  let lost = false;
+  return {
+    sendStep: (message, options) => {
+      if (!lost && message.step === step) {
+        lost = true;
+        return Promise.resolve();
+      }
+      return queue.sendStep(message, options);
+    },
+  };
+}
