@@ -2,6 +2,7 @@ import { InvocationContext } from '@azure/functions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRotationStepsHandler } from '../../functions/rotationSteps.js';
 import type { SecretRef } from '../../src/keyvault/secret-ref.js';
+import { isTerminal } from '../../src/rotation/model.js';
 import { pendingSecretName } from '../../src/rotation/pending.js';
 import { crashingPorts, replayEveryCrash, untilNoCrash } from '../helpers/crash-replay.js';
 import { createE2ERotor, startE2EGround, versionsOf, type E2EGround, type E2ERotor } from '../helpers/e2e-stack.js';
@@ -33,6 +34,12 @@ async function managedSecret(prefix: string, extraTags: Record<string, string> =
     tags: { 'rotor-rotator': 'random', 'rotor-grace': 'PT1M', 'rotor-health': ground.consumer.healthUrl(name), ...extraTags },
   });
   return { ref: { vaultUrl: ground.vaultUrl, name }, version: written.properties.version ?? '', initial };
+}
+
+/** Every rotation of these secrets has ended (and there is at least one each). */
+async function allEnded(rotor: E2ERotor, refs: readonly SecretRef[]): Promise<boolean> {
+  const pages = await Promise.all(refs.map((ref) => rotor.ledger.listRotations(ref)));
+  return pages.every((page) => page.items.length > 0 && page.items.every((item) => isTerminal(item.status)));
 }
 
 interface CrashWorld {
@@ -84,7 +91,7 @@ describe('crash after every write, then replay, on the emulators (I4)', () => {
       },
       run: async ({ transport, rotor, secret }) => {
         await untilNoCrash(() => rotor.engine.startRotation(secret.ref, { kind: 'event', version: secret.version }));
-        await transport.deliverAll(handlerFor(rotor));
+        await transport.deliverAll(handlerFor(rotor), { until: () => allEnded(rotor, [secret.ref]) });
       },
       snapshot,
     });
@@ -112,7 +119,7 @@ describe('transient Key Vault faults', () => {
     // Act
     const starts = [];
     for (const secret of secrets) starts.push(await rotor.engine.startRotation(secret.ref, { kind: 'manual' }));
-    await transport.deliverAll(handlerFor(rotor));
+    await transport.deliverAll(handlerFor(rotor), { until: () => allEnded(rotor, secrets.map((s) => s.ref)) });
     ground.kv.admin.faults.remove(throttle.id);
     ground.kv.admin.faults.remove(unavailable.id);
 

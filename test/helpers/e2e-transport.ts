@@ -1,7 +1,9 @@
-import type { Clock, StepQueue } from '../../src/rotation/ports.js';
+import { isServiceBusError, ServiceBusClient, type ServiceBusSessionReceiver } from '@azure/service-bus';
+import { createServiceBusStepQueue } from '../../src/queue/step-queue.js';
+import { systemClock, type Clock, type StepQueue } from '../../src/rotation/ports.js';
 import { createFakeClock } from './fakes/clock.js';
 import { createFakeStepQueue } from './fakes/step-queue.js';
-import { drainSteps, type StepPumpOptions } from './step-pump.js';
+import { drainSteps } from './step-pump.js';
 
 /**
  * How step messages travel in an end-to-end test: the queue the engine sends
@@ -12,11 +14,22 @@ export interface StepTransport {
   readonly name: string;
   readonly stepQueue: StepQueue;
   readonly clock: Clock;
-  /** Delivers messages to `handle` until none are left (scheduled ones included). */
-  deliverAll(handle: (body: unknown) => Promise<unknown>, options?: Pick<StepPumpOptions, 'redeliverAfterSuccess' | 'afterDelivery'>): Promise<void>;
+  /**
+   * Delivers messages to `handle` until none are left (the in-memory queue,
+   * scheduled ones included) or, on Service Bus, until `until()` is true (a
+   * receiver cannot see scheduled messages, so the test says what it waits for).
+   */
+  deliverAll(handle: (body: unknown) => Promise<unknown>, options: DeliverOptions): Promise<void>;
   /** Every message body sent, as text, for leak scans. */
   bodies(): string[];
   stop(): Promise<void>;
+}
+
+export interface DeliverOptions {
+  readonly until: () => Promise<boolean>;
+  readonly redeliverAfterSuccess?: boolean;
+  /** Service Bus: give up after this long (a rotation that never ends fails the test instead of hanging it). */
+  readonly timeoutMs?: number;
 }
 
 /** In-memory queue with duplicate detection and a virtual clock: scheduled steps cost no real time. */
@@ -28,9 +41,90 @@ export function memoryTransport(): StepTransport {
     stepQueue: queue,
     clock,
     async deliverAll(handle, options) {
-      await drainSteps({ queue, clock, handle, ...options });
+      await drainSteps({ queue, clock, handle, ...(options.redeliverAfterSuccess === undefined ? {} : { redeliverAfterSuccess: options.redeliverAfterSuccess }) });
+      if (!(await options.until())) throw new Error('the in-memory step queue drained before the awaited rotations ended');
     },
     bodies: () => [...queue.sentBodies],
     stop: () => Promise.resolve(),
+  };
+}
+
+/**
+ * The real step queue: Rotor's Service Bus adapter sends, and a host-like
+ * loop receives the way the Functions runtime does for a session trigger —
+ * `workers` sessions at a time (the runtime's default is 8), each message
+ * handed to the exported handler, completed on success, abandoned on a throw
+ * (so Service Bus redelivers it and, after MaxDeliveryCount, dead-letters it).
+ * Time is real: scheduled steps arrive when due, so policies use short graces.
+ */
+export function serviceBusTransport(options: { readonly connectionString: string; readonly queueName: string; readonly workers?: number }): StepTransport {
+  const client = new ServiceBusClient(options.connectionString, { retryOptions: { timeoutInMs: 2_000, maxRetries: 2, retryDelayInMs: 50 } });
+  const sender = client.createSender(options.queueName);
+  const bodies: string[] = [];
+  const queue = createServiceBusStepQueue({ sender });
+  const recording: StepQueue = {
+    sendStep: async (message, sendOptions) => {
+      bodies.push(JSON.stringify(message));
+      await queue.sendStep(message, sendOptions);
+    },
+  };
+
+  async function serveOneSession(handle: (body: unknown) => Promise<unknown>, redeliver: boolean): Promise<void> {
+    let receiver: ServiceBusSessionReceiver;
+    try {
+      receiver = await client.acceptNextSession(options.queueName, { maxAutoLockRenewalDurationInMs: 0 });
+    } catch (error) {
+      // No session has a message ready right now (scheduled ones are not yet due).
+      if (isServiceBusError(error) && (error.code === 'SessionCannotBeLocked' || error.code === 'ServiceTimeout')) return;
+      throw error;
+    }
+    try {
+      for (;;) {
+        const messages = await receiver.receiveMessages(10, { maxWaitTimeInMs: 100 });
+        if (messages.length === 0) return;
+        for (const message of messages) {
+          try {
+            await handle(message.body);
+          } catch {
+            await receiver.abandonMessage(message);
+            continue;
+          }
+          await receiver.completeMessage(message);
+          if (redeliver) await handle(message.body);
+        }
+      }
+    } finally {
+      await receiver.close();
+    }
+  }
+
+  return {
+    name: 'Service Bus emulator',
+    stepQueue: recording,
+    clock: systemClock,
+    async deliverAll(handle, deliver) {
+      const deadline = Date.now() + (deliver.timeoutMs ?? 30_000);
+      let done = false;
+      const worker = async (): Promise<void> => {
+        while (!done) {
+          await serveOneSession(handle, deliver.redeliverAfterSuccess === true);
+          if (!done && Date.now() > deadline) throw new Error('rotations did not end before the delivery timeout');
+        }
+      };
+      const watcher = async (): Promise<void> => {
+        while (!(await deliver.until())) {
+          if (Date.now() > deadline) break;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        done = true;
+      };
+      await Promise.all([watcher(), ...Array.from({ length: options.workers ?? 4 }, worker)]);
+      if (!(await deliver.until())) throw new Error('rotations did not end before the delivery timeout');
+    },
+    bodies: () => [...bodies],
+    stop: async () => {
+      await sender.close();
+      await client.close();
+    },
   };
 }
