@@ -250,7 +250,7 @@ export function createRotationEngine(deps: RotationEngineDeps): RotationEngine {
       const last = rotation.steps.at(-1);
       const justCommitted = last !== undefined && last.step === message.step && last.attempt === message.attempt;
       await sendCurrent(rotation);
-      if (justCommitted && message.step === StepName.Begin) await notify(rotation, NotificationType.Started);
+      if (justCommitted && last.outcome === 'succeeded' && message.step === StepName.Begin) await notify(rotation, NotificationType.Started);
       log.info('step already done; current message sent again', { current: rotation.step, currentAttempt: rotation.attempt ?? 1 });
       return { result: 'stale', rotation };
     }
@@ -279,6 +279,8 @@ export function createRotationEngine(deps: RotationEngineDeps): RotationEngine {
     const current = versioned.value;
     const patched: Rotation = result.outcome.kind === 'succeeded' ? { ...current, ...result.patch } : current;
     const now = clock.now();
+    // begin learns the policy, and with it the deadline (grace and revoke-after count in).
+    const deadline = current.step === StepName.Begin ? deadlineFor(Date.parse(current.createdAt), patched.policy) : current.deadline;
     const t = transition({
       status: current.status,
       step: current.step,
@@ -288,7 +290,7 @@ export function createRotationEngine(deps: RotationEngineDeps): RotationEngine {
       outcome: result.outcome,
       maxAttempts: settings.maxStepAttempts,
       backoff: settings.backoff,
-      remainingMs: Date.parse(patched.step === StepName.Begin ? deadlineFor(Date.parse(current.createdAt), patched.policy) : current.deadline) - now.getTime(),
+      remainingMs: Date.parse(deadline) - now.getTime(),
       jitter: random(),
     });
     const record = stepRecord(current, result.outcome, t, startedAt);

@@ -533,3 +533,36 @@ function losing(queue: StepQueue, step: string): StepQueue {
     },
   };
 }
+
+describe('notifications on redelivery', () => {
+  it('does not announce Started for a redelivered begin that only scheduled a retry', async () => {
+    // Prepare
+    const faults = { left: 0 };
+    const world = createFakeWorld({
+      wrapPorts: (ports) => ({
+        ...ports,
+        secretStore: {
+          ...ports.secretStore,
+          getLatest: async (ref) => {
+            if (faults.left > 0) {
+              faults.left -= 1;
+              throw new SecretStoreError(SecretStoreErrorCode.Throttled, 'injected', { statusCode: 429 });
+            }
+            return ports.secretStore.getLatest(ref);
+          },
+        },
+      }),
+    });
+    seed(world);
+    const start = (await world.engine.startRotation(secret, { kind: 'manual' })) as { rotationId: string };
+    faults.left = 1;
+
+    // Act: begin #1 fails transiently, then the same message is delivered again
+    await world.engine.handleStep({ rotationId: start.rotationId, secret, step: 'begin', attempt: 1 });
+    const again = await world.engine.handleStep({ rotationId: start.rotationId, secret, step: 'begin', attempt: 1 });
+
+    // Assess
+    expect(again.result).toBe('stale');
+    expect(world.notifier.sent).toEqual([]);
+  });
+});
