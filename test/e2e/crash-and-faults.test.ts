@@ -6,7 +6,7 @@ import { isTerminal } from '../../src/rotation/model.js';
 import { pendingSecretName } from '../../src/rotation/pending.js';
 import { crashingPorts, replayEveryCrash, untilNoCrash } from '../helpers/crash-replay.js';
 import { createE2ERotor, startE2EGround, versionsOf, type E2EGround, type E2ERotor } from '../helpers/e2e-stack.js';
-import { memoryTransport, type StepTransport } from '../helpers/e2e-transport.js';
+import { memoryTransport, startServiceBusTransport, type StepTransport } from '../helpers/e2e-transport.js';
 import { expectNoSecretIn } from '../helpers/leaks.js';
 
 let ground: E2EGround;
@@ -36,10 +36,14 @@ async function managedSecret(prefix: string, extraTags: Record<string, string> =
   return { ref: { vaultUrl: ground.vaultUrl, name }, version: written.properties.version ?? '', initial };
 }
 
-/** Every rotation of these secrets has ended (and there is at least one each). */
-async function allEnded(rotor: E2ERotor, refs: readonly SecretRef[]): Promise<boolean> {
-  const pages = await Promise.all(refs.map((ref) => rotor.ledger.listRotations(ref)));
-  return pages.every((page) => page.items.length > 0 && page.items.every((item) => isTerminal(item.status)));
+/** Every rotation of these secrets has ended (and there is at least one each). Secrets seen ended are not asked again. */
+function allEnded(rotor: E2ERotor, refs: readonly SecretRef[]): () => Promise<boolean> {
+  const open = new Set(refs);
+  return async () => {
+    const pages = await Promise.all([...open].map(async (ref) => ({ ref, page: await rotor.ledger.listRotations(ref) })));
+    for (const { ref, page } of pages) if (page.items.length > 0 && page.items.every((item) => isTerminal(item.status))) open.delete(ref);
+    return open.size === 0;
+  };
 }
 
 interface CrashWorld {
@@ -91,7 +95,7 @@ describe('crash after every write, then replay, on the emulators (I4)', () => {
       },
       run: async ({ transport, rotor, secret }) => {
         await untilNoCrash(() => rotor.engine.startRotation(secret.ref, { kind: 'event', version: secret.version }));
-        await transport.deliverAll(handlerFor(rotor), { until: () => allEnded(rotor, [secret.ref]) });
+        await transport.deliverAll(handlerFor(rotor), { until: allEnded(rotor, [secret.ref]) });
       },
       snapshot,
     });
@@ -107,11 +111,11 @@ describe('crash after every write, then replay, on the emulators (I4)', () => {
 });
 
 describe('transient Key Vault faults', () => {
-  it('completes 50 rotations while 20% of vault calls answer 429 (no Retry-After) or 503; the ledger shows the retries', async () => {
+  it('completes 50 rotations through Service Bus while 20% of vault calls answer 429 (no Retry-After) or 503; the ledger shows the retries', async () => {
     // Prepare
-    const transport = memoryTransport();
+    const transport = await startServiceBusTransport(16);
     const rotor = await createE2ERotor(ground, { stepQueue: transport.stepQueue, clock: transport.clock, settings: { maxStepAttempts: 10 } });
-    const secrets = await Promise.all(Array.from({ length: 50 }, () => managedSecret('flaky')));
+    const secrets = await Promise.all(Array.from({ length: 50 }, () => managedSecret('flaky', { 'rotor-grace': 'PT1S' })));
     ground.kv.admin.resetCounters();
     const throttle = ground.kv.admin.faults.inject({ operation: 'any', effect: { kind: 'status', status: 429 }, fraction: 0.1 });
     const unavailable = ground.kv.admin.faults.inject({ operation: 'any', effect: { kind: 'status', status: 503 }, fraction: 0.1 });
@@ -119,9 +123,13 @@ describe('transient Key Vault faults', () => {
     // Act
     const starts = [];
     for (const secret of secrets) starts.push(await rotor.engine.startRotation(secret.ref, { kind: 'manual' }));
-    await transport.deliverAll(handlerFor(rotor), { until: () => allEnded(rotor, secrets.map((s) => s.ref)) });
-    ground.kv.admin.faults.remove(throttle.id);
-    ground.kv.admin.faults.remove(unavailable.id);
+    try {
+      await transport.deliverAll(handlerFor(rotor), { until: allEnded(rotor, secrets.map((s) => s.ref)), timeoutMs: 45_000 });
+    } finally {
+      ground.kv.admin.faults.remove(throttle.id);
+      ground.kv.admin.faults.remove(unavailable.id);
+      await transport.stop();
+    }
 
     // Assess
     expect(starts.every((s) => s.outcome === 'started')).toBe(true);
@@ -133,6 +141,7 @@ describe('transient Key Vault faults', () => {
     const counts = Object.values(ground.kv.admin.counters().operations);
     expect(counts.reduce((sum, c) => sum + (c?.throttled ?? 0), 0)).toBeGreaterThan(20);
     for (const secret of secrets.slice(0, 5)) expect((await versionsOf(ground.client, secret.ref.name)).size).toBe(2);
+    expect(transport.counters()).toMatchObject({ waiting: 0, deadLettered: 0 });
     expectNoSecretIn([...rotor.logs.map((r) => JSON.stringify(r)), ...(await rotor.ledgerBlobs()), ...transport.bodies()], secrets.map((s) => s.initial));
   });
 });

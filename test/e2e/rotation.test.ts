@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRotationStepsHandler } from '../../functions/rotationSteps.js';
 import { InvocationContext } from '@azure/functions';
 import { pendingSecretName } from '../../src/rotation/pending.js';
 import type { Rotation } from '../../src/rotation/model.js';
 import type { StartRotationResult } from '../../src/rotation/start-types.js';
 import { createE2ERotor, startE2EGround, versionsOf, type E2EGround, type E2ERotor } from '../helpers/e2e-stack.js';
-import { memoryTransport, type StepTransport } from '../helpers/e2e-transport.js';
+import { memoryTransport, startServiceBusTransport, type StepTransport } from '../helpers/e2e-transport.js';
 import { expectNoSecretIn } from '../helpers/leaks.js';
 
 const DAY = 86_400_000;
@@ -22,6 +22,7 @@ afterAll(async () => {
 
 /** Each transport with the grace period that suits its clock: virtual time in memory, real time on Service Bus. */
 const transports: readonly { readonly name: string; readonly grace: string; readonly graceMs: number; readonly create: () => Promise<StepTransport> }[] = [
+  { name: 'Service Bus emulator, real time', grace: 'PT1S', graceMs: 1_000, create: () => startServiceBusTransport() },
   { name: 'in-memory queue, virtual time', grace: 'PT2M', graceMs: 120_000, create: () => Promise.resolve(memoryTransport()) },
 ];
 
@@ -36,6 +37,11 @@ describe.each(transports)('a rotation end to end (Key Vault emulator, Azurite, t
 
   afterAll(async () => {
     await transport.stop();
+  });
+
+  afterEach(() => {
+    // Every rotation ended: nothing may be left waiting, nothing dead-lettered.
+    expect(transport.counters()).toMatchObject({ waiting: 0, deadLettered: 0 });
   });
 
   /** The exported function handler, as the host calls it, over this test's engine. */

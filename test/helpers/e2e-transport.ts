@@ -1,4 +1,5 @@
 import { isServiceBusError, ServiceBusClient, type ServiceBusSessionReceiver } from '@azure/service-bus';
+import { rotorQueues, rotorStepQueue, startServiceBusEmulator } from '../../emulators/servicebus/index.js';
 import { createServiceBusStepQueue } from '../../src/queue/step-queue.js';
 import { systemClock, type Clock, type StepQueue } from '../../src/rotation/ports.js';
 import { createFakeClock } from './fakes/clock.js';
@@ -22,7 +23,16 @@ export interface StepTransport {
   deliverAll(handle: (body: unknown) => Promise<unknown>, options: DeliverOptions): Promise<void>;
   /** Every message body sent, as text, for leak scans. */
   bodies(): string[];
+  /** What the queue saw: duplicates it dropped, messages still waiting, dead letters. */
+  counters(): TransportCounters;
   stop(): Promise<void>;
+}
+
+export interface TransportCounters {
+  readonly duplicatesDropped: number;
+  /** Active plus scheduled messages. */
+  readonly waiting: number;
+  readonly deadLettered: number;
 }
 
 export interface DeliverOptions {
@@ -45,6 +55,7 @@ export function memoryTransport(): StepTransport {
       if (!(await options.until())) throw new Error('the in-memory step queue drained before the awaited rotations ended');
     },
     bodies: () => [...queue.sentBodies],
+    counters: () => ({ duplicatesDropped: queue.duplicatesDropped, waiting: queue.pending.length, deadLettered: queue.deadLettered.length }),
     stop: () => Promise.resolve(),
   };
 }
@@ -57,8 +68,18 @@ export function memoryTransport(): StepTransport {
  * (so Service Bus redelivers it and, after MaxDeliveryCount, dead-letters it).
  * Time is real: scheduled steps arrive when due, so policies use short graces.
  */
-export function serviceBusTransport(options: { readonly connectionString: string; readonly queueName: string; readonly workers?: number }): StepTransport {
+export function serviceBusTransport(options: {
+  readonly connectionString: string;
+  readonly queueName: string;
+  readonly workers?: number;
+  readonly counters: () => TransportCounters;
+  /** Runs after the client closed (stopping the emulator). */
+  readonly onStop?: () => Promise<void>;
+}): StepTransport {
   const client = new ServiceBusClient(options.connectionString, { retryOptions: { timeoutInMs: 2_000, maxRetries: 2, retryDelayInMs: 50 } });
+  // Receiving has its own client with a short operation timeout: waiting for the next session
+  // ignores an abort signal and lasts until that timeout, which would otherwise pad every test.
+  const receiving = new ServiceBusClient(options.connectionString, { retryOptions: { timeoutInMs: 250, maxRetries: 0 } });
   const sender = client.createSender(options.queueName);
   const bodies: string[] = [];
   const queue = createServiceBusStepQueue({ sender });
@@ -69,18 +90,19 @@ export function serviceBusTransport(options: { readonly connectionString: string
     },
   };
 
-  async function serveOneSession(handle: (body: unknown) => Promise<unknown>, redeliver: boolean): Promise<void> {
+  async function serveOneSession(handle: (body: unknown) => Promise<unknown>, redeliver: boolean, stop: AbortSignal): Promise<void> {
     let receiver: ServiceBusSessionReceiver;
     try {
-      receiver = await client.acceptNextSession(options.queueName, { maxAutoLockRenewalDurationInMs: 0 });
+      receiver = await receiving.acceptNextSession(options.queueName, { maxAutoLockRenewalDurationInMs: 0, abortSignal: stop });
     } catch (error) {
-      // No session has a message ready right now (scheduled ones are not yet due).
+      // No session has a message ready right now (scheduled ones are not yet due), or the test is done.
+      if (stop.aborted) return;
       if (isServiceBusError(error) && (error.code === 'SessionCannotBeLocked' || error.code === 'ServiceTimeout')) return;
       throw error;
     }
     try {
       for (;;) {
-        const messages = await receiver.receiveMessages(10, { maxWaitTimeInMs: 100 });
+        const messages = await receiver.receiveMessages(10, { maxWaitTimeInMs: 30 });
         if (messages.length === 0) return;
         for (const message of messages) {
           try {
@@ -104,27 +126,44 @@ export function serviceBusTransport(options: { readonly connectionString: string
     clock: systemClock,
     async deliverAll(handle, deliver) {
       const deadline = Date.now() + (deliver.timeoutMs ?? 30_000);
-      let done = false;
+      const stop = new AbortController();
       const worker = async (): Promise<void> => {
-        while (!done) {
-          await serveOneSession(handle, deliver.redeliverAfterSuccess === true);
-          if (!done && Date.now() > deadline) throw new Error('rotations did not end before the delivery timeout');
+        while (!stop.signal.aborted) {
+          await serveOneSession(handle, deliver.redeliverAfterSuccess === true, stop.signal);
+          if (!stop.signal.aborted && Date.now() > deadline) throw new Error('rotations did not end before the delivery timeout');
         }
       };
       const watcher = async (): Promise<void> => {
         while (!(await deliver.until())) {
           if (Date.now() > deadline) break;
-          await new Promise((resolve) => setTimeout(resolve, 50));
+          await new Promise((resolve) => setTimeout(resolve, 100));
         }
-        done = true;
+        stop.abort();
       };
       await Promise.all([watcher(), ...Array.from({ length: options.workers ?? 4 }, worker)]);
       if (!(await deliver.until())) throw new Error('rotations did not end before the delivery timeout');
     },
     bodies: () => [...bodies],
+    counters: options.counters,
     stop: async () => {
       await sender.close();
-      await client.close();
+      await Promise.all([client.close(), receiving.close()]);
+      await options.onStop?.();
     },
   };
+}
+
+/** A Service Bus emulator with Rotor's queues, and the transport over it. */
+export async function startServiceBusTransport(workers?: number): Promise<StepTransport> {
+  const emulator = await startServiceBusEmulator({ queues: [...rotorQueues] });
+  return serviceBusTransport({
+    connectionString: emulator.connectionString,
+    queueName: rotorStepQueue.name,
+    ...(workers === undefined ? {} : { workers }),
+    counters: () => {
+      const c = emulator.admin.getCounters(rotorStepQueue.name);
+      return { duplicatesDropped: c.duplicatesDropped, waiting: c.active + c.scheduled, deadLettered: c.deadLetterQueue };
+    },
+    onStop: () => emulator.stop(),
+  });
 }
