@@ -134,7 +134,7 @@ describe('transient Key Vault faults', () => {
     // Assess
     expect(starts.every((s) => s.outcome === 'started')).toBe(true);
     const rotations = await Promise.all(starts.map(async (s) => (await rotor.ledger.getRotation((s as { rotationId: string }).rotationId))!.value));
-    expect(rotations.map((r) => r.status)).toEqual(Array.from({ length: 50 }, () => 'Completed'));
+    expect(rotations.filter((r) => r.status !== 'Completed').map((r) => `${r.status}: ${r.reason ?? ''}`)).toEqual([]);
     const retried = rotations.flatMap((r) => r.steps.filter((s) => s.outcome === 'retrying'));
     expect(retried.length).toBeGreaterThan(0);
     for (const step of retried) expect(['VaultUnavailable', 'VaultThrottled']).toContain(step.error?.code);

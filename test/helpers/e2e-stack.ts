@@ -151,7 +151,7 @@ export async function createE2ERotor(
     stepQueue: options.stepQueue,
     ledger,
     notifier,
-    healthProbe: createHttpHealthProbe({ timeoutMs: 2_000, consecutivePasses: 2 }),
+    healthProbe: createHttpHealthProbe({ timeoutMs: 5_000, consecutivePasses: 2 }),
     rotators: [createRandomRotator(), ...(options.rotators ?? [])],
   };
   const ports = options.wrapPorts?.(base) ?? base;
