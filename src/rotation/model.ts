@@ -114,7 +114,7 @@ export interface Rotation {
     readonly promoted?: string;
     /** Version written by rollback to restore the previous value. */
     readonly restored?: string;
-    /** Version of the pending companion secret holding the prepared value until promote. */
+    /** Version of the pending companion secret holding the prepared value (disabled at retire or at the end of rollback). */
     readonly pending?: string;
   };
   /** What the rotator returned from `prepare`, minus the value (which lives in Key Vault only). */
