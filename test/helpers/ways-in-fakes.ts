@@ -294,3 +294,28 @@ export function createFakeWaysIn(options: { allowedVaults?: string[]; secrets?: 
   };
   return { services, sink, clock, ledger, secrets, queue, notifier, calls: start.calls, where: (ref: SecretRef) => formatSecretRef(ref) };
 }
+
+/** A rotation record as the engine would have left it, holding the secret's lock unless terminal. */
+export async function seedRotation(
+  ledger: ReturnType<typeof createMemoryLedger>,
+  overrides: Partial<Rotation> & { readonly id: string; readonly secret: SecretRef },
+): Promise<Rotation> {
+  const rotation: Rotation = {
+    trigger: { kind: 'event', version: 'v1' },
+    rotator: 'random',
+    strategy: Strategy.Single,
+    status: RotationStatus.Running,
+    step: StepName.Prepare,
+    dryRun: false,
+    createdAt: '2026-11-22T09:00:00.000Z',
+    updatedAt: '2026-11-22T09:00:00.000Z',
+    deadline: '2026-11-22T09:30:00.000Z',
+    versions: { previous: 'v1' },
+    steps: [],
+    undo: [],
+    ...overrides,
+  };
+  await ledger.createRotation(rotation);
+  if (!['Completed', 'RolledBack', 'Failed', 'Aborted', 'Skipped'].includes(rotation.status)) await ledger.acquireLock(rotation.secret, rotation.id);
+  return rotation;
+}
