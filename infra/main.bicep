@@ -61,7 +61,7 @@ param maximumInstanceCount int = 40
 @description('Memory of each Flex Consumption instance, MB.')
 param instanceMemoryMB int = 2048
 
-@description('Opt-in, for the storage-account-key and storage-sas rotators: comma-separated storage account ids on which Rotor gets Storage Account Key Operator Service Role. Empty: none.')
+@description('Opt-in, for the storage-account-key rotator: comma-separated storage account ids on which Rotor gets Storage Account Key Operator Service Role. Empty: none.')
 param keyOperatorStorageAccountIds string = ''
 
 @description('Opt-in, for the eventgrid-topic-key rotator: comma-separated Event Grid topic ids on which Rotor gets EventGrid Contributor. Empty: none.')

@@ -20,11 +20,14 @@ export class RotatorError extends Error {
   override readonly name = 'RotatorError';
   readonly code: RotatorErrorCode;
   readonly transient: boolean;
+  /** When the provider said when to come back (429 Retry-After); the engine schedules the retry no earlier. */
+  readonly retryAfterMs?: number;
 
-  constructor(code: RotatorErrorCode, message: string, options?: ErrorOptions) {
+  constructor(code: RotatorErrorCode, message: string, options?: ErrorOptions & { readonly retryAfterMs?: number }) {
     super(message, options);
     this.code = code;
     this.transient = transientCodes.has(code);
+    if (options?.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
   }
 }
 

@@ -1,6 +1,6 @@
 // Opt-in, deployed into a target storage account's resource group: list and
-// regenerate that account's keys (storage-account-key rotator; storage-sas
-// signs with an account key). No data access.
+// regenerate that account's keys (storage-account-key rotator). storage-sas
+// does not need it: it signs with an account key read from Key Vault. No data access.
 param storageAccountName string
 param rotorPrincipalId string
 

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ServiceBusClient } from '@azure/service-bus';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEmulatorSecretClient } from '../../../emulators/keyvault/index.js';
 import { startEmulatorStack, type EmulatorStack } from '../../../emulators/stack.js';
@@ -60,5 +61,24 @@ describe('emulator stack', () => {
     expect(delivered[0]?.data.ObjectName).toBe('stack-check');
     expect(delivered[0]?.data.Version).toBe(written.properties.version);
     expect(stack.endpoints().keyVault.url).toBe(stack.keyVault.url);
+  });
+
+  it("serves Rotor's session-enabled step queue to the real Service Bus client", async () => {
+    // Prepare
+    const { connectionString, queues } = stack.endpoints().serviceBus;
+    const client = new ServiceBusClient(connectionString);
+    try {
+      // Act
+      await client.createSender('rotation-steps').sendMessages({ body: { step: 'begin' }, sessionId: 'kv/stack-check' });
+      const receiver = await client.acceptSession('rotation-steps', 'kv/stack-check');
+      const [message] = await receiver.receiveMessages(1, { maxWaitTimeInMs: 5_000 });
+      await receiver.completeMessage(message!);
+
+      // Assess
+      expect(queues).toContain('rotation-steps');
+      expect(message?.body).toEqual({ step: 'begin' });
+    } finally {
+      await client.close();
+    }
   });
 });
