@@ -356,7 +356,9 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   const metadataOf = (m: ServiceBusReceivedMessage): TriggerMetadata => ({
     messageId: m.messageId,
     sessionId: m.sessionId,
-    deliveryCount: m.deliveryCount,
+    // The AMQP header counts earlier deliveries (0 on the first), as does the JS SDK; the
+    // Functions host reads it through the .NET SDK, which reports 1 on the first delivery.
+    deliveryCount: (m.deliveryCount ?? 0) + 1,
     sequenceNumber: m.sequenceNumber?.toNumber(),
     enqueuedTimeUtc: m.enqueuedTimeUtc?.toISOString(),
     expiresAtUtc: m.expiresAtUtc?.toISOString(),

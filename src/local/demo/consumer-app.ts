@@ -7,9 +7,10 @@ import { SecretValue } from '../../secrecy/secret-value.js';
  * The demo's consuming application: for each secret it serves
  * `GET /health/<secret>`, which really reads the secret's latest value from
  * Key Vault and checks it the way an app would use it. Rotor's health probes
- * point here. A secret in `accepts: 'original'` mode stands for a consumer
- * that cannot take a new credential (a provider that was never updated): it
- * answers 503 once the value changes, so Rotor must roll back.
+ * point here. A secret in `'original'` mode stands for a consumer that cannot
+ * take a new credential (a provider that was never updated): it accepts the
+ * first value it reads and answers 503 once the value changes, so Rotor must
+ * roll back.
  *
  * Responses name the version and whether the value was accepted; never the value.
  */
@@ -29,13 +30,8 @@ export async function startDemoConsumerApp(options: {
   readonly secrets: Readonly<Record<string, ConsumerMode>>;
   readonly port?: number;
 }): Promise<DemoConsumerApp> {
+  // The value an 'original' consumer accepts is the first one it reads (the app starting up).
   const original = new Map<string, SecretValue>();
-  for (const [name, mode] of Object.entries(options.secrets)) {
-    if (mode === 'original') {
-      const secret = await options.client.getSecret(name);
-      original.set(name, SecretValue.from(secret.value ?? ''));
-    }
-  }
   const answers = new Map<string, number[]>();
 
   const server: Server = createServer((req, res) => {
@@ -58,6 +54,7 @@ export async function startDemoConsumerApp(options: {
           reply(503, { healthy: false, reason: 'the secret is empty', version: secret.properties.version }, name);
           return;
         }
+        if (mode === 'original' && !original.has(name)) original.set(name, value);
         const pinned = original.get(name);
         if (mode === 'original' && pinned !== undefined && !pinned.equals(value)) {
           reply(503, { healthy: false, reason: 'this consumer rejects the new value', version: secret.properties.version }, name);
