@@ -1,4 +1,5 @@
 import type { SecretRef } from '../keyvault/secret-ref.js';
+import type { RotationPolicy } from './policy-types.js';
 
 /**
  * The rotation as the ledger records it. It holds references and facts, never
@@ -96,6 +97,10 @@ export interface Rotation {
   readonly status: RotationStatus;
   /** The step that runs next (or ran last, once terminal). */
   readonly step: StepName;
+  /** 1-based attempt of `step`; absent means 1. Matches the `attempt` of the step's message. */
+  readonly attempt?: number;
+  /** When the message for (`step`, `attempt`) is due; absent means at once. */
+  readonly notBefore?: string;
   readonly dryRun: boolean;
   readonly createdAt: string;
   readonly updatedAt: string;
@@ -109,8 +114,14 @@ export interface Rotation {
     readonly promoted?: string;
     /** Version written by rollback to restore the previous value. */
     readonly restored?: string;
+    /** Version of the pending companion secret holding the prepared value (disabled at retire or at the end of rollback). */
+    readonly pending?: string;
   };
+  /** What the rotator returned from `prepare`, minus the value (which lives in Key Vault only). */
+  readonly prepared?: { readonly contentType?: string; readonly refs?: Readonly<Record<string, string>> };
   readonly slots?: { readonly previous?: string; readonly next?: string };
+  /** The policy as read at `begin`; later steps use this snapshot, not tags edited meanwhile. */
+  readonly policy?: RotationPolicy;
   readonly steps: readonly StepRecord[];
   readonly undo: readonly UndoRecord[];
   /** Why the rotation ended the way it did (terminal states other than Completed). */

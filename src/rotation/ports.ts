@@ -78,7 +78,7 @@ export interface Versioned<T> {
 
 export type LockResult =
   | { readonly acquired: true; readonly etag: string }
-  | { readonly acquired: false; readonly heldBy: string };
+  | { readonly acquired: false; readonly heldBy: string; /** When the holder took the lock (ISO-8601). */ readonly since?: string };
 
 export interface RotationSummary {
   readonly id: string;

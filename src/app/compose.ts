@@ -1,0 +1,158 @@
+import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
+import { SecretClient } from '@azure/keyvault-secrets';
+import { ServiceBusClient } from '@azure/service-bus';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { getSettings, type Connection, type RotorSettings } from '../config/index.js';
+import { createHttpHealthProbe } from '../health/http-probe.js';
+import { SecretStoreError, SecretStoreErrorCode } from '../keyvault/errors.js';
+import { createKeyVaultSecretStore } from '../keyvault/secret-store.js';
+import { createBlobLedger } from '../ledger/blob-ledger.js';
+import { createLogger, jsonLineSink, type Logger } from '../observability/logger.js';
+import { createServiceBusStepQueue } from '../queue/step-queue.js';
+import { createRotationEngine, type EngineSettings, type RotationEngine } from '../rotation/engine.js';
+import type { Clock, HealthProbe, Notifier, RotationLedger, SecretStore, StepQueue } from '../rotation/ports.js';
+import { createRotatorRegistry, type Rotator, type RotatorRegistry } from '../rotators/rotator.js';
+import { builtInRotators } from './rotators.js';
+
+/** Everything the functions need, built once per process. */
+export interface Rotor {
+  readonly settings: RotorSettings;
+  readonly logger: Logger;
+  readonly engine: RotationEngine;
+  readonly secretStore: SecretStore;
+  readonly stepQueue: StepQueue;
+  readonly ledger: RotationLedger;
+  readonly notifier: Notifier;
+  readonly healthProbe: HealthProbe;
+  readonly rotators: RotatorRegistry;
+  /** Closes the Service Bus connection this composition opened. */
+  close(): Promise<void>;
+}
+
+/** What a host may swap: the local stack passes emulator clients, tests pass fakes. */
+export interface ComposeOptions {
+  readonly settings?: RotorSettings;
+  readonly credential?: TokenCredential;
+  /** A `SecretClient` per vault; default: `new SecretClient(url, credential)` with the SDK's retries off (the store backs off itself). */
+  readonly secretClientFor?: (vaultUrl: string) => SecretClient;
+  readonly serviceBusClient?: ServiceBusClient;
+  readonly blobServiceClient?: BlobServiceClient;
+  readonly notifier?: Notifier;
+  readonly healthProbe?: HealthProbe;
+  readonly rotators?: readonly Rotator[];
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+  readonly engineSettings?: Partial<EngineSettings>;
+  /** Key Vault backoff ladder; tests use milliseconds. */
+  readonly keyVaultBackoffMs?: readonly number[];
+}
+
+/**
+ * Stands in until the Event Grid notifier is wired: notifications go to the
+ * log (no values: a notification carries ids, versions and reasons only).
+ */
+export function createLogNotifier(logger: Logger): Notifier {
+  return {
+    notify(notification) {
+      logger.info('rotation notification', { ...notification });
+      return Promise.resolve();
+    },
+  };
+}
+
+function serviceBusClientFor(connection: Connection, credential: () => TokenCredential): ServiceBusClient {
+  return connection.kind === 'identity' ? new ServiceBusClient(connection.endpoint, credential()) : new ServiceBusClient(connection.connectionString);
+}
+
+function blobServiceClientFor(connection: Connection, credential: () => TokenCredential): BlobServiceClient {
+  return connection.kind === 'identity' ? new BlobServiceClient(connection.endpoint, credential()) : BlobServiceClient.fromConnectionString(connection.connectionString);
+}
+
+/**
+ * The composition root: real adapters from settings and `DefaultAzureCredential`
+ * (the user-assigned identity named by `AZURE_CLIENT_ID`). Only vaults in
+ * `ROTOR_ALLOWED_VAULTS` get a client, so a request naming another host never
+ * receives Rotor's token.
+ */
+export function composeRotor(options: ComposeOptions = {}): Rotor {
+  const settings = options.settings ?? getSettings();
+  const logger = options.logger ?? createLogger(jsonLineSink, { level: settings.logLevel, fields: { app: 'rotor' } });
+  let credential: TokenCredential | undefined = options.credential;
+  const lazyCredential = (): TokenCredential =>
+    (credential ??= new DefaultAzureCredential(settings.managedIdentityClientId === undefined ? {} : { managedIdentityClientId: settings.managedIdentityClientId }));
+
+  const allowed = new Set(settings.allowedVaults.map((v) => new URL(v).origin));
+  const makeClient = options.secretClientFor ?? ((vaultUrl: string) => new SecretClient(vaultUrl, lazyCredential(), { retryOptions: { maxRetries: 0 } }));
+  const secretStore = createKeyVaultSecretStore({
+    clientFor: (vaultUrl) => {
+      if (!allowed.has(vaultUrl)) throw new SecretStoreError(SecretStoreErrorCode.Forbidden, `vault ${new URL(vaultUrl).host} is not in ROTOR_ALLOWED_VAULTS`);
+      return makeClient(vaultUrl);
+    },
+    logger,
+    ...(options.keyVaultBackoffMs === undefined ? {} : { backoffMs: options.keyVaultBackoffMs }),
+  });
+
+  const ownsServiceBus = options.serviceBusClient === undefined;
+  const serviceBus = options.serviceBusClient ?? serviceBusClientFor(settings.serviceBus, lazyCredential);
+  const stepQueue = createServiceBusStepQueue({ sender: serviceBus.createSender(settings.stepQueue), ...(options.clock === undefined ? {} : { clock: options.clock }) });
+
+  const blobService = options.blobServiceClient ?? blobServiceClientFor(settings.ledgerStorage, lazyCredential);
+  const ledger = createBlobLedger({ container: blobService.getContainerClient(settings.ledgerContainer), ...(options.clock === undefined ? {} : { clock: options.clock }) });
+
+  const notifier = options.notifier ?? createLogNotifier(logger);
+  const healthProbe = options.healthProbe ?? createHttpHealthProbe();
+  const rotators = createRotatorRegistry(options.rotators ?? builtInRotators({ credential: lazyCredential() }));
+  const engine = createRotationEngine({
+    secretStore,
+    stepQueue,
+    ledger,
+    notifier,
+    healthProbe,
+    rotators,
+    logger,
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
+    settings: { maxStepAttempts: settings.maxStepAttempts, minValidityMs: settings.expiryHorizonMs, ...options.engineSettings },
+  });
+
+  return {
+    settings,
+    logger,
+    engine,
+    secretStore,
+    stepQueue,
+    ledger,
+    notifier,
+    healthProbe,
+    rotators,
+    close: async () => {
+      if (ownsServiceBus) await serviceBus.close();
+    },
+  };
+}
+
+let current: Promise<Rotor> | undefined;
+
+/**
+ * The process's Rotor, composed on first use from the environment. Locally
+ * (a connection string for the ledger) the ledger container is created if
+ * missing; in Azure the Bicep creates it.
+ */
+export function getRotor(): Promise<Rotor> {
+  current ??= (async () => {
+    const rotor = composeRotor();
+    if (rotor.settings.ledgerStorage.kind === 'connectionString') {
+      const blob = BlobServiceClient.fromConnectionString(rotor.settings.ledgerStorage.connectionString);
+      await blob.getContainerClient(rotor.settings.ledgerContainer).createIfNotExists();
+    }
+    return rotor;
+  })();
+  current.catch(() => {
+    current = undefined; // a failed start (bad settings) is retried on the next invocation
+  });
+  return current;
+}
+
+/** Installs a composed Rotor for this process (the local host with emulator clients, tests); `undefined` resets. */
+export function useRotor(rotor: Rotor | undefined): void {
+  current = rotor === undefined ? undefined : Promise.resolve(rotor);
+}

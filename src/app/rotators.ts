@@ -1,0 +1,9 @@
+import type { TokenCredential } from '@azure/identity';
+import { createAzureRotators } from '../rotators/azure-rotators.js';
+import { createRandomRotator } from '../rotators/random/random-rotator.js';
+import type { Rotator } from '../rotators/rotator.js';
+
+/** The rotators this build ships, as Azure runs them; the local stack passes its own list to `composeRotor`. */
+export function builtInRotators(deps: { readonly credential: TokenCredential }): Rotator[] {
+  return [createRandomRotator(), ...createAzureRotators({ credential: deps.credential })];
+}

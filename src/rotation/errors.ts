@@ -1,0 +1,96 @@
+import { isSecretStoreError, SecretStoreErrorCode } from '../keyvault/errors.js';
+import { isRotatorError } from '../rotators/errors.js';
+
+/**
+ * Why a step failed, as the engine decides on it. Transient codes retry the
+ * same step with backoff (a scheduled message); permanent ones end the
+ * rotation: rollback when it has changed the world, Failed otherwise.
+ */
+export const RotationErrorCode = {
+  // transient
+  VaultThrottled: 'VaultThrottled',
+  VaultUnavailable: 'VaultUnavailable',
+  ProviderThrottled: 'ProviderThrottled',
+  ProviderUnavailable: 'ProviderUnavailable',
+  /** An error no layer translated (a bug, a runtime fault): retried, bounded by the attempts. */
+  Unexpected: 'Unexpected',
+  // permanent
+  InvalidPolicy: 'InvalidPolicy',
+  RotatorNotFound: 'RotatorNotFound',
+  SecretNotFound: 'SecretNotFound',
+  SecretDisabled: 'SecretDisabled',
+  VaultForbidden: 'VaultForbidden',
+  VaultRejected: 'VaultRejected',
+  TagLimitExceeded: 'TagLimitExceeded',
+  PendingNameCollision: 'PendingNameCollision',
+  /** Someone else wrote a new version of the secret while the rotation ran. */
+  ConcurrentWrite: 'ConcurrentWrite',
+  ProviderRejected: 'ProviderRejected',
+  PermissionDenied: 'PermissionDenied',
+  TargetNotFound: 'TargetNotFound',
+  InvalidConfiguration: 'InvalidConfiguration',
+  CredentialRejected: 'CredentialRejected',
+  /** Health probes or the rotator's self-test kept failing after the change. */
+  Unhealthy: 'Unhealthy',
+  RetriesExhausted: 'RetriesExhausted',
+  DeadlineExceeded: 'DeadlineExceeded',
+} as const;
+export type RotationErrorCode = (typeof RotationErrorCode)[keyof typeof RotationErrorCode];
+
+const transientCodes: ReadonlySet<RotationErrorCode> = new Set([
+  RotationErrorCode.VaultThrottled,
+  RotationErrorCode.VaultUnavailable,
+  RotationErrorCode.ProviderThrottled,
+  RotationErrorCode.ProviderUnavailable,
+  RotationErrorCode.Unexpected,
+]);
+
+export function isTransientCode(code: RotationErrorCode): boolean {
+  return transientCodes.has(code);
+}
+
+/** A step could not complete. The message is value-free: it goes to the ledger and notifications. */
+export class RotationError extends Error {
+  override readonly name = 'RotationError';
+  readonly code: RotationErrorCode;
+  readonly transient: boolean;
+
+  constructor(code: RotationErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+    this.transient = isTransientCode(code);
+  }
+}
+
+export function isRotationError(error: unknown): error is RotationError {
+  return error instanceof RotationError;
+}
+
+/** Errors a step may end with: translated at a boundary, value-free, with a code the machine decides on. */
+export function isStepError(error: unknown): boolean {
+  return isRotationError(error) || isSecretStoreError(error) || isRotatorError(error);
+}
+
+const fromStore: Record<SecretStoreErrorCode, RotationErrorCode> = {
+  [SecretStoreErrorCode.Throttled]: RotationErrorCode.VaultThrottled,
+  [SecretStoreErrorCode.Unavailable]: RotationErrorCode.VaultUnavailable,
+  [SecretStoreErrorCode.NotFound]: RotationErrorCode.SecretNotFound,
+  [SecretStoreErrorCode.SecretDisabled]: RotationErrorCode.SecretDisabled,
+  [SecretStoreErrorCode.Forbidden]: RotationErrorCode.VaultForbidden,
+  [SecretStoreErrorCode.Conflict]: RotationErrorCode.VaultRejected,
+  [SecretStoreErrorCode.BadRequest]: RotationErrorCode.VaultRejected,
+  [SecretStoreErrorCode.Unknown]: RotationErrorCode.VaultUnavailable,
+};
+
+/**
+ * Translates whatever a step threw into a `RotationError`. Typed errors keep
+ * their (value-free) message; an untyped error keeps only its name, because
+ * its text was written by code that never promised to keep values out.
+ */
+export function toRotationError(error: unknown): RotationError {
+  if (isRotationError(error)) return error;
+  if (isSecretStoreError(error)) return new RotationError(fromStore[error.code], error.message, { cause: error });
+  if (isRotatorError(error)) return new RotationError(error.code, error.message, { cause: error });
+  const name = error instanceof Error ? error.name : typeof error;
+  return new RotationError(RotationErrorCode.Unexpected, `unexpected ${name} (text withheld: it may contain values)`, { cause: error });
+}

@@ -1,0 +1,169 @@
+import { isServiceBusError, ServiceBusClient, type ServiceBusSessionReceiver } from '@azure/service-bus';
+import { rotorQueues, rotorStepQueue, startServiceBusEmulator } from '../../emulators/servicebus/index.js';
+import { createServiceBusStepQueue } from '../../src/queue/step-queue.js';
+import { systemClock, type Clock, type StepQueue } from '../../src/rotation/ports.js';
+import { createFakeClock } from './fakes/clock.js';
+import { createFakeStepQueue } from './fakes/step-queue.js';
+import { drainSteps } from './step-pump.js';
+
+/**
+ * How step messages travel in an end-to-end test: the queue the engine sends
+ * to, the clock it reads, and a way to deliver everything to a handler the way
+ * the Functions host would (complete on success, abandon on throw).
+ */
+export interface StepTransport {
+  readonly name: string;
+  readonly stepQueue: StepQueue;
+  readonly clock: Clock;
+  /**
+   * Delivers messages to `handle` until none are left (the in-memory queue,
+   * scheduled ones included) or, on Service Bus, until `until()` is true (a
+   * receiver cannot see scheduled messages, so the test says what it waits for).
+   */
+  deliverAll(handle: (body: unknown) => Promise<unknown>, options: DeliverOptions): Promise<void>;
+  /** Every message body sent, as text, for leak scans. */
+  bodies(): string[];
+  /** What the queue saw: duplicates it dropped, messages still waiting, dead letters. */
+  counters(): TransportCounters;
+  stop(): Promise<void>;
+}
+
+export interface TransportCounters {
+  readonly duplicatesDropped: number;
+  /** Active plus scheduled messages. */
+  readonly waiting: number;
+  readonly deadLettered: number;
+}
+
+export interface DeliverOptions {
+  readonly until: () => Promise<boolean>;
+  readonly redeliverAfterSuccess?: boolean;
+  /** Service Bus: give up after this long (a rotation that never ends fails the test instead of hanging it). */
+  readonly timeoutMs?: number;
+}
+
+/** In-memory queue with duplicate detection and a virtual clock: scheduled steps cost no real time. */
+export function memoryTransport(): StepTransport {
+  const clock = createFakeClock(Date.now());
+  const queue = createFakeStepQueue({ now: () => clock.now() });
+  return {
+    name: 'in-memory queue',
+    stepQueue: queue,
+    clock,
+    async deliverAll(handle, options) {
+      await drainSteps({ queue, clock, handle, ...(options.redeliverAfterSuccess === undefined ? {} : { redeliverAfterSuccess: options.redeliverAfterSuccess }) });
+      if (!(await options.until())) throw new Error('the in-memory step queue drained before the awaited rotations ended');
+    },
+    bodies: () => [...queue.sentBodies],
+    counters: () => ({ duplicatesDropped: queue.duplicatesDropped, waiting: queue.pending.length, deadLettered: queue.deadLettered.length }),
+    stop: () => Promise.resolve(),
+  };
+}
+
+/**
+ * The real step queue: Rotor's Service Bus adapter sends, and a host-like
+ * loop receives the way the Functions runtime does for a session trigger —
+ * `workers` sessions at a time (the runtime's default is 8), each message
+ * handed to the exported handler, completed on success, abandoned on a throw
+ * (so Service Bus redelivers it and, after MaxDeliveryCount, dead-letters it).
+ * Time is real: scheduled steps arrive when due, so policies use short graces.
+ */
+export function serviceBusTransport(options: {
+  readonly connectionString: string;
+  readonly queueName: string;
+  readonly workers?: number;
+  readonly counters: () => TransportCounters;
+  /** Runs after the client closed (stopping the emulator). */
+  readonly onStop?: () => Promise<void>;
+}): StepTransport {
+  const client = new ServiceBusClient(options.connectionString, { retryOptions: { timeoutInMs: 2_000, maxRetries: 2, retryDelayInMs: 50 } });
+  // Receiving has its own client with a short operation timeout: waiting for the next session
+  // ignores an abort signal and lasts until that timeout, which would otherwise pad every test.
+  const receiving = new ServiceBusClient(options.connectionString, { retryOptions: { timeoutInMs: 250, maxRetries: 0 } });
+  const sender = client.createSender(options.queueName);
+  const bodies: string[] = [];
+  const queue = createServiceBusStepQueue({ sender });
+  const recording: StepQueue = {
+    sendStep: async (message, sendOptions) => {
+      bodies.push(JSON.stringify(message));
+      await queue.sendStep(message, sendOptions);
+    },
+  };
+
+  async function serveOneSession(handle: (body: unknown) => Promise<unknown>, redeliver: boolean, stop: AbortSignal): Promise<void> {
+    let receiver: ServiceBusSessionReceiver;
+    try {
+      receiver = await receiving.acceptNextSession(options.queueName, { maxAutoLockRenewalDurationInMs: 0, abortSignal: stop });
+    } catch (error) {
+      // No session has a message ready right now (scheduled ones are not yet due), or the test is done.
+      if (stop.aborted) return;
+      if (isServiceBusError(error) && (error.code === 'SessionCannotBeLocked' || error.code === 'ServiceTimeout')) return;
+      throw error;
+    }
+    try {
+      for (;;) {
+        const messages = await receiver.receiveMessages(10, { maxWaitTimeInMs: 30 });
+        if (messages.length === 0) return;
+        for (const message of messages) {
+          try {
+            await handle(message.body);
+          } catch {
+            await receiver.abandonMessage(message);
+            continue;
+          }
+          await receiver.completeMessage(message);
+          if (redeliver) await handle(message.body);
+        }
+      }
+    } finally {
+      await receiver.close();
+    }
+  }
+
+  return {
+    name: 'Service Bus emulator',
+    stepQueue: recording,
+    clock: systemClock,
+    async deliverAll(handle, deliver) {
+      const deadline = Date.now() + (deliver.timeoutMs ?? 30_000);
+      const stop = new AbortController();
+      const worker = async (): Promise<void> => {
+        while (!stop.signal.aborted) {
+          await serveOneSession(handle, deliver.redeliverAfterSuccess === true, stop.signal);
+          if (!stop.signal.aborted && Date.now() > deadline) throw new Error('rotations did not end before the delivery timeout');
+        }
+      };
+      const watcher = async (): Promise<void> => {
+        while (!(await deliver.until())) {
+          if (Date.now() > deadline) break;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        stop.abort();
+      };
+      await Promise.all([watcher(), ...Array.from({ length: options.workers ?? 4 }, worker)]);
+      if (!(await deliver.until())) throw new Error('rotations did not end before the delivery timeout');
+    },
+    bodies: () => [...bodies],
+    counters: options.counters,
+    stop: async () => {
+      await sender.close();
+      await Promise.all([client.close(), receiving.close()]);
+      await options.onStop?.();
+    },
+  };
+}
+
+/** A Service Bus emulator with Rotor's queues, and the transport over it. */
+export async function startServiceBusTransport(workers?: number): Promise<StepTransport> {
+  const emulator = await startServiceBusEmulator({ queues: [...rotorQueues] });
+  return serviceBusTransport({
+    connectionString: emulator.connectionString,
+    queueName: rotorStepQueue.name,
+    ...(workers === undefined ? {} : { workers }),
+    counters: () => {
+      const c = emulator.admin.getCounters(rotorStepQueue.name);
+      return { duplicatesDropped: c.duplicatesDropped, waiting: c.active + c.scheduled, deadLettered: c.deadLetterQueue };
+    },
+    onStop: () => emulator.stop(),
+  });
+}

@@ -1,0 +1,69 @@
+import { InvocationContext } from '@azure/functions';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createRotationStepsHandler, rotationStepsHandler, rotationStepsOptions } from '../../../functions/rotationSteps.js';
+import { useRotor, type Rotor } from '../../../src/app/compose.js';
+import { isStepMessageError } from '../../../src/queue/errors.js';
+import { createFakeWorld, FAKE_VAULT } from '../../helpers/fakes/index.js';
+
+function context(lines: string[]): InvocationContext {
+  return new InvocationContext({ functionName: 'rotationSteps', logHandler: (level, ...args) => lines.push(`${level}: ${args.join(' ')}`) });
+}
+
+const secret = { vaultUrl: FAKE_VAULT, name: 'handler-secret' };
+
+afterEach(() => useRotor(undefined));
+
+describe('rotationSteps function', () => {
+  it('is registered on the session-enabled step queue named by the setting', () => {
+    expect(rotationStepsOptions).toMatchObject({ connection: 'ServiceBusConnection', queueName: '%ROTOR_STEP_QUEUE%', isSessionsEnabled: true });
+    expect(rotationStepsOptions.handler).toBe(rotationStepsHandler);
+  });
+
+  it.each([
+    ['a parsed JSON body', (body: object) => body],
+    ['a JSON string body', (body: object) => JSON.stringify(body)],
+  ])('runs one step from %s', async (_name, encode) => {
+    // Prepare
+    const world = createFakeWorld();
+    world.store.seed(secret, { value: 'handler-initial-value', tags: { 'rotor-rotator': 'random' } });
+    const start = (await world.engine.startRotation(secret, { kind: 'manual' })) as { rotationId: string };
+    const handler = createRotationStepsHandler(() => Promise.resolve(world.engine));
+    const lines: string[] = [];
+
+    // Act
+    await handler(encode({ rotationId: start.rotationId, secret, step: 'begin', attempt: 1 }), context(lines));
+
+    // Assess
+    expect(world.ledger.rotations()[0]!.step).toBe('prepare');
+    expect(lines.join('\n')).toContain('begin #1');
+  });
+
+  it('throws an unparseable message so it dead-letters, logging the problem but not the body', async () => {
+    // Prepare
+    const handler = createRotationStepsHandler(() => Promise.reject(new Error('must not be reached')));
+    const lines: string[] = [];
+    const body = { rotationId: 'r1', secret, step: 'begin', attempt: 1, value: 'leaked-value-987654' };
+
+    // Act
+    const error = await handler(body, context(lines)).catch((e: unknown) => e);
+
+    // Assess
+    expect(isStepMessageError(error)).toBe(true);
+    expect(lines.join('\n')).toContain('unparseable');
+    expect(lines.join('\n')).not.toContain('leaked-value-987654');
+  });
+
+  it('uses the process composition when it is the exported handler', async () => {
+    // Prepare
+    const world = createFakeWorld();
+    world.store.seed(secret, { value: 'handler-initial-value', tags: { 'rotor-rotator': 'random' } });
+    const start = (await world.engine.startRotation(secret, { kind: 'manual' })) as { rotationId: string };
+    useRotor({ engine: world.engine } as unknown as Rotor);
+
+    // Act
+    await rotationStepsHandler({ rotationId: start.rotationId, secret, step: 'begin', attempt: 1 }, context([]));
+
+    // Assess
+    expect(world.ledger.rotations()[0]!.step).toBe('prepare');
+  });
+});

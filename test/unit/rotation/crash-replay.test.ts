@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import { Strategy } from '../../../src/rotation/model.js';
+import { createFakeProvider, createFakeWorld, FAKE_VAULT, type FakeProvider, type FakeWorld, type FakeWorldOptions } from '../../helpers/fakes/index.js';
+import { crashingPorts, describeEndState, replayEveryCrash, untilNoCrash } from '../../helpers/crash-replay.js';
+import { expectNoSecretIn } from '../../helpers/leaks.js';
+
+const secret = { vaultUrl: FAKE_VAULT, name: 'billing-db' };
+const initial = 'initial-credential-0123456789';
+const health = 'https://billing.example/health';
+
+type Kind = 'random' | 'alternating' | 'single-apply';
+interface Case {
+  readonly kind: Kind;
+  /** The consumer breaks once a new value is live: the rotation must roll back. */
+  readonly consumerBreaks: boolean;
+  readonly revokeAfter?: string;
+}
+
+interface World {
+  readonly world: FakeWorld;
+  readonly provider?: FakeProvider;
+}
+
+function build(c: Case, wrap?: FakeWorldOptions['wrapPorts']): World {
+  const provider =
+    c.kind === 'random' ? undefined : createFakeProvider({ strategy: c.kind === 'alternating' ? Strategy.Alternating : Strategy.Single, initial });
+  const world = createFakeWorld({ rotators: provider === undefined ? [] : [provider.rotator], ...(wrap === undefined ? {} : { wrapPorts: wrap }) });
+  const tags: Record<string, string> = {
+    'rotor-rotator': provider?.rotator.kind ?? 'random',
+    'rotor-grace': 'PT2M',
+    'rotor-health': health,
+    ...(c.kind === 'alternating' ? { 'rotor-slot': 'key1' } : {}),
+    ...(c.revokeAfter === undefined ? {} : { 'rotor-revoke-after': c.revokeAfter }),
+  };
+  world.store.seed(secret, { value: initial, tags });
+  if (c.consumerBreaks) world.health.setRule(health, () => world.store.versions(secret).at(-1)?.value === initial);
+  return { world, ...(provider === undefined ? {} : { provider }) };
+}
+
+async function run({ world }: World): Promise<void> {
+  const version = world.store.versions(secret)[0]!.version;
+  await untilNoCrash(() => world.engine.startRotation(secret, { kind: 'event', eventType: 'Microsoft.KeyVault.SecretNearExpiry', version }));
+  await world.drain();
+}
+
+function snapshot({ world, provider }: World): unknown {
+  const latest = world.store.versions(secret).at(-1)!;
+  return {
+    ...(describeEndState(world, secret, initial) as object),
+    provider: provider === undefined ? undefined : { acceptsInitial: provider.accepts(initial), acceptsLatest: provider.accepts(latest.value) },
+  };
+}
+
+const cases: readonly Case[] = [
+  { kind: 'random', consumerBreaks: false },
+  { kind: 'random', consumerBreaks: true },
+  { kind: 'alternating', consumerBreaks: false, revokeAfter: 'PT1H' },
+  { kind: 'alternating', consumerBreaks: true },
+  { kind: 'single-apply', consumerBreaks: false },
+  { kind: 'single-apply', consumerBreaks: true },
+];
+
+describe('crash after every write, then replay (I4)', () => {
+  it.each(cases)('$kind rotation (consumer breaks: $consumerBreaks) ends as a clean run does', async (c) => {
+    // Act
+    const report = await replayEveryCrash({
+      createWorld: (crash) => build(c, (ports) => crashingPorts(ports, crash)),
+      run,
+      snapshot,
+    });
+
+    // Assess
+    expect(report.writes).toBeGreaterThan(10);
+    expect((report.clean as { rotations: { status: string }[] }).rotations[0]!.status).toBe(c.consumerBreaks ? 'RolledBack' : 'Completed');
+    for (const replay of report.cases) {
+      expect(replay.fired, `crash after write ${replay.crashAfter}`).toBe(true);
+      expect(replay.snapshot, `crash after write ${replay.crashAfter} (${replay.label})`).toEqual(report.clean);
+    }
+  });
+});
+
+describe('continuity at every step boundary (I1)', () => {
+  it.each(cases)('$kind rotation (consumer breaks: $consumerBreaks): the latest enabled version always works at the provider', async (c) => {
+    // Prepare
+    const built = build(c);
+    const { world, provider } = built;
+    const violations: string[] = [];
+    const check = (): void => {
+      if (provider === undefined) return;
+      const rotation = world.ledger.rotations()[0];
+      // single: between apply and promote the provider already has the new value (documented window)
+      if (c.kind === 'single-apply' && rotation?.step === 'promote' && rotation.status === 'Running') return;
+      const latest = world.store.versions(secret).filter((v) => v.enabled).at(-1);
+      if (latest === undefined || !provider.accepts(latest.value)) violations.push(`after ${rotation?.step ?? '?'}: latest enabled version rejected`);
+    };
+
+    // Act
+    const version = world.store.versions(secret)[0]!.version;
+    await world.engine.startRotation(secret, { kind: 'event', version });
+    await world.drain({ afterDelivery: check });
+
+    // Assess
+    expect(violations).toEqual([]);
+    expect(world.ledger.rotations()[0]!.status).toBe(c.consumerBreaks ? 'RolledBack' : 'Completed');
+    expectNoSecretIn(world.texts(), [...world.store.allValues(), ...(provider?.issuedValues() ?? [])]);
+  });
+
+  it('revokes the superseded credential after revoke-after, keeping the lock until then', async () => {
+    // Prepare
+    const { world, provider } = build({ kind: 'alternating', consumerBreaks: false, revokeAfter: 'PT1H' });
+    await world.engine.startRotation(secret, { kind: 'manual' });
+
+    // Act
+    await world.drain({ afterDelivery: ({ message }) => void (message.body.step === 'retire' ? expect(world.ledger.locks().size).toBe(1) : undefined) });
+
+    // Assess
+    const rotation = world.ledger.rotations()[0]!;
+    expect(rotation.steps.map((s) => s.step)).toEqual(['begin', 'prepare', 'promote', 'verify', 'retire', 'revoke']);
+    expect(rotation.status).toBe('Completed');
+    expect(provider!.accepts(initial)).toBe(false);
+    expect(provider!.calls.revoke).toBe(1);
+    const [old, fresh] = world.store.versions(secret);
+    expect(old!.enabled).toBe(false);
+    expect(fresh!.tags['rotor-slot']).toBe('key2');
+    const revoke = rotation.steps.at(-1)!;
+    const retire = rotation.steps.at(-2)!;
+    expect(Date.parse(revoke.startedAt) - Date.parse(retire.endedAt)).toBe(3_600_000);
+    expect(world.ledger.locks().size).toBe(0);
+  });
+});
