@@ -3,6 +3,7 @@ import { formatSecretRef, secretNameSchema, type SecretRef } from '../keyvault/s
 import type { Logger } from '../observability/logger.js';
 import { TriggerKind, type Rotation } from '../rotation/model.js';
 import type { RotationSummary } from '../rotation/ports.js';
+import { currentVersionOf } from '../sweep/current-version.js';
 import { dueAt } from '../sweep/due.js';
 import type { PolicyReading, WaysInServices } from '../ways-in/services.js';
 import { problem, ProblemType } from './problem.js';
@@ -73,7 +74,7 @@ export function handleStartRotation(request: HttpRequest, services: WaysInServic
       { kind: TriggerKind.Manual, ...(body.value.reason === undefined ? {} : { reason: body.value.reason }) },
       { dryRun: body.value.dryRun ?? false },
     );
-    services.log.info('manual rotation requested', { secret: formatSecretRef(secret), outcome: result.outcome, dryRun: body.value.dryRun ?? false });
+    services.log.info('manual rotation requested', { secretRef: formatSecretRef(secret), outcome: result.outcome, dryRun: body.value.dryRun ?? false });
 
     switch (result.outcome) {
       case 'started':
@@ -184,16 +185,17 @@ export function handleListSecrets(request: HttpRequest, services: WaysInServices
       for await (const info of services.secrets.listSecrets(vaultUrl)) {
         const reading = services.readPolicy(info.tags);
         if (reading.kind === 'unmanaged') continue;
-        const [active, history] = await Promise.all([
+        const [active, history, currentVersion] = await Promise.all([
           services.ledger.activeRotation(info.secret),
           services.ledger.listRotations(info.secret, { limit: 1 }),
+          currentVersionOf(services.secrets, info),
         ]);
         const last = history.items[0];
         const due = dueAt(info, reading, services.expiryHorizonMs);
         items.push({
           vaultUrl: info.secret.vaultUrl,
           name: info.secret.name,
-          currentVersion: info.version,
+          ...(currentVersion === undefined ? {} : { currentVersion }),
           enabled: info.enabled,
           ...(info.expiresOn === undefined ? {} : { expiresOn: info.expiresOn.toISOString() }),
           ...(info.updatedOn === undefined ? {} : { updatedOn: info.updatedOn.toISOString() }),

@@ -54,7 +54,7 @@ export async function receiveKeyVaultEvent(input: unknown, deps: IntakeDependenc
       deps.log.info(result.outcome === 'started' ? 'rotation started by event' : 'duplicate event: rotation already started', {
         ...fields,
         rotationId: result.rotationId,
-        secret: formatSecretRef(result.secret),
+        secretRef: formatSecretRef(result.secret),
         version: result.version,
       });
       break;

@@ -3,6 +3,7 @@ import { keyVaultEventsOptions } from '../../functions/keyVaultEvents.js';
 import { listSecretRotationsOptions } from '../../functions/listSecretRotations.js';
 import { listSecretsOptions } from '../../functions/listSecrets.js';
 import { rotationDeadLettersOptions } from '../../functions/rotationDeadLetters.js';
+import { rotationStepsOptions } from '../../functions/rotationSteps.js';
 import { startRotationOptions } from '../../functions/startRotation.js';
 import { sweepOptions } from '../../functions/sweep.js';
 import type { FunctionRegistration } from './registrations.js';
@@ -19,5 +20,6 @@ export const rotorFunctions: readonly FunctionRegistration[] = [
   { name: 'listSecretRotations', trigger: 'http', options: listSecretRotationsOptions },
   { name: 'listSecrets', trigger: 'http', options: listSecretsOptions },
   { name: 'sweep', trigger: 'timer', options: sweepOptions },
+  { name: 'rotationSteps', trigger: 'serviceBusQueue', options: rotationStepsOptions },
   { name: 'rotationDeadLetters', trigger: 'serviceBusQueue', options: rotationDeadLettersOptions },
 ];

@@ -21,7 +21,7 @@ export function createFileLog(path: string, options: { readonly echoWarnings?: b
       if (!open) return;
       writeSync(fd, `${JSON.stringify({ time: new Date().toISOString(), level: record.level, msg: record.message, ...record.fields })}\n`);
       if (options.echoWarnings === true && (record.level === 'warn' || record.level === 'error')) {
-        const where = [record.fields.rotationId, record.fields.secret].filter((f) => typeof f === 'string').join(' ');
+        const where = [record.fields.rotationId, record.fields.secretRef].filter((f) => typeof f === 'string').join(' ');
         process.stderr.write(`${record.level}: ${record.message}${where === '' ? '' : ` (${where})`}\n`);
       }
     },

@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HttpResponseInit, LogLevel as FunctionsLogLevel, Timer, TriggerMetadata } from '@azure/functions';
@@ -348,6 +349,9 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
 
   // ---- Service Bus ----------------------------------------------------------
   const stopping = new AbortController();
+  // Every session worker's receive listens on this one signal.
+  setMaxListeners(0, stopping.signal);
+  const stopped = new Promise<undefined>((resolve) => stopping.signal.addEventListener('abort', () => resolve(undefined), { once: true }));
   const clients = new Map<string, ServiceBusClient>();
   const receivers: ServiceBusReceiver[] = [];
   const workers: Promise<void>[] = [];
@@ -404,11 +408,21 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     while (!signal.aborted) {
       let receiver: ServiceBusReceiver | undefined;
       try {
-        receiver = await client.acceptNextSession(queue, {
+        const accepting = client.acceptNextSession(queue, {
           receiveMode: 'peekLock',
           maxAutoLockRenewalDurationInMs: sb.maxAutoLockRenewalDurationMs ?? 300_000,
           abortSignal: signal,
         });
+        // The SDK keeps waiting for a session (up to a minute) after an abort: stop waiting
+        // here, and close whatever session it still hands over.
+        accepting.then(
+          (late) => {
+            if (signal.aborted) void late.close().catch(() => undefined);
+          },
+          () => undefined,
+        );
+        receiver = await Promise.race([accepting, stopped]);
+        if (receiver === undefined) return;
       } catch (error) {
         if (signal.aborted) return;
         // No session available within the broker's timeout: ask again.
@@ -545,10 +559,11 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       server.closeIdleConnections();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      // Invocations under way finish and settle their messages first; then the links close.
       await Promise.allSettled([...inFlight]);
-      await Promise.allSettled(workers);
       await Promise.allSettled(receivers.map((r) => r.close()));
       await Promise.allSettled([...clients.values()].map((c) => c.close()));
+      await Promise.allSettled(workers);
       await closed;
       log.info('local Functions host stopped', { url });
     },

@@ -1,5 +1,6 @@
 import { AzureKeyCredential, EventGridPublisherClient, type SendCloudEventInput } from '@azure/eventgrid';
 import type { TokenCredential } from '@azure/identity';
+import type { RotorSettings } from '../config/index.js';
 import { formatSecretRef } from '../keyvault/secret-ref.js';
 import type { Logger } from '../observability/logger.js';
 import type { Notifier, RotationNotification } from '../rotation/ports.js';
@@ -67,7 +68,7 @@ export function createEventGridNotifier(options: EventGridNotifierOptions): Noti
   const source = options.source ?? '/rotor';
   return {
     async notify(notification) {
-      const fields = { rotationId: notification.rotationId, type: notification.type, secret: formatSecretRef(notification.secret) };
+      const fields = { rotationId: notification.rotationId, type: notification.type, secretRef: formatSecretRef(notification.secret) };
       try {
         await client.send([toCloudEvent(notification, source)]);
         options.log.debug('notification sent', fields);
@@ -85,11 +86,29 @@ export function createLogOnlyNotifier(log: Logger): Notifier {
       log.info('notification (no topic configured)', {
         rotationId: notification.rotationId,
         type: notification.type,
-        secret: formatSecretRef(notification.secret),
+        secretRef: formatSecretRef(notification.secret),
         status: notification.status,
         ...(notification.reason === undefined ? {} : { reason: notification.reason }),
       });
       return Promise.resolve();
     },
   };
+}
+
+/**
+ * The notifier the settings ask for: the Event Grid topic when
+ * `ROTOR_NOTIFY_TOPIC_ENDPOINT` is set (its key locally, the managed identity
+ * in Azure), otherwise notifications go to the log.
+ */
+export function createNotifierFromSettings(
+  notifications: RotorSettings['notifications'],
+  credential: () => TokenCredential,
+  log: Logger,
+): Notifier {
+  if (!notifications.enabled) return createLogOnlyNotifier(log);
+  return createEventGridNotifier({
+    endpoint: notifications.endpoint,
+    credential: notifications.key === undefined ? { token: credential() } : { key: notifications.key },
+    log,
+  });
 }

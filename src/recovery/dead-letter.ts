@@ -1,32 +1,25 @@
 import { z } from 'zod';
 import { secretRefSchema } from '../keyvault/secret-ref.js';
-import { StepName } from '../rotation/model.js';
-import { endRotation, type RecoveryDependencies, type RecoveryOutcome } from './end-rotation.js';
+import { parseStepMessage } from '../queue/step-message.js';
+import type { StepMessage } from '../rotation/ports.js';
+import type { WaysInServices } from '../ways-in/services.js';
 
 /**
  * A step message that reached the dead-letter sub-queue: delivered too often
- * (the handler kept throwing), or rejected by the handler as unreadable. The
- * rotation it belongs to cannot go on, so it ends: Failed, or rolled back if
- * it had promoted. The session id is the secret, so even a message whose body
- * is unreadable still names the secret whose active rotation it stalled.
+ * (the step handler kept throwing) or unreadable. The rotation it stalled
+ * cannot go on, so the engine ends it: rollback if it had changed the world,
+ * Failed otherwise, with the dead-letter reason, and notifies. An unreadable
+ * body is traced through its session id (the secret) to the rotation holding
+ * the secret's lock.
  */
-
-const stepMessageSchema = z.object({
-  rotationId: z.string().min(1).max(200),
-  secret: secretRefSchema,
-  step: z.enum(Object.values(StepName) as [StepName, ...StepName[]]),
-  attempt: z.number().int().min(1),
-});
 
 /** What the Functions runtime (and the local host) hand the handler besides the body. */
 const deadLetterMetadataSchema = z
   .object({
-    messageId: z.unknown().optional(),
-    sessionId: z.string().max(400).optional(),
-    deliveryCount: z.number().optional(),
-    deadLetterReason: z.string().optional(),
-    deadLetterErrorDescription: z.string().optional(),
-    applicationProperties: z.record(z.string(), z.unknown()).optional(),
+    sessionId: z.string().max(400),
+    deadLetterReason: z.string(),
+    deadLetterErrorDescription: z.string(),
+    applicationProperties: z.record(z.string(), z.unknown()),
   })
   .partial();
 
@@ -36,27 +29,31 @@ export interface DeadLetterInput {
 }
 
 export type DeadLetterResult =
-  | { readonly outcome: RecoveryOutcome; readonly rotationId: string; readonly reason: string }
+  | { readonly outcome: 'rolling-back' | 'failed' | 'ignored'; readonly rotationId: string; readonly reason: string }
   | { readonly outcome: 'unattributable'; readonly reason: string };
 
 function text(value: unknown, max: number): string | undefined {
   return typeof value === 'string' && value.trim() !== '' ? value.trim().slice(0, max) : undefined;
 }
 
-/** `MaxDeliveryCountExceeded: Message could not be consumed after 10 delivery attempts.` */
-export function deadLetterReasonOf(metadata: unknown): string {
+function metadataOf(metadata: unknown): z.infer<typeof deadLetterMetadataSchema> {
   const parsed = deadLetterMetadataSchema.safeParse(metadata ?? {});
-  const m = parsed.success ? parsed.data : {};
+  return parsed.success ? parsed.data : {};
+}
+
+/** `dead-lettered: MaxDeliveryCountExceeded: Message could not be consumed after 10 delivery attempts.` */
+export function deadLetterReasonOf(metadata: unknown): string {
+  const m = metadataOf(metadata);
   const props = m.applicationProperties ?? {};
   const reason = text(m.deadLetterReason, 200) ?? text(props.DeadLetterReason, 200) ?? 'unknown reason';
   const description = text(m.deadLetterErrorDescription, 500) ?? text(props.DeadLetterErrorDescription, 500);
-  return description === undefined ? `dead-lettered: ${reason}` : `dead-lettered: ${reason}: ${description}`;
+  return description === undefined ? reason : `${reason}: ${description}`;
 }
 
 /**
- * The secrets a session id may name. Sessions are `formatSecretRef` of the
- * secret (`kv-app.vault.azure.net/db-password`), which drops the scheme, so
- * both are tried (the local emulator's vault may be plain http).
+ * The secrets a session id may name. Sessions are `<vault host>/<name>`
+ * (`stepSessionId`), which drops the scheme, so both are tried (the local
+ * emulator's vault may be plain http).
  */
 function secretsFromSession(sessionId: string | undefined): { vaultUrl: string; name: string }[] {
   if (sessionId === undefined) return [];
@@ -69,26 +66,27 @@ function secretsFromSession(sessionId: string | undefined): { vaultUrl: string; 
     .flatMap((parsed) => (parsed.success ? [parsed.data] : []));
 }
 
-export async function handleDeadLetteredStep(input: DeadLetterInput, deps: RecoveryDependencies): Promise<DeadLetterResult> {
-  const reason = deadLetterReasonOf(input.metadata);
-  const metadata = deadLetterMetadataSchema.safeParse(input.metadata ?? {});
-  const sessionId = metadata.success ? metadata.data.sessionId : undefined;
-
-  let rotationId: string | undefined;
-  const message = stepMessageSchema.safeParse(input.body);
-  if (message.success) {
-    rotationId = message.data.rotationId;
-  } else {
-    // Unreadable body: the session still names the secret, and its lock names the rotation.
-    for (const secret of secretsFromSession(sessionId)) {
-      rotationId ??= await deps.ledger.activeRotation(secret);
-    }
+/** An unreadable body stands for whatever step its rotation is at: that is the step it stalled. */
+async function currentStepOfSession(sessionId: string | undefined, services: WaysInServices): Promise<StepMessage | undefined> {
+  for (const secret of secretsFromSession(sessionId)) {
+    const rotationId = await services.ledger.activeRotation(secret);
+    if (rotationId === undefined) continue;
+    const rotation = (await services.ledger.getRotation(rotationId))?.value;
+    if (rotation !== undefined) return { rotationId, secret: rotation.secret, step: rotation.step, attempt: rotation.attempt ?? 1 };
   }
-  if (rotationId === undefined) {
-    deps.log.error('dead-lettered message names no rotation', { reason, ...(sessionId === undefined ? {} : { sessionId }) });
+  return undefined;
+}
+
+export async function handleDeadLetteredStep(input: DeadLetterInput, services: WaysInServices): Promise<DeadLetterResult> {
+  const reason = deadLetterReasonOf(input.metadata);
+  const sessionId = metadataOf(input.metadata).sessionId;
+  const parsed = parseStepMessage(input.body);
+  const message = parsed.ok ? parsed.message : await currentStepOfSession(sessionId, services);
+  if (message === undefined) {
+    services.log.error('dead-lettered step names no rotation', { reason, ...(sessionId === undefined ? {} : { sessionId }) });
     return { outcome: 'unattributable', reason };
   }
-  const outcome = await endRotation(rotationId, reason, deps);
-  deps.log.warn('dead-lettered step handled', { rotationId, outcome, reason });
-  return { outcome, rotationId, reason };
+  const outcome = await services.failRotation(message, reason);
+  services.log.warn('dead-lettered step handled', { rotationId: message.rotationId, step: message.step, attempt: message.attempt, outcome, reason });
+  return { outcome, rotationId: message.rotationId, reason };
 }

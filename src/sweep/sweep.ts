@@ -1,7 +1,7 @@
 import { formatSecretRef } from '../keyvault/secret-ref.js';
-import { isTerminal, RotationStatus, StepName, TriggerKind } from '../rotation/model.js';
-import { endRotation, failRotation, nextAttempt, RecoveryOutcome, type RecoveryDependencies } from '../recovery/end-rotation.js';
+import { isTerminal, TriggerKind } from '../rotation/model.js';
 import type { WaysInServices } from '../ways-in/services.js';
+import { currentVersionOf } from './current-version.js';
 import { dueAt } from './due.js';
 
 /**
@@ -12,25 +12,19 @@ import { dueAt } from './due.js';
  * resumes what is stuck, so every rotation terminates (I3).
  */
 
-export interface SweepOptions {
-  /** How long past its deadline a stalled rollback is resumed before the rotation is declared Failed (default 1 hour). */
-  readonly rollbackResumeWindowMs?: number;
-}
-
 export interface SweepReport {
   readonly scanned: number;
   readonly managed: number;
   readonly started: readonly string[];
   readonly duplicates: readonly string[];
-  /** Rotations past their deadline, by what was done to them. */
-  readonly recovered: readonly { readonly rotationId: string; readonly outcome: RecoveryOutcome }[];
+  /** Rotations past their deadline, by what the engine did with them. */
+  readonly recovered: readonly { readonly rotationId: string; readonly outcome: 'resent' | 'ended' | 'not-found' }[];
   /** Secrets the sweep could not handle this time (it tries again next run). */
   readonly errors: readonly { readonly secret: string; readonly message: string }[];
 }
 
-export async function runSweep(services: WaysInServices, options: SweepOptions = {}): Promise<SweepReport> {
+export async function runSweep(services: WaysInServices): Promise<SweepReport> {
   const now = services.clock.now();
-  const recovery: RecoveryDependencies = services;
   const report = { scanned: 0, managed: 0, started: [] as string[], duplicates: [] as string[], recovered: [] as SweepReport['recovered'][number][], errors: [] as SweepReport['errors'][number][] };
 
   for (const vaultUrl of services.allowedVaults) {
@@ -44,19 +38,21 @@ export async function runSweep(services: WaysInServices, options: SweepOptions =
         try {
           const activeId = await services.ledger.activeRotation(info.secret);
           if (activeId !== undefined) {
-            const recovered = await recoverIfStuck(activeId, now, recovery, options);
+            const recovered = await resumeIfStuck(activeId, now, services);
             if (recovered !== undefined) report.recovered.push({ rotationId: activeId, outcome: recovered });
             continue;
           }
           const due = dueAt(info, reading, services.expiryHorizonMs);
           if (due === undefined || due.getTime() > now.getTime() || !info.enabled) continue;
-          const result = await services.startRotation(info.secret, { kind: TriggerKind.Sweep, version: info.version });
+          const version = await currentVersionOf(services.secrets, info);
+          if (version === undefined) continue;
+          const result = await services.startRotation(info.secret, { kind: TriggerKind.Sweep, version });
           if (result.outcome === 'started') report.started.push(result.rotationId);
           else if (result.outcome === 'duplicate') report.duplicates.push(result.rotationId);
-          services.log.info('sweep found a due secret', { secret: where, version: info.version, due: due.toISOString(), outcome: result.outcome });
+          services.log.info('sweep found a due secret', { secretRef: where, version, due: due.toISOString(), outcome: result.outcome });
         } catch (error) {
           report.errors.push({ secret: where, message: error instanceof Error ? error.message.slice(0, 300) : 'unknown error' });
-          services.log.error('sweep could not handle a secret', { secret: where, error });
+          services.log.error('sweep could not handle a secret', { secretRef: where, error });
         }
       }
     } catch (error) {
@@ -75,25 +71,16 @@ export async function runSweep(services: WaysInServices, options: SweepOptions =
 }
 
 /**
- * A rotation past its deadline: a stalled rollback is resumed (its step sent
- * again) for a bounded while, then Failed; anything else is ended, which rolls
- * back what promoted and fails the rest.
+ * A rotation past its deadline has stalled (a lost message, a dead instance):
+ * its current step is sent again, and the engine, seeing the deadline passed,
+ * ends it (rollback if it promoted, Failed otherwise) or lets it finish. A
+ * rotation already ended whose lock was left behind has the lock released.
  */
-async function recoverIfStuck(rotationId: string, now: Date, deps: RecoveryDependencies, options: SweepOptions): Promise<RecoveryOutcome | undefined> {
-  const found = await deps.ledger.getRotation(rotationId);
-  if (found === undefined || isTerminal(found.value.status)) return undefined;
-  const rotation = found.value;
-  if (Date.parse(rotation.deadline) > now.getTime()) return undefined;
-
-  const reason = `deadline ${rotation.deadline} passed during step ${rotation.step}`;
-  if (rotation.status === RotationStatus.RollingBack) {
-    if (now.getTime() - Date.parse(rotation.deadline) > (options.rollbackResumeWindowMs ?? 3_600_000)) {
-      return failRotation(rotationId, `rollback did not finish: ${reason}`, deps);
-    }
-    const attempt = nextAttempt(rotation, StepName.Rollback);
-    await deps.queue.sendStep({ rotationId, secret: rotation.secret, step: StepName.Rollback, attempt });
-    deps.log.warn('stalled rollback resumed', { rotationId, attempt });
-    return RecoveryOutcome.Resumed;
-  }
-  return endRotation(rotationId, reason, deps);
+async function resumeIfStuck(rotationId: string, now: Date, services: WaysInServices): Promise<'resent' | 'ended' | 'not-found' | undefined> {
+  const found = await services.ledger.getRotation(rotationId);
+  const stuck = found === undefined || isTerminal(found.value.status) || Date.parse(found.value.deadline) <= now.getTime();
+  if (!stuck) return undefined;
+  const outcome = await services.resumeRotation(rotationId);
+  services.log.warn('sweep resumed a stuck rotation', { rotationId, outcome, ...(found === undefined ? {} : { deadline: found.value.deadline, step: found.value.step }) });
+  return outcome;
 }

@@ -20,7 +20,11 @@ import type {
 } from '../../src/rotation/ports.js';
 import type { StartRotation, StartRotationResult } from '../../src/rotation/start-types.js';
 import { parseIsoDuration } from '../../src/time/iso-duration.js';
+import { readPolicy } from '../../src/rotation/policy.js';
+import { createRandomRotator } from '../../src/rotators/random/random-rotator.js';
+import { createRotatorRegistry } from '../../src/rotators/rotator.js';
 import type { PolicyReading, WaysInServices } from '../../src/ways-in/services.js';
+import { FAKE_VAULT, type FakeWorld } from './fakes/world.js';
 
 /**
  * In-memory stand-ins for the engine's ports, so the ways in can be tested
@@ -280,42 +284,46 @@ export function createFakeWaysIn(options: { allowedVaults?: string[]; secrets?: 
   const queue = createRecordingQueue();
   const notifier = createRecordingNotifier();
   const start = createFakeStartRotation(secrets, ledger, queue, clock);
+  const resumed: string[] = [];
+  const failed: { message: StepMessage; reason: string }[] = [];
   const services: WaysInServices = {
     allowedVaults: options.allowedVaults ?? [TEST_VAULT],
     expiryHorizonMs: 30 * 86_400_000,
     startRotation: start.startRotation,
+    resumeRotation: (rotationId) => {
+      resumed.push(rotationId);
+      return Promise.resolve('resent');
+    },
+    failRotation: (message, reason) => {
+      failed.push({ message, reason });
+      return Promise.resolve('failed');
+    },
     secrets,
     ledger,
-    queue,
-    notifier,
     readPolicy: readTestPolicy,
     clock,
     log,
   };
-  return { services, sink, clock, ledger, secrets, queue, notifier, calls: start.calls, where: (ref: SecretRef) => formatSecretRef(ref) };
+  return { services, sink, clock, ledger, secrets, queue, notifier, resumed, failed, calls: start.calls, where: (ref: SecretRef) => formatSecretRef(ref) };
 }
 
-/** A rotation record as the engine would have left it, holding the secret's lock unless terminal. */
-export async function seedRotation(
-  ledger: ReturnType<typeof createMemoryLedger>,
-  overrides: Partial<Rotation> & { readonly id: string; readonly secret: SecretRef },
-): Promise<Rotation> {
-  const rotation: Rotation = {
-    trigger: { kind: 'event', version: 'v1' },
-    rotator: 'random',
-    strategy: Strategy.Single,
-    status: RotationStatus.Running,
-    step: StepName.Prepare,
-    dryRun: false,
-    createdAt: '2026-11-22T09:00:00.000Z',
-    updatedAt: '2026-11-22T09:00:00.000Z',
-    deadline: '2026-11-22T09:30:00.000Z',
-    versions: { previous: 'v1' },
-    steps: [],
-    undo: [],
-    ...overrides,
+/** The ways in over the engine's own fake world: the real engine, in-memory ports. */
+export function waysInOverWorld(world: FakeWorld, options: { readonly allowedVaults?: readonly string[] } = {}): WaysInServices {
+  const rotators = createRotatorRegistry([createRandomRotator()]);
+  return {
+    allowedVaults: options.allowedVaults ?? [FAKE_VAULT],
+    expiryHorizonMs: 30 * 86_400_000,
+    startRotation: world.engine.startRotation,
+    resumeRotation: (rotationId) => world.engine.resumeRotation(rotationId),
+    failRotation: (message, reason) => world.engine.failRotation(message, reason),
+    secrets: world.store,
+    ledger: world.ledger,
+    readPolicy: (tags) => {
+      const reading = readPolicy(tags, { rotators });
+      return reading.kind === 'valid' ? { kind: 'valid', policy: reading.policy } : reading;
+    },
+    clock: world.clock,
+    log: world.logger,
   };
-  await ledger.createRotation(rotation);
-  if (!['Completed', 'RolledBack', 'Failed', 'Aborted', 'Skipped'].includes(rotation.status)) await ledger.acquireLock(rotation.secret, rotation.id);
-  return rotation;
 }
+

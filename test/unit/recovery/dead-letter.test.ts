@@ -1,113 +1,110 @@
 import { describe, expect, it } from 'vitest';
 import { deadLetterReasonOf, handleDeadLetteredStep } from '../../../src/recovery/dead-letter.js';
-import { createFakeWaysIn, seedRotation, TEST_VAULT } from '../../helpers/ways-in-fakes.js';
+import { stepSessionId } from '../../../src/queue/step-message.js';
+import { createFakeWorld, FAKE_VAULT, type FakeWorld } from '../../helpers/fakes/index.js';
+import { createFakeWaysIn, waysInOverWorld } from '../../helpers/ways-in-fakes.js';
 
-const secret = { vaultUrl: TEST_VAULT, name: 'db-password' };
+const DAY = 86_400_000;
+const secret = { vaultUrl: FAKE_VAULT, name: 'orders-api-key' };
+const health = 'https://orders.example/health';
 const dlq = {
-  sessionId: 'sample-kv.vault.azure.net/db-password',
+  sessionId: stepSessionId(secret),
   deliveryCount: 10,
   applicationProperties: { DeadLetterReason: 'MaxDeliveryCountExceeded', DeadLetterErrorDescription: 'Message could not be consumed after 10 delivery attempts.' },
 };
 
-describe('handleDeadLetteredStep', () => {
-  it('fails a rotation that had not promoted, releases the lock and notifies with the reason', async () => {
-    // Prepare
-    const { services, ledger, notifier } = createFakeWaysIn();
-    await seedRotation(ledger, { id: 'r-1', secret, step: 'prepare' });
+/** Runs only the steps due now (no clock moves): a rotation with a grace period stops at verify, promoted. */
+async function runDueSteps(world: FakeWorld): Promise<void> {
+  for (let message = world.queue.nextDue(world.clock.now().getTime()); message !== undefined; message = world.queue.nextDue(world.clock.now().getTime())) {
+    await world.engine.handleStep(structuredClone(message.body));
+    world.queue.complete(message);
+  }
+}
 
-    // Act
-    const result = await handleDeadLetteredStep({ body: { rotationId: 'r-1', secret, step: 'prepare', attempt: 3 }, metadata: dlq }, services);
+describe('handleDeadLetteredStep (real engine, fake ports)', () => {
+  it('fails a rotation that had changed nothing, with the reason, and notifies', async () => {
+    // Prepare
+    const world = createFakeWorld();
+    world.health.setHealthy(health, true);
+    world.store.seed(secret, { value: 'initial-value-0123456789', tags: { 'rotor-rotator': 'random', 'rotor-health': health } });
+    const started = await world.engine.startRotation(secret, { kind: 'manual' });
+    const rotationId = started.outcome === 'started' ? started.rotationId : '';
+
+    // Act: the begin message itself is what Service Bus gave up on.
+    const result = await handleDeadLetteredStep({ body: { rotationId, secret, step: 'begin', attempt: 1 }, metadata: dlq }, waysInOverWorld(world));
 
     // Assess
-    expect(result.outcome).toBe('failed');
-    const stored = ledger.rotations.get('r-1')?.value;
-    expect(stored).toMatchObject({ status: 'Failed', reason: 'dead-lettered: MaxDeliveryCountExceeded: Message could not be consumed after 10 delivery attempts.' });
-    expect(stored?.endedAt).toBeDefined();
-    expect(ledger.locks.size).toBe(0);
-    expect(notifier.sent).toEqual([expect.objectContaining({ type: 'Rotor.Rotation.Failed', rotationId: 'r-1', reason: stored?.reason, durationMs: 3_600_000 })]);
+    expect(result).toMatchObject({ outcome: 'failed', rotationId });
+    const rotation = world.ledger.rotations()[0];
+    expect(rotation).toMatchObject({ status: 'Failed' });
+    expect(rotation?.reason).toContain('MaxDeliveryCountExceeded');
+    expect(world.ledger.locks().size).toBe(0);
+    expect(world.notifier.sent.map((n) => n.type)).toContain('Rotor.Rotation.Failed');
   });
 
-  it('hands a promoted rotation to rollback instead of failing it', async () => {
-    const { services, ledger, queue, notifier } = createFakeWaysIn();
-    await seedRotation(ledger, { id: 'r-2', secret, step: 'verify', versions: { previous: 'v1', promoted: 'v2' }, steps: [{ step: 'rollback', attempt: 1, startedAt: 'x', endedAt: 'x', outcome: 'retrying' }] });
+  it('hands a promoted rotation to rollback, which restores the previous value', async () => {
+    const world = createFakeWorld();
+    world.health.setHealthy(health, true);
+    const previous = world.store.seed(secret, {
+      value: 'initial-value-0123456789',
+      tags: { 'rotor-rotator': 'random', 'rotor-grace': 'PT5M', 'rotor-health': health },
+      expiresOn: new Date(world.clock.now().getTime() + 10 * DAY),
+    });
+    const started = await world.engine.startRotation(secret, { kind: 'manual' });
+    const rotationId = started.outcome === 'started' ? started.rotationId : '';
+    await runDueSteps(world);
+    const waiting = world.ledger.rotations()[0]!;
 
-    const result = await handleDeadLetteredStep({ body: { rotationId: 'r-2', secret, step: 'verify', attempt: 1 }, metadata: dlq }, services);
+    const result = await handleDeadLetteredStep(
+      { body: { rotationId, secret, step: waiting.step, attempt: waiting.attempt ?? 1 }, metadata: dlq },
+      waysInOverWorld(world),
+    );
+    await world.drain();
 
+    expect(waiting).toMatchObject({ step: 'verify', versions: { promoted: expect.any(String) as unknown } });
     expect(result.outcome).toBe('rolling-back');
-    expect(ledger.rotations.get('r-2')?.value).toMatchObject({ status: 'RollingBack', step: 'rollback' });
-    expect(queue.sent.map((s) => s.message)).toEqual([{ rotationId: 'r-2', secret, step: 'rollback', attempt: 2 }]);
-    expect(ledger.locks.size).toBe(1);
-    expect(notifier.sent).toEqual([]);
+    expect(world.ledger.rotations()[0]?.status).toBe('RolledBack');
+    expect(world.store.versions(secret).at(-1)?.value).toBe(world.store.versions(secret).find((v) => v.version === previous)?.value);
   });
 
-  it('fails a rotation whose rollback itself was dead-lettered', async () => {
-    const { services, ledger } = createFakeWaysIn();
-    await seedRotation(ledger, { id: 'r-3', secret, status: 'RollingBack', step: 'rollback', versions: { previous: 'v1', promoted: 'v2' } });
+  it('traces an unreadable body through its session to the rotation holding the lock', async () => {
+    const world = createFakeWorld();
+    world.store.seed(secret, { value: 'initial-value-0123456789', tags: { 'rotor-rotator': 'random' } });
+    const started = await world.engine.startRotation(secret, { kind: 'manual' });
 
-    const result = await handleDeadLetteredStep({ body: { rotationId: 'r-3', secret, step: 'rollback', attempt: 1 }, metadata: dlq }, services);
+    const result = await handleDeadLetteredStep({ body: 'garbage{', metadata: { ...dlq, deadLetterReason: 'BadStepMessage' } }, waysInOverWorld(world));
 
-    expect(result.outcome).toBe('failed');
-    expect(ledger.rotations.get('r-3')?.value.reason).toMatch(/^rollback could not complete: dead-lettered/);
+    expect(result).toMatchObject({ outcome: 'failed', rotationId: started.outcome === 'started' ? started.rotationId : '' });
+    expect(world.ledger.rotations()[0]?.reason).toContain('BadStepMessage');
   });
 
-  it('finds the rotation of an unreadable body through the session and the lock', async () => {
-    const { services, ledger } = createFakeWaysIn();
-    await seedRotation(ledger, { id: 'r-4', secret });
+  it('ignores a message the rotation is already past', async () => {
+    const world = createFakeWorld();
+    world.store.seed(secret, { value: 'initial-value-0123456789', tags: { 'rotor-rotator': 'random' } });
+    const started = await world.engine.startRotation(secret, { kind: 'manual' });
+    const rotationId = started.outcome === 'started' ? started.rotationId : '';
+    await world.drain();
 
-    const result = await handleDeadLetteredStep({ body: 'garbage{', metadata: { ...dlq, deadLetterReason: 'BadStepMessage' } }, services);
+    const result = await handleDeadLetteredStep({ body: { rotationId, secret, step: 'begin', attempt: 1 }, metadata: dlq }, waysInOverWorld(world));
 
-    expect(result).toMatchObject({ outcome: 'failed', rotationId: 'r-4' });
-  });
-
-  it.each([
-    ['a rotation already ended', 'Completed', 'already-ended'],
-  ])('leaves %s alone', async (_case, status, outcome) => {
-    const { services, ledger, notifier } = createFakeWaysIn();
-    await seedRotation(ledger, { id: 'r-5', secret, status: status as 'Completed' });
-
-    const result = await handleDeadLetteredStep({ body: { rotationId: 'r-5', secret, step: 'retire', attempt: 1 }, metadata: dlq }, services);
-
-    expect(result.outcome).toBe(outcome);
-    expect(notifier.sent).toEqual([]);
+    expect(result.outcome).toBe('ignored');
+    expect(world.ledger.rotations()[0]?.status).toBe('Completed');
   });
 
   it('logs a message that names no rotation at all', async () => {
-    const { services, sink } = createFakeWaysIn();
+    const { services, sink, failed } = createFakeWaysIn();
 
     const result = await handleDeadLetteredStep({ body: 12, metadata: undefined }, services);
 
-    expect(result).toEqual({ outcome: 'unattributable', reason: 'dead-lettered: unknown reason' });
+    expect(result).toEqual({ outcome: 'unattributable', reason: 'unknown reason' });
+    expect(failed).toEqual([]);
     expect(sink.records.at(-1)).toMatchObject({ level: 'error' });
   });
 
-  it('retries the ledger write when it loses an ETag race', async () => {
-    const { services, ledger } = createFakeWaysIn();
-    await seedRotation(ledger, { id: 'r-6', secret });
-    let raced = false;
-    const racing = {
-      ...services,
-      ledger: {
-        ...ledger,
-        updateRotation: async (current: Parameters<typeof ledger.updateRotation>[0], next: Parameters<typeof ledger.updateRotation>[1]) => {
-          if (!raced) {
-            raced = true;
-            await ledger.updateRotation(current, { ...current.value, updatedAt: 'concurrent' });
-          }
-          return ledger.updateRotation(current, next);
-        },
-      },
-    };
-
-    const result = await handleDeadLetteredStep({ body: { rotationId: 'r-6', secret, step: 'prepare', attempt: 1 }, metadata: dlq }, racing);
-
-    expect(result.outcome).toBe('failed');
-    expect(ledger.rotations.get('r-6')?.value.status).toBe('Failed');
-  });
-
   it.each([
-    [{ deadLetterReason: 'X', deadLetterErrorDescription: 'Y' }, 'dead-lettered: X: Y'],
-    [{ applicationProperties: { DeadLetterReason: 'Only' } }, 'dead-lettered: Only'],
-    ['not an object', 'dead-lettered: unknown reason'],
+    [{ deadLetterReason: 'X', deadLetterErrorDescription: 'Y' }, 'X: Y'],
+    [{ applicationProperties: { DeadLetterReason: 'Only' } }, 'Only'],
+    ['not an object', 'unknown reason'],
   ])('words the reason from %j', (metadata, reason) => {
     expect(deadLetterReasonOf(metadata)).toBe(reason);
   });

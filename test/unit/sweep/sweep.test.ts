@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { runSweep } from '../../../src/sweep/sweep.js';
-import { createFakeWaysIn, derivedRotationId, secretInfo, seedRotation, TEST_VAULT } from '../../helpers/ways-in-fakes.js';
+import { createFakeWorld, FAKE_VAULT } from '../../helpers/fakes/index.js';
+import { createFakeWaysIn, secretInfo, waysInOverWorld } from '../../helpers/ways-in-fakes.js';
 
+const DAY = 86_400_000;
 const managed = { 'rotor-rotator': 'random' };
 const NOW = '2026-11-22T10:00:00Z';
 
@@ -27,42 +29,70 @@ describe('runSweep', () => {
     expect(calls.map((c) => c.secret.name)).toEqual(['due-by-expiry', 'due-by-interval']);
     expect(calls[0]?.trigger).toEqual({ kind: 'sweep', version: 'a1' });
     expect(report).toMatchObject({ scanned: 6, managed: 5, errors: [] });
-    expect(report.started).toEqual([derivedRotationId({ vaultUrl: TEST_VAULT, name: 'due-by-expiry' }, 'a1'), derivedRotationId({ vaultUrl: TEST_VAULT, name: 'due-by-interval' }, 'c1')]);
+    expect(report.started).toHaveLength(2);
   });
 
-  it('starts the same rotation the missed event would have, so an event arriving later is a duplicate', async () => {
-    const { services } = createFakeWaysIn({ now: NOW, secrets: [secretInfo('db', 'a1', { tags: managed, expiresOn: '2026-12-01T00:00:00Z' })] });
-
-    const [first] = (await runSweep(services)).started;
-    const event = await services.startRotation({ vaultUrl: TEST_VAULT, name: 'db' }, { kind: 'event', version: 'a1' });
-
-    expect(event).toEqual({ outcome: 'duplicate', rotationId: first });
-  });
-
-  it('leaves a secret with an active rotation within its deadline alone', async () => {
-    const { services, ledger, calls } = createFakeWaysIn({ now: NOW, secrets: [secretInfo('db', 'a1', { tags: managed, expiresOn: '2026-12-01T00:00:00Z' })] });
-    await seedRotation(ledger, { id: 'r-live', secret: { vaultUrl: TEST_VAULT, name: 'db' }, deadline: '2026-11-22T11:00:00Z' });
+  it('starts the rotation a missed event would have, so the event arriving later starts nothing (real engine)', async () => {
+    const world = createFakeWorld();
+    const secret = { vaultUrl: FAKE_VAULT, name: 'orders-api-key' };
+    const version = world.store.seed(secret, { value: 'initial-value-0123456789', tags: managed, expiresOn: new Date(world.clock.now().getTime() + 10 * DAY) });
+    const services = waysInOverWorld(world);
 
     const report = await runSweep(services);
+    const late = await services.startRotation(secret, { kind: 'event', eventType: 'Microsoft.KeyVault.SecretNearExpiry', version });
+    await world.drain();
 
-    expect(calls).toHaveLength(0);
+    expect(report.started).toHaveLength(1);
+    expect(late.outcome).not.toBe('started');
+    expect(world.ledger.rotations().map((r) => r.status)).toEqual(['Completed']);
+  });
+
+  it('leaves a secret whose rotation is active and within its deadline alone', async () => {
+    const world = createFakeWorld();
+    const secret = { vaultUrl: FAKE_VAULT, name: 'orders-api-key' };
+    world.store.seed(secret, { value: 'initial-value-0123456789', tags: managed, expiresOn: new Date(world.clock.now().getTime() + 10 * DAY) });
+    await world.engine.startRotation(secret, { kind: 'manual' });
+
+    const report = await runSweep(waysInOverWorld(world));
+
+    expect(report.started).toEqual([]);
     expect(report.recovered).toEqual([]);
   });
 
-  it.each([
-    ['not promoted: Failed', { step: 'prepare' as const }, 'failed', 'Failed'],
-    ['promoted: rolled back', { step: 'verify' as const, versions: { previous: 'v1', promoted: 'v2' } }, 'rolling-back', 'RollingBack'],
-    ['rolling back shortly past the deadline: resumed', { status: 'RollingBack' as const, step: 'rollback' as const, deadline: '2026-11-22T09:30:00Z' }, 'resumed', 'RollingBack'],
-    ['rolling back long past the deadline: Failed', { status: 'RollingBack' as const, step: 'rollback' as const, deadline: '2026-11-22T07:00:00Z' }, 'failed', 'Failed'],
-  ])('ends or resumes a rotation past its deadline (%s)', async (_case, overrides, outcome, status) => {
-    const secret = { vaultUrl: TEST_VAULT, name: 'db' };
-    const { services, ledger } = createFakeWaysIn({ now: NOW, secrets: [secretInfo('db', 'a1', { tags: managed })] });
-    await seedRotation(ledger, { id: 'r-stuck', secret, ...overrides });
+  it('resumes a rotation whose next message was never sent, once its deadline has passed', async () => {
+    // The process died between the ledger write and sending prepare: nothing would ever move the rotation.
+    let lost = false;
+    const world = createFakeWorld({
+      wrapPorts: (ports) => ({
+        ...ports,
+        stepQueue: {
+          sendStep: (message, options) => {
+            if (!lost && message.step === 'prepare') {
+              lost = true;
+              return Promise.resolve();
+            }
+            return ports.stepQueue.sendStep(message, options);
+          },
+        },
+      }),
+    });
+    const secret = { vaultUrl: FAKE_VAULT, name: 'orders-api-key' };
+    world.store.seed(secret, { value: 'initial-value-0123456789', tags: managed });
+    const started = await world.engine.startRotation(secret, { kind: 'manual' });
+    const rotationId = started.outcome === 'started' ? started.rotationId : '';
+    await world.drain();
+    const stalled = world.ledger.rotations()[0];
+    const early = await runSweep(waysInOverWorld(world));
+    world.clock.set(Date.parse(stalled!.deadline) + 1);
 
-    const report = await runSweep(services);
+    const report = await runSweep(waysInOverWorld(world));
+    await world.drain();
 
-    expect(report.recovered).toEqual([{ rotationId: 'r-stuck', outcome }]);
-    expect(ledger.rotations.get('r-stuck')?.value.status).toBe(status);
+    expect(stalled).toMatchObject({ status: 'Running', step: 'prepare' });
+    expect(early.recovered).toEqual([]);
+    expect(report.recovered).toEqual([{ rotationId, outcome: 'resent' }]);
+    expect(['Failed', 'Completed', 'RolledBack', 'Aborted']).toContain(world.ledger.rotations()[0]?.status);
+    expect(world.ledger.locks().size).toBe(0);
   });
 
   it('reports a secret it could not handle and carries on with the rest', async () => {
