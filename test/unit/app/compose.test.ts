@@ -17,7 +17,7 @@ describe('composeRotor', () => {
     const rotor = composeRotor({ settings });
 
     // Assess
-    expect([...rotor.rotators.keys()].sort()).toEqual(['entra-app-secret', 'eventgrid-topic-key', 'random', 'storage-account-key', 'storage-sas']);
+    expect([...rotor.rotators.keys()].sort()).toEqual(['entra-app-secret', 'eventgrid-topic-key', 'postgres', 'random', 'storage-account-key', 'storage-sas', 'webhook']);
     expect(typeof rotor.engine.handleStep).toBe('function');
     await rotor.close();
   });
