@@ -14,7 +14,7 @@ import {
 import { helpText } from './help.js';
 import { terminalStatuses } from '../rotation/model.js';
 import { paintStatus, renderDryRun, renderHistory, renderProblem, renderRotation, renderSecrets, type Style } from './render.js';
-import type { HistoryItem, RotationView } from './wire.js';
+import { withoutPolicyInternals, type HistoryItem, type RotationView } from './wire.js';
 
 /**
  * `runCli(argv, io)`: the whole CLI minus the process. It reads no globals
@@ -178,7 +178,7 @@ async function rotate(command: Extract<Command, { name: 'rotate' }>, ctx: Contex
 async function status(command: Extract<Command, { name: 'status' }>, ctx: Context): Promise<number> {
   if (command.watch) return follow(command.rotationId, command.timeoutMs, ctx);
   const { value, raw } = await ctx.api.getRotation(command.rotationId);
-  if (ctx.globals.json) printJson(ctx, raw);
+  if (ctx.globals.json) printJson(ctx, withoutPolicyInternals(raw));
   else renderRotation(value, { ...ctx.style, now: ctx.now() }).forEach((line) => ctx.out(line));
   return ExitCode.Ok;
 }
@@ -207,7 +207,7 @@ async function follow(rotationId: string, timeoutMs: number, ctx: Context): Prom
     }
     if (ended) return finish(value, raw, ctx);
     if (waited >= timeoutMs) {
-      if (ctx.globals.json) printJson(ctx, raw);
+      if (ctx.globals.json) printJson(ctx, withoutPolicyInternals(raw));
       ctx.err(`rotor: rotation ${rotationId} is still ${value.status} at step ${value.step} after ${formatTimeout(timeoutMs)}; it goes on without the CLI.`);
       ctx.err(`Follow it with: rotor status ${rotationId} --watch`);
       return ExitCode.TimedOut;
@@ -219,7 +219,7 @@ async function follow(rotationId: string, timeoutMs: number, ctx: Context): Prom
 }
 
 function finish(rotation: RotationView, raw: unknown, ctx: Context): number {
-  if (ctx.globals.json) printJson(ctx, raw);
+  if (ctx.globals.json) printJson(ctx, withoutPolicyInternals(raw));
   else {
     ctx.out();
     renderRotation(rotation, { ...ctx.style, now: ctx.now() }).forEach((line) => ctx.out(line));

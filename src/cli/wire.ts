@@ -114,3 +114,32 @@ export const problemSchema = z.looseObject({
   errors: z.array(z.looseObject({ field: z.string(), in: z.string(), detail: z.string() })).optional(),
   activeRotationId: z.string().optional(),
 });
+
+/**
+ * A rotation record carries the policy snapshot read at `begin`, raw tags
+ * included, and health URLs that may hold a key in their query. A tag is
+ * free text that someone may have pasted a value into, so `--json` prints the
+ * record without `policy.tags` and with probe URLs cut to origin and path,
+ * as `GET /api/secrets` already presents policies.
+ */
+export function withoutPolicyInternals(raw: unknown): unknown {
+  if (typeof raw !== 'object' || raw === null || !('policy' in raw)) return raw;
+  const { policy, ...rest } = raw as { policy: unknown } & Record<string, unknown>;
+  if (typeof policy !== 'object' || policy === null) return raw;
+  const { tags: _tags, health, ...policyRest } = policy as { tags?: unknown; health?: unknown } & Record<string, unknown>;
+  const probes = Array.isArray(health)
+    ? health.map((probe: unknown) =>
+        typeof probe === 'object' && probe !== null && 'url' in probe ? { ...probe, url: originAndPath(probe.url) } : probe,
+      )
+    : health;
+  return { ...rest, policy: { ...policyRest, ...(probes === undefined ? {} : { health: probes }) } };
+}
+
+function originAndPath(url: unknown): string {
+  try {
+    const parsed = new URL(String(url));
+    return `${parsed.origin}${parsed.pathname}`;
+  } catch {
+    return '(not a URL)';
+  }
+}

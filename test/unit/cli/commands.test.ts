@@ -1,5 +1,6 @@
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectNoSecretIn } from '../../helpers/leaks.js';
 import { cli, fixture, on, startFakeApi, type FakeApi, type Reply } from './fake-api.js';
 
 const KEY = 'fk-0123456789abcdef-do-not-print';
@@ -150,6 +151,21 @@ describe('rotor status', () => {
     expect(run.slept).toEqual([2000, 2000]);
     expect(run.stdout).toMatch(new RegExp(`^Status\\s+${_status}`, 'm'));
   });
+
+  it.each([[['status', 'rot-20261122-a1', '--json']], [['status', 'rot-20261122-a1', '--json', '--watch']]])(
+    '%j prints the record without the policy snapshot\'s raw tags or probe credentials',
+    async (argv) => {
+      api.use(on('GET', '/api/rotations/rot-20261122-a1', ok(fixture('rotation-with-policy'))));
+      const run = await cli(argv, env);
+      expect(run.code).toBe(0);
+      const body = JSON.parse(run.stdout);
+      expect(body.policy).not.toHaveProperty('tags');
+      expect(body.policy.health).toEqual([{ url: 'https://app.example/health', expectStatus: 200 }]);
+      expect(body.policy.rotator).toBe('postgres');
+      expect(body.versions).toEqual(fixture('rotation-with-policy').versions);
+      expectNoSecretIn([run.stdout, run.stderr], ['hunter2-pasted-into-a-tag', 'probe-key-123456', 'probe-pass-123456']);
+    },
+  );
 
   it('--json --watch prints only the final record', async () => {
     api.use(on('GET', '/api/rotations/rot-20261122-a1', progression(fixture('rotation-running'), fixture('rotation-completed'))));
