@@ -53,7 +53,6 @@ interface Context {
   readonly api: RotorApi;
   readonly globals: GlobalFlags;
   readonly style: Style;
-  readonly io: CliIo;
   readonly out: (line?: string) => void;
   readonly err: (line: string) => void;
   readonly sleep: (ms: number) => Promise<void>;
@@ -94,7 +93,6 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       }),
       globals,
       style: { color: !globals.noColor && env.NO_COLOR === undefined && io.stdout.isTTY === true, now: now() },
-      io,
       out,
       err,
       sleep: io.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))),
