@@ -7,6 +7,7 @@ import { createHttpHealthProbe } from '../health/http-probe.js';
 import { SecretStoreError, SecretStoreErrorCode } from '../keyvault/errors.js';
 import { createKeyVaultSecretStore } from '../keyvault/secret-store.js';
 import { createBlobLedger } from '../ledger/blob-ledger.js';
+import { createNotifierFromSettings } from '../notify/event-grid-notifier.js';
 import { createLogger, jsonLineSink, type Logger } from '../observability/logger.js';
 import { createServiceBusStepQueue } from '../queue/step-queue.js';
 import { createRotationEngine, type EngineSettings, type RotationEngine } from '../rotation/engine.js';
@@ -45,19 +46,6 @@ export interface ComposeOptions {
   readonly engineSettings?: Partial<EngineSettings>;
   /** Key Vault backoff ladder; tests use milliseconds. */
   readonly keyVaultBackoffMs?: readonly number[];
-}
-
-/**
- * Stands in until the Event Grid notifier is wired: notifications go to the
- * log (no values: a notification carries ids, versions and reasons only).
- */
-export function createLogNotifier(logger: Logger): Notifier {
-  return {
-    notify(notification) {
-      logger.info('rotation notification', { ...notification });
-      return Promise.resolve();
-    },
-  };
 }
 
 function serviceBusClientFor(connection: Connection, credential: () => TokenCredential): ServiceBusClient {
@@ -99,7 +87,7 @@ export function composeRotor(options: ComposeOptions = {}): Rotor {
   const blobService = options.blobServiceClient ?? blobServiceClientFor(settings.ledgerStorage, lazyCredential);
   const ledger = createBlobLedger({ container: blobService.getContainerClient(settings.ledgerContainer), ...(options.clock === undefined ? {} : { clock: options.clock }) });
 
-  const notifier = options.notifier ?? createLogNotifier(logger);
+  const notifier = options.notifier ?? createNotifierFromSettings(settings.notifications, lazyCredential, logger);
   const healthProbe = options.healthProbe ?? createHttpHealthProbe();
   const rotators = createRotatorRegistry(options.rotators ?? builtInRotators({ credential: lazyCredential() }));
   const engine = createRotationEngine({

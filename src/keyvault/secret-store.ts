@@ -4,7 +4,7 @@ import type { Logger } from '../observability/logger.js';
 import type { SecretStore, SecretVersionInfo, StoredSecret } from '../rotation/ports.js';
 import { SecretValue } from '../secrecy/secret-value.js';
 import { SecretStoreError, SecretStoreErrorCode } from './errors.js';
-import type { SecretRef } from './secret-ref.js';
+import { formatSecretRef, type SecretRef } from './secret-ref.js';
 
 /**
  * Key Vault's documented backoff for throttling: 1, 2, 4, 8, 16 seconds. The
@@ -62,7 +62,7 @@ export function createKeyVaultSecretStore(options: KeyVaultSecretStoreOptions): 
         const base = backoff[retry];
         if (!retryable || base === undefined) throw translated;
         const delay = Math.max(base * (0.75 + random() / 2), retryAfterMs(error) ?? 0);
-        options.logger?.debug('key vault call backing off', { operation, secret: ref.name, code: translated.code, retry: retry + 1, delayMs: Math.round(delay) });
+        options.logger?.debug('key vault call backing off', { operation, secretRef: formatSecretRef(ref), code: translated.code, retry: retry + 1, delayMs: Math.round(delay) });
         await sleep(delay);
       }
     }

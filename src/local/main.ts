@@ -1,15 +1,113 @@
 /**
- * `npm start`: the local stack. Until the emulators and the local host land it
- * says what exists and what does not, rather than pretending to run.
+ * `npm start`: the whole of Rotor on this machine, until Ctrl+C.
+ *
+ *   npm start                  emulators, Azurite, the Functions host, demo secrets and consumer app
+ *   npm start -- --no-demo     the same without the demo data
+ *   npm start -- --json        one JSON line with every endpoint, key and connection string, then quiet
+ *   npm start -- --port 7071   port of the Functions host (default 7071, or any free port if taken)
  */
-const lines = [
-  'Rotor local stack',
-  '',
-  'Not runnable yet: the Key Vault, Service Bus and Event Grid emulators and the',
-  'local Functions host are still being built (see the README "Status" section).',
-  '',
-  'What works today:',
-  '  npm test            typecheck, lint and every test suite',
-  '  npm run build       compile functions/, src/ and emulators/ to dist/',
-];
-console.log(lines.join('\n'));
+import { parseArgs } from 'node:util';
+import { DemoSecret } from './demo/seed.js';
+import { createFileLog } from './file-log.js';
+import { loadQuietly } from './load-quietly.js';
+import type { LocalStack } from './stack.js';
+
+const { startLocalStack } = await loadQuietly(() => import('./stack.js'));
+
+const { values } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    'no-demo': { type: 'boolean', default: false },
+    port: { type: 'string' },
+  },
+});
+
+const logs = createFileLog('.rotor/rotor.log', { echoWarnings: !values.json });
+const requestedPort = values.port === undefined ? 7071 : Number(values.port);
+if (!Number.isInteger(requestedPort) || requestedPort < 0 || requestedPort > 65535) {
+  console.error(`--port must be a port number, not ${values.port}`);
+  process.exit(2);
+}
+
+async function start(): Promise<LocalStack> {
+  try {
+    return await startLocalStack({ log: logs.logger, demo: !values['no-demo'], port: requestedPort });
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'EADDRINUSE' || values.port !== undefined) throw error;
+    return startLocalStack({ log: logs.logger, demo: !values['no-demo'], port: 0 });
+  }
+}
+
+let stack: LocalStack;
+try {
+  stack = await start();
+} catch (error) {
+  console.error(`Rotor could not start: ${error instanceof Error ? error.message : String(error)}`);
+  console.error(`Details: ${logs.path}`);
+  process.exit(1);
+}
+
+const e = stack.endpoints();
+if (values.json) {
+  console.log(JSON.stringify({ ...e, logFile: logs.path }));
+} else {
+  const key = e.api.functionKey;
+  const secret = e.demo === undefined ? '<secret-name>' : DemoSecret.Manual;
+  console.log(
+    [
+      'Rotor is running locally. Ctrl+C stops everything.',
+      '',
+      `  API              ${e.api.baseUrl}   (function key: ${key})`,
+      `  Key Vault        ${e.keyVault.url}   (CA: ${e.keyVault.caCertPath ?? 'none'})`,
+      `  Service Bus      ${e.serviceBus.connectionString.replace(/SharedAccessKey=[^;]*/, 'SharedAccessKey=…')}   queue ${e.serviceBus.stepQueue}`,
+      `  Event Grid       ${e.eventGrid.url}   notifications topic ${e.eventGrid.topicEndpoint}`,
+      `  Ledger           Azurite blob container "${e.ledger.container}" at ${e.ledger.blobEndpoint} (in memory; read it through the API)`,
+      `  Logs             ${logs.path}`,
+      ...(e.demo === undefined
+        ? []
+        : [
+            `  Demo consumer    ${e.demo.consumerUrl}/health/<secret>`,
+            `  Demo secrets     ${e.demo.secrets.map((s) => s.name).join(', ')} (${DemoSecret.NearExpiry} expires within 30 days, so it is rotating now)`,
+          ]),
+      '',
+      'Try:',
+      `  curl -s -X POST "${e.api.baseUrl}/rotations?code=${key}" -H "content-type: application/json" -d '{"secret":"${secret}","reason":"trying Rotor"}'`,
+      `  curl -s "${e.api.baseUrl}/secrets?code=${key}"`,
+      `  curl -s "${e.api.baseUrl}/secrets/${secret}/rotations?code=${key}"`,
+      '',
+      'All endpoints and keys as JSON: npm start -- --json',
+      '',
+    ].join('\n'),
+  );
+}
+
+// Notifications, as subscribers of the topic would see them.
+let shown = 0;
+const follow = setInterval(() => {
+  const published = stack.emulators.eventGrid.admin.published({ topic: 'rotor-notifications' });
+  for (const record of published.slice(shown)) {
+    const event = record.event as { type?: string; subject?: string; data?: { rotationId?: string; reason?: string } };
+    if (!values.json) console.log(`${new Date().toISOString()}  ${event.type ?? '?'}  ${event.subject ?? ''}  rotation ${event.data?.rotationId ?? '?'}${event.data?.reason === undefined ? '' : `  (${event.data.reason})`}`);
+  }
+  shown = published.length;
+}, 500);
+
+let stopping = false;
+const shutdown = (signal: string): void => {
+  if (stopping) process.exit(1);
+  stopping = true;
+  clearInterval(follow);
+  if (!values.json) console.log(`\n${signal}: stopping Rotor…`);
+  stack.stop().then(
+    () => {
+      logs.close();
+      process.exit(0);
+    },
+    (error: unknown) => {
+      console.error('Rotor did not stop cleanly:', error instanceof Error ? error.message : error);
+      process.exit(1);
+    },
+  );
+};
+process.on('SIGINT', () => shutdown('SIGINT'));
+process.on('SIGTERM', () => shutdown('SIGTERM'));

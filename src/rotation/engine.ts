@@ -233,7 +233,7 @@ export function createRotationEngine(deps: RotationEngineDeps): RotationEngine {
 
   async function handleStep(message: StepMessage): Promise<StepHandling> {
     const loaded = await ledger.getRotation(message.rotationId);
-    const log = deps.logger.child({ rotationId: message.rotationId, secret: formatSecretRef(message.secret), step: message.step, attempt: message.attempt });
+    const log = deps.logger.child({ rotationId: message.rotationId, secretRef: formatSecretRef(message.secret), step: message.step, attempt: message.attempt });
     if (loaded === undefined) {
       log.warn('step message for a rotation the ledger does not know; dropped');
       return { result: 'unknown-rotation' };
@@ -322,7 +322,7 @@ export function createRotationEngine(deps: RotationEngineDeps): RotationEngine {
     const orphaned =
       holder === undefined && first.since !== undefined && clock.now().getTime() - Date.parse(first.since) > settings.orphanLockMs;
     if (!orphaned && !(holder !== undefined && isTerminal(holder.value.status))) return first;
-    deps.logger.warn('breaking a stale lock', { secret: formatSecretRef(secret), heldBy: first.heldBy, holder: holder?.value.status ?? 'no record' });
+    deps.logger.warn('breaking a stale lock', { secretRef: formatSecretRef(secret), heldBy: first.heldBy, holder: holder?.value.status ?? 'no record' });
     await ledger.releaseLock(secret, first.heldBy);
     return ledger.acquireLock(secret, rotationId);
   }
@@ -415,7 +415,7 @@ export function createRotationEngine(deps: RotationEngineDeps): RotationEngine {
     }
     await ledger.appendAudit({ at: now.toISOString(), rotationId: id, secret, event: 'rotation.created', detail: { trigger: trigger.kind, rotator: rotation.rotator } });
     await sendCurrent(rotation);
-    deps.logger.info('rotation started', { rotationId: id, secret: formatSecretRef(secret), trigger: trigger.kind });
+    deps.logger.info('rotation started', { rotationId: id, secretRef: formatSecretRef(secret), trigger: trigger.kind });
     return { outcome: 'started', rotationId: id };
   };
 

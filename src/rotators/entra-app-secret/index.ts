@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { TokenCredential } from '@azure/identity';
 import { z } from 'zod';
 import { createClientSecretCheck, type CheckClientSecret } from '../../azure-management/client-secret-check.js';
@@ -6,6 +7,7 @@ import type { ManagementTransportOptions } from '../../azure-management/pipeline
 import { Strategy } from '../../rotation/model.js';
 import type { RotationPolicy } from '../../rotation/policy-types.js';
 import { systemClock, type Clock } from '../../rotation/ports.js';
+import type { SecretRef } from '../../keyvault/secret-ref.js';
 import { toRotatorError } from '../azure-errors.js';
 import { RotatorError, RotatorErrorCode } from '../errors.js';
 import { problemsOf, readTags } from '../policy-tags.js';
@@ -13,8 +15,34 @@ import type { CurrentCredential, PolicyProblem, Rotator, RotatorContext } from '
 
 export const entraAppSecretKind = 'entra-app-secret';
 
-/** Display name Rotor gives a client secret: it carries the rotation id, so a replay finds what an earlier attempt made. */
-export function passwordDisplayName(rotationId: string): string {
+/**
+ * What every client secret Rotor makes for one Key Vault secret starts with:
+ * `rotor:{hash}:`, the hash (10 hex characters of SHA-256 over vault origin and
+ * lower-cased secret name) standing for the Key Vault secret. It lets prepare
+ * prune this secret's older client secrets without touching those of another
+ * Key Vault secret rotating the same app, or any made by hand.
+ */
+export function passwordDisplayNamePrefix(secret: SecretRef): string {
+  const hash = createHash('sha256').update(`${secret.vaultUrl}/${secret.name.toLowerCase()}`).digest('hex').slice(0, 10);
+  return `rotor:${hash}:`;
+}
+
+/**
+ * Display name Rotor gives a client secret: `rotor:{secret hash}:{rotationId}`
+ * (under 60 characters). The rotation id lets a replay find what an earlier
+ * attempt made; the secret hash, which Key Vault secret it belongs to.
+ */
+export function passwordDisplayName(secret: SecretRef, rotationId: string): string {
+  return `${passwordDisplayNamePrefix(secret)}${rotationId}`;
+}
+
+/**
+ * The name releases before the secret hash gave (`rotor:{rotationId}`). Still
+ * recognised as this rotation's own, so a rotation begun before an upgrade and
+ * replayed after it cleans up what its first attempt made. It names no Key
+ * Vault secret, so such secrets are never pruned as older ones.
+ */
+function legacyPasswordDisplayName(rotationId: string): string {
   return `rotor:${rotationId}`;
 }
 
@@ -50,15 +78,24 @@ interface AppSecretConfig {
 
 /**
  * Rotates a client secret of an Entra ID app registration. Graph generates
- * the secret: `addPassword` (display name `rotor:{rotationId}`, end date =
- * now + validity) returns its text once, and the engine stores it at once.
- * The old secret keeps working until revoke-after removes it
- * (`removePassword` with its key id), so the strategy is alternating; the slot
- * is the new secret's key id.
+ * the secret: `addPassword` (display name `rotor:{secret hash}:{rotationId}`,
+ * end date = now + validity) returns its text once, and the engine stores it
+ * at once. The old secret keeps working through verify and rollback, so the
+ * strategy is alternating; the slot is the new secret's key id.
+ *
+ * Older secrets go at the next rotation, as an alternating key's slot is
+ * regenerated: once the new secret exists, prepare removes every other secret
+ * Rotor made for this Key Vault secret except the one the current version
+ * holds. So after rotation N completes the app holds the secrets of N-1 and N
+ * (plus any made by hand or for other Key Vault secrets). Revoke-after removes
+ * the superseded one earlier (`removePassword` with its key id).
  *
  * Idempotence (I4): prepare first removes any secret an earlier attempt of the
  * same rotation created (found by display name), and rollback removes them
- * all, so a crash at any point leaves no orphaned client secrets.
+ * all, so a crash at any point leaves no orphaned client secrets. The prune
+ * keeps the secret the current version holds, which a replay reads the same
+ * (the engine passes the version recorded at begin), so a replay never removes
+ * the credential in use.
  *
  * Self-test: an OAuth 2.0 client credentials token request with the secret.
  * A new secret can take a short while to replicate; the engine's verify step
@@ -134,6 +171,65 @@ export function createEntraAppSecretRotator(deps: EntraAppSecretRotatorDeps): Ro
 
   const present = (app: ApplicationCredentials, keyId: string): boolean => app.passwordCredentials.some((p) => p.keyId.toLowerCase() === keyId);
 
+  /** Does a client secret carry this rotation's display name (current or pre-upgrade form)? */
+  const markerOf = (context: RotatorContext): ((p: PasswordCredentialInfo) => boolean) => {
+    const names = new Set([passwordDisplayName(context.secret, context.rotationId), legacyPasswordDisplayName(context.rotationId)]);
+    return (p) => p.displayName !== undefined && names.has(p.displayName);
+  };
+
+  /**
+   * The key id of the client secret the current version holds, only when that
+   * is certain: found (slot, tag or hint), present on the app, and its hint
+   * agrees with the value. Otherwise why not, for the log.
+   */
+  const inUseKeyId = (current: CurrentCredential, app: ApplicationCredentials, added: string): { keyId: string } | { unknown: string } => {
+    const found = keyIdOf(current, app, new Set([added]));
+    if ('unknown' in found) {
+      return { unknown: found.unknown === 'gone' ? 'no client secret matches the current value' : 'several client secrets share the current value\'s hint' };
+    }
+    const credential = app.passwordCredentials.find((p) => p.keyId.toLowerCase() === found.keyId);
+    if (credential === undefined) return { unknown: `the recorded key id ${found.keyId} is not on the app` };
+    if (credential.hint !== undefined && credential.hint !== current.value.reveal().slice(0, 3)) {
+      return { unknown: `the recorded key id ${found.keyId} belongs to another client secret than the current value` };
+    }
+    return { keyId: found.keyId };
+  };
+
+  /**
+   * After the new secret exists: remove the client secrets Rotor made for this
+   * Key Vault secret other than the one in use and the new one — what earlier
+   * rotations left, as an alternating key's old slot is regenerated. The one in
+   * use stays through verify and rollback. When it cannot be identified,
+   * nothing goes: removing the credential consumers hold is worse than a
+   * leftover that expires at its end date.
+   */
+  const pruneSuperseded = async (
+    context: RotatorContext,
+    config: AppSecretConfig,
+    app: ApplicationCredentials,
+    added: string,
+    isThisRotations: (p: PasswordCredentialInfo) => boolean,
+  ): Promise<void> => {
+    const prefix = passwordDisplayNamePrefix(context.secret);
+    const older = app.passwordCredentials.filter((p) => p.displayName?.startsWith(prefix) === true && !isThisRotations(p));
+    if (older.length === 0) return;
+    const inUse = inUseKeyId(context.current, app, added);
+    if ('unknown' in inUse) {
+      context.log.warn('kept the older client secrets of this Key Vault secret: cannot tell which one the current version holds', {
+        appId: config.appId,
+        why: inUse.unknown,
+        kept: older.length,
+      });
+      return;
+    }
+    await removeAll(
+      context,
+      config,
+      older.filter((p) => p.keyId.toLowerCase() !== inUse.keyId),
+      'removed a client secret an earlier rotation of this Key Vault secret made (superseded by the one in use)',
+    );
+  };
+
   return {
     kind: entraAppSecretKind,
     strategies: [Strategy.Alternating],
@@ -149,13 +245,14 @@ export function createEntraAppSecretRotator(deps: EntraAppSecretRotatorDeps): Ro
 
     async prepare(context) {
       const config = configOf(context.policy);
-      const marker = passwordDisplayName(context.rotationId);
+      const isThisRotations = markerOf(context);
       const before = await call(`GET application ${config.appId}`, () => graph.getCredentials(config.appId, context.signal));
       // A replay after a crash: the secret text of an earlier attempt is lost, so its credential goes.
-      await removeAll(context, config, before.passwordCredentials.filter((p) => p.displayName === marker), 'removed a client secret left by an earlier attempt of this rotation');
+      await removeAll(context, config, before.passwordCredentials.filter(isThisRotations), 'removed a client secret left by an earlier attempt of this rotation');
 
       const endDateTime = new Date(clock.now().getTime() + context.policy.validityMs);
-      const added = await call(`addPassword on app ${config.appId}`, () => graph.addPassword(config.appId, { displayName: marker, endDateTime }, context.signal));
+      const displayName = passwordDisplayName(context.secret, context.rotationId);
+      const added = await call(`addPassword on app ${config.appId}`, () => graph.addPassword(config.appId, { displayName, endDateTime }, context.signal));
       const keyId = added.keyId.toLowerCase();
 
       // Belt and braces: anything else carrying this rotation's marker (a duplicate a proxy re-sent) goes too.
@@ -163,9 +260,10 @@ export function createEntraAppSecretRotator(deps: EntraAppSecretRotatorDeps): Ro
       await removeAll(
         context,
         config,
-        after.passwordCredentials.filter((p) => p.displayName === marker && p.keyId.toLowerCase() !== keyId),
+        after.passwordCredentials.filter((p) => isThisRotations(p) && p.keyId.toLowerCase() !== keyId),
         'removed a duplicate client secret of this rotation',
       );
+      await pruneSuperseded(context, config, after, keyId, isThisRotations);
       context.log.info('added a client secret', { appId: config.appId, keyId, endDateTime: endDateTime.toISOString(), attempt: context.attempt });
       return { value: added.secretText, slot: keyId, refs: { appId: config.appId, keyId } };
     },
@@ -184,9 +282,9 @@ export function createEntraAppSecretRotator(deps: EntraAppSecretRotatorDeps): Ro
      */
     async restore(context, previous, prepared) {
       const config = configOf(context.policy);
-      const marker = passwordDisplayName(context.rotationId);
+      const isThisRotations = markerOf(context);
       const app = await call(`GET application ${config.appId}`, () => graph.getCredentials(config.appId, context.signal));
-      const ours = app.passwordCredentials.filter((p) => p.displayName === marker || p.keyId.toLowerCase() === prepared.refs?.keyId);
+      const ours = app.passwordCredentials.filter((p) => isThisRotations(p) || p.keyId.toLowerCase() === prepared.refs?.keyId);
       const previousKey = keyIdOf(previous, app, new Set(ours.map((p) => p.keyId.toLowerCase())));
       const previousWorks =
         'keyId' in previousKey

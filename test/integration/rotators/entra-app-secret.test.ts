@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAzureManagementEmulator, type AzureManagementEmulator, type FaultRule } from '../../../emulators/azure-management/index.js';
-import { createEntraAppSecretRotator, passwordDisplayName } from '../../../src/rotators/entra-app-secret/index.js';
-import type { PreparedCredential } from '../../../src/rotators/rotator.js';
+import { createEntraAppSecretRotator, passwordDisplayName, passwordDisplayNamePrefix } from '../../../src/rotators/entra-app-secret/index.js';
+import type { PreparedCredential, Rotator } from '../../../src/rotators/rotator.js';
 import { SecretValue } from '../../../src/secrecy/secret-value.js';
 import { createFakeCredential } from '../../helpers/fake-credential.js';
 import { expectNoSecretIn } from '../../helpers/leaks.js';
@@ -36,11 +36,19 @@ describe('entra-app-secret rotator (Graph and token endpoint stand-in)', () => {
     const policy = policyFor({ rotator: 'entra-app-secret', target: app.appId, ...(options.validityMs === undefined ? {} : { validityMs: options.validityMs }) });
     const harness = createRotationHarness({ rotator, policy, initial: { value: original.secretText } });
     const passwords = () => emulator.admin.application(app.appId).passwordCredentials;
-    const ours = (rotationId: string) => passwords().filter((p) => p.displayName === passwordDisplayName(rotationId));
+    const ours = (rotationId: string) => passwords().filter((p) => p.displayName === passwordDisplayName(harness.secret, rotationId));
     return { app, original, rotator, harness, passwords, ours };
   };
 
-  it('adds a secret named after the rotation, ending at now + validity; both secrets work until revoke', async () => {
+  /** One rotation as the engine runs it without revoke-after: prepare, promote, verify. */
+  const rotate = async (rotator: Rotator, harness: ReturnType<typeof createRotationHarness>, rotationId: string): Promise<PreparedCredential> => {
+    const prepared = await rotator.prepare(harness.context(rotationId));
+    harness.promote(rotationId, prepared);
+    expect(await rotator.test(harness.context(rotationId), prepared.value)).toEqual({ ok: true });
+    return prepared;
+  };
+
+  it('adds a secret named after the Key Vault secret and the rotation, ending at now + validity; both secrets work until revoke', async () => {
     // Prepare
     const { original, rotator, harness, passwords, ours } = setup({ validityMs: 120 * dayMs });
     const before = Date.now();
@@ -51,6 +59,7 @@ describe('entra-app-secret rotator (Graph and token endpoint stand-in)', () => {
 
     // Assess
     const [added] = ours('rot-a');
+    expect(added!.displayName).toMatch(/^rotor:[0-9a-f]{10}:rot-a$/);
     expect(passwords()).toHaveLength(2);
     expect(prepared.slot).toBe(added!.keyId);
     expect(prepared.value.reveal()).toBe(added!.secretText);
@@ -104,6 +113,20 @@ describe('entra-app-secret rotator (Graph and token endpoint stand-in)', () => {
     expect(passwords().map((p) => p.keyId).sort()).toEqual([original.keyId, last!.slot].sort());
     expect(await rotator.test(harness.context('rot-c'), last!.value)).toEqual({ ok: true });
     if (fault === undefined) expect(await rotator.test(harness.context('rot-c'), (first as PreparedCredential).value)).toMatchObject({ ok: false });
+  });
+
+  it('a rotation begun before the upgrade and replayed after it removes the secret its first attempt named rotor:{rotationId}', async () => {
+    // Prepare: the first attempt (older release) added a secret whose text is lost
+    const { app, original, rotator, harness, passwords, ours } = setup();
+    const lost = emulator.admin.addPassword(app.appId, { displayName: 'rotor:rot-q' });
+
+    // Act
+    const prepared = await rotator.prepare(harness.context('rot-q', 2));
+
+    // Assess
+    expect(ours('rot-q').map((p) => p.keyId)).toEqual([prepared.slot]);
+    expect(passwords().map((p) => p.keyId).sort()).toEqual([original.keyId, prepared.slot].sort());
+    expect(await rotator.test(harness.context('rot-q'), SecretValue.from(lost.secretText))).toMatchObject({ ok: false });
   });
 
   it.each([
@@ -202,6 +225,104 @@ describe('entra-app-secret rotator (Graph and token endpoint stand-in)', () => {
 
     expect(passwords().map((p) => p.keyId)).toEqual([harness.current.slot]);
     expectNoSecretIn(harness.logText(), values);
+  });
+
+  /**
+   * One app, two Key Vault secrets rotating its client secrets (each began with
+   * one made by hand), and a secret an older release named `rotor:{rotationId}`.
+   */
+  const sharedApp = () => {
+    const app = emulator.admin.addApplication({
+      displayName: 'erp-integration',
+      passwords: [{ displayName: 'created by hand' }, { displayName: 'for the batch job' }, { displayName: 'rotor:0123456789abcdef0123456789abcdef' }],
+    });
+    const [handMade, batchHandMade, legacy] = app.passwordCredentials;
+    const rotator = rotatorFor();
+    const policy = policyFor({ rotator: 'entra-app-secret', target: app.appId });
+    const harness = createRotationHarness({ rotator, policy, initial: { value: handMade!.secretText } });
+    const batch = createRotationHarness({ rotator, policy, secretName: 'batch-credential', initial: { value: batchHandMade!.secretText } });
+    const passwords = () => emulator.admin.application(app.appId).passwordCredentials;
+    const keyIds = () => passwords().map((p) => p.keyId).sort();
+    const rotorMade = (of: typeof harness) => passwords().filter((p) => p.displayName?.startsWith(passwordDisplayNamePrefix(of.secret)) === true);
+    return { app, untouchable: [handMade!.keyId, batchHandMade!.keyId, legacy!.keyId], rotator, harness, batch, passwords, keyIds, rotorMade };
+  };
+
+  it('without revoke-after, each rotation removes what came before the secret in use: the app keeps N-1 and N, and nothing of anyone else', async () => {
+    // Prepare: the other Key Vault secret has a Rotor-made client secret on the same app
+    const { untouchable, rotator, harness, batch, keyIds, rotorMade } = sharedApp();
+    const batchFirst = await rotate(rotator, batch, 'batch-1');
+    const made: PreparedCredential[] = [];
+
+    // Act: three rotations of this Key Vault secret, then one of the other
+    for (const id of ['rot-l1', 'rot-l2', 'rot-l3']) {
+      made.push(await rotate(rotator, harness, id));
+      expect(rotorMade(harness)).toHaveLength(Math.min(made.length, 2));
+    }
+    const batchSecond = await rotate(rotator, batch, 'batch-2');
+
+    // Assess: this secret's N-1 and N; the hand-made ones, the other secret's and the pre-upgrade one are all still there
+    expect(rotorMade(harness).map((p) => p.keyId).sort()).toEqual([made[1]!.slot, made[2]!.slot].sort());
+    expect(keyIds()).toEqual([...untouchable, made[1]!.slot, made[2]!.slot, batchFirst.slot, batchSecond.slot].sort());
+    expect(await rotator.test(harness.context('rot-l3'), made[1]!.value)).toEqual({ ok: true });
+    expect(await rotator.test(harness.context('rot-l3'), made[0]!.value)).toMatchObject({ ok: false });
+    expect(harness.logs.filter((r) => r.message.startsWith('removed a client secret an earlier rotation')).map((r) => r.fields.keyId)).toEqual([made[0]!.slot]);
+    expectNoSecretIn([...harness.logText(), ...batch.logText()], [...made, batchFirst, batchSecond].map((p) => p.value.reveal()));
+  });
+
+  it('a replayed prepare keeps the secret in use and removes only the older one', async () => {
+    // Prepare: two completed rotations; the third's prepare completes but is not recorded
+    const { rotator, harness, rotorMade } = sharedApp();
+    const [first, second] = [await rotate(rotator, harness, 'rot-m1'), await rotate(rotator, harness, 'rot-m2')];
+    await rotator.prepare(harness.context('rot-m3', 1));
+
+    // Act
+    const replayed = await rotator.prepare(harness.context('rot-m3', 2));
+
+    // Assess
+    expect(rotorMade(harness).map((p) => p.keyId).sort()).toEqual([second.slot, replayed.slot].sort());
+    expect(await rotator.test(harness.context('rot-m3'), harness.current.value)).toEqual({ ok: true });
+    expect(await rotator.test(harness.context('rot-m3'), first.value)).toMatchObject({ ok: false });
+  });
+
+  it('rollback after a prune restores a working previous secret: the app keeps only the one in use of this Key Vault secret', async () => {
+    // Prepare: two completed rotations, then a third that is prepared and promoted
+    const { untouchable, rotator, harness, keyIds } = sharedApp();
+    const [first, second] = [await rotate(rotator, harness, 'rot-n1'), await rotate(rotator, harness, 'rot-n2')];
+    const previous = harness.current;
+    const third = await rotator.prepare(harness.context('rot-n3'));
+    harness.promote('rot-n3', third);
+
+    // Act
+    await rotator.restore!(harness.context('rot-n3'), previous, third);
+    harness.restoreVersion(previous);
+
+    // Assess
+    expect(keyIds()).toEqual([...untouchable, second.slot].sort());
+    expect(await rotator.test(harness.context('rot-n3'), harness.current.value)).toEqual({ ok: true });
+    expect(await rotator.test(harness.context('rot-n3'), third.value)).toMatchObject({ ok: false });
+    expect(await rotator.test(harness.context('rot-n3'), first.value)).toMatchObject({ ok: false });
+  });
+
+  it.each<{ case: string; current: (slot: string) => { value: string; slot?: string }; why: string }>([
+    { case: 'its value matches no client secret', current: () => ({ value: '!!!8Q~value-no-client-secret-of-this-app' }), why: 'no client secret matches' },
+    { case: 'its recorded key id is not on the app', current: () => ({ value: '!!!8Q~value-no-client-secret-of-this-app', slot: '6a3c1e9e-0c57-4b8e-9a49-2d1d2c3e4f50' }), why: 'is not on the app' },
+    { case: 'its recorded key id is another secret\'s', current: (slot: string) => ({ value: '!!!8Q~value-no-client-secret-of-this-app', slot }), why: 'belongs to another client secret' },
+  ])('prune removes nothing, and says why, when the secret in use cannot be identified: $case', async ({ current, why }) => {
+    // Prepare: two completed rotations, then the Key Vault secret is changed by hand
+    const { rotator, harness, rotorMade } = sharedApp();
+    const first = await rotate(rotator, harness, 'rot-p1');
+    await rotate(rotator, harness, 'rot-p2');
+    const { value, slot } = current(first.slot!);
+    harness.restoreVersion({ version: 'by-hand', value: SecretValue.from(value), tags: slot === undefined ? {} : { 'rotor-slot': slot }, ...(slot === undefined ? {} : { slot }) });
+
+    // Act
+    await rotator.prepare(harness.context('rot-p3'));
+
+    // Assess
+    expect(rotorMade(harness)).toHaveLength(3);
+    const warning = harness.logs.find((r) => r.level === 'warn' && r.message.includes('cannot tell which one the current version holds'));
+    expect(warning?.fields).toMatchObject({ why: expect.stringContaining(why), kept: 2 });
+    expectNoSecretIn(harness.logText(), [value]);
   });
 
   it('retries a throttled Graph call that says when, and surfaces a 403 as PermissionDenied', async () => {

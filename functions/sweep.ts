@@ -1,0 +1,17 @@
+import { app, type InvocationContext, type Timer, type TimerFunctionOptions } from '@azure/functions';
+import { runSweep } from '../src/sweep/sweep.js';
+import { servicesFor } from '../src/ways-in/invocation.js';
+
+/** The periodic sweep (schedule `ROTOR_SWEEP_SCHEDULE`): starts due secrets, ends or resumes stuck rotations. */
+export async function sweepHandler(timer: Timer, context: InvocationContext): Promise<void> {
+  const services = await servicesFor(context);
+  if (timer.isPastDue) services.log.info('sweep is running late');
+  await runSweep(services);
+}
+
+export const sweepOptions: TimerFunctionOptions = {
+  schedule: '%ROTOR_SWEEP_SCHEDULE%',
+  handler: sweepHandler,
+};
+
+app.timer('sweep', sweepOptions);

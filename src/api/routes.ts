@@ -1,0 +1,241 @@
+import type { HttpRequest, HttpResponseInit } from '@azure/functions';
+import { formatSecretRef, secretNameSchema, type SecretRef } from '../keyvault/secret-ref.js';
+import type { Logger } from '../observability/logger.js';
+import { TriggerKind, type Rotation } from '../rotation/model.js';
+import type { RotationSummary } from '../rotation/ports.js';
+import { currentVersionOf } from '../sweep/current-version.js';
+import { dueAt } from '../sweep/due.js';
+import type { PolicyReading, WaysInServices } from '../ways-in/services.js';
+import { problem, ProblemType } from './problem.js';
+import {
+  checkBody,
+  checkParam,
+  checkQuery,
+  historyQuerySchema,
+  instanceOf,
+  readJsonBody,
+  resolveVault,
+  rotationIdSchema,
+  secretsQuerySchema,
+  startRotationBodySchema,
+} from './requests.js';
+
+/**
+ * The operator API. Each handler validates its input, calls one capability and
+ * maps the outcome to a status; nothing here reads a secret value, and the
+ * records it returns hold references only (I5).
+ */
+
+const API_PREFIX = '/api';
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponseInit {
+  return { status, headers: { 'content-type': 'application/json; charset=utf-8', ...headers }, body: JSON.stringify(body) };
+}
+
+function apiUrl(request: HttpRequest, path: string): string {
+  const origin = (() => {
+    try {
+      return new URL(request.url).origin;
+    } catch {
+      return '';
+    }
+  })();
+  return `${origin}${API_PREFIX}/${path}`;
+}
+
+function rotationUrl(request: HttpRequest, id: string): string {
+  return apiUrl(request, `rotations/${encodeURIComponent(id)}`);
+}
+
+/** An unexpected failure (storage or Key Vault unreachable) is a 500 problem, logged, with no internals in the body. */
+async function answering(request: HttpRequest, log: Logger, handle: () => Promise<HttpResponseInit>): Promise<HttpResponseInit> {
+  try {
+    return await handle();
+  } catch (error) {
+    log.error('request failed', { method: request.method, path: instanceOf(request), error });
+    return problem(ProblemType.Internal, 500, 'An internal error occurred; it has been logged. Retry later.', { instance: instanceOf(request) });
+  }
+}
+
+/** `POST /api/rotations` `{ vault?, secret, dryRun?, reason? }`. */
+export function handleStartRotation(request: HttpRequest, services: WaysInServices): Promise<HttpResponseInit> {
+  return answering(request, services.log, async () => {
+    const raw = await readJsonBody(request);
+    if (!raw.ok) return raw.response;
+    const body = checkBody(request, startRotationBodySchema, raw.value);
+    if (!body.ok) return body.response;
+    const vault = resolveVault(request, body.value.vault, services.allowedVaults, 'body');
+    if (!vault.ok) return vault.response;
+
+    const secret: SecretRef = { vaultUrl: vault.value, name: body.value.secret };
+    const instance = instanceOf(request);
+    const result = await services.startRotation(
+      secret,
+      { kind: TriggerKind.Manual, ...(body.value.reason === undefined ? {} : { reason: body.value.reason }) },
+      { dryRun: body.value.dryRun ?? false },
+    );
+    services.log.info('manual rotation requested', { secretRef: formatSecretRef(secret), outcome: result.outcome, dryRun: body.value.dryRun ?? false });
+
+    switch (result.outcome) {
+      case 'started':
+      case 'duplicate': {
+        const location = rotationUrl(request, result.rotationId);
+        return json(202, { rotationId: result.rotationId, outcome: result.outcome, secret, location }, { location });
+      }
+      case 'dry-run':
+        return json(200, { dryRun: true, report: result.report });
+      case 'busy':
+        return problem(ProblemType.RotationActive, 409, `Rotation ${result.activeRotationId} of ${formatSecretRef(secret)} is still active`, {
+          instance,
+          errors: [{ field: 'secret', in: 'body', pointer: '#/secret', detail: 'has an active rotation; poll it and try again once it ends' }],
+          extensions: { activeRotationId: result.activeRotationId, activeRotation: rotationUrl(request, result.activeRotationId) },
+        });
+      case 'not-found':
+        return problem(ProblemType.SecretNotFound, 404, `${formatSecretRef(secret)} does not exist`, {
+          instance,
+          errors: [{ field: 'secret', in: 'body', pointer: '#/secret', detail: `no secret of this name in ${secret.vaultUrl}` }],
+        });
+      case 'not-managed':
+        return problem(ProblemType.NotManaged, 422, `${formatSecretRef(secret)} has no rotor-rotator tag, so Rotor does not rotate it`, {
+          instance,
+          errors: [{ field: 'secret', in: 'body', pointer: '#/secret', detail: 'has no Rotor policy (tag rotor-rotator)' }],
+        });
+      case 'invalid-policy':
+        return problem(ProblemType.InvalidPolicy, 422, `The policy tags of ${formatSecretRef(secret)} are not valid: fix the tags named in errors`, {
+          instance,
+          errors: result.problems.map((p) => ({ field: p.tag, in: 'tag' as const, detail: p.message })),
+        });
+      case 'stale':
+        return problem(ProblemType.StaleTrigger, 409, `The secret's latest version is ${result.latestVersion}: it was already rotated`, {
+          instance,
+          extensions: { latestVersion: result.latestVersion },
+        });
+    }
+  });
+}
+
+/** `GET /api/rotations/{id}`. */
+export function handleGetRotation(request: HttpRequest, services: WaysInServices): Promise<HttpResponseInit> {
+  return answering(request, services.log, async () => {
+    const id = checkParam(request, 'id', rotationIdSchema);
+    if (!id.ok) return id.response;
+    const found = await services.ledger.getRotation(id.value);
+    if (found === undefined) {
+      return problem(ProblemType.RotationNotFound, 404, `No rotation has the id ${id.value}`, {
+        instance: instanceOf(request),
+        errors: [{ field: 'id', in: 'path', detail: 'no such rotation' }],
+      });
+    }
+    return json(200, presentRotation(request, found.value), { etag: found.etag });
+  });
+}
+
+function presentRotation(request: HttpRequest, rotation: Rotation): unknown {
+  return {
+    ...rotation,
+    links: {
+      self: rotationUrl(request, rotation.id),
+      history: apiUrl(request, `secrets/${encodeURIComponent(rotation.secret.name)}/rotations?vault=${encodeURIComponent(rotation.secret.vaultUrl)}`),
+    },
+  };
+}
+
+/** `GET /api/secrets/{name}/rotations?vault=&limit=&continuationToken=`: newest first, paged. */
+export function handleListSecretRotations(request: HttpRequest, services: WaysInServices): Promise<HttpResponseInit> {
+  return answering(request, services.log, async () => {
+    const name = checkParam(request, 'name', secretNameSchema);
+    if (!name.ok) return name.response;
+    const query = checkQuery(request, historyQuerySchema);
+    if (!query.ok) return query.response;
+    const vault = resolveVault(request, query.value.vault, services.allowedVaults, 'query');
+    if (!vault.ok) return vault.response;
+
+    const secret: SecretRef = { vaultUrl: vault.value, name: name.value };
+    const limit = query.value.limit ?? 20;
+    const page = await services.ledger.listRotations(secret, {
+      limit,
+      ...(query.value.continuationToken === undefined ? {} : { continuationToken: query.value.continuationToken }),
+    });
+    const items = page.items.map((item: RotationSummary) => ({ ...item, location: rotationUrl(request, item.id) }));
+    const next = page.continuationToken;
+    const nextLink =
+      next === undefined
+        ? undefined
+        : apiUrl(
+            request,
+            `secrets/${encodeURIComponent(secret.name)}/rotations?vault=${encodeURIComponent(secret.vaultUrl)}&limit=${limit}&continuationToken=${encodeURIComponent(next)}`,
+          );
+    return json(200, { secret, items, ...(nextLink === undefined ? {} : { nextLink }) });
+  });
+}
+
+/** `GET /api/secrets?vault=`: the managed secrets, with policy, current version, expiry, last rotation, next due. */
+export function handleListSecrets(request: HttpRequest, services: WaysInServices): Promise<HttpResponseInit> {
+  return answering(request, services.log, async () => {
+    const query = checkQuery(request, secretsQuerySchema);
+    if (!query.ok) return query.response;
+    let vaults = services.allowedVaults;
+    if (query.value.vault !== undefined) {
+      const vault = resolveVault(request, query.value.vault, services.allowedVaults, 'query');
+      if (!vault.ok) return vault.response;
+      vaults = [vault.value];
+    }
+    const items: unknown[] = [];
+    for (const vaultUrl of vaults) {
+      for await (const info of services.secrets.listSecrets(vaultUrl)) {
+        const reading = services.readPolicy(info.tags);
+        if (reading.kind === 'unmanaged') continue;
+        const [active, history, currentVersion] = await Promise.all([
+          services.ledger.activeRotation(info.secret),
+          services.ledger.listRotations(info.secret, { limit: 1 }),
+          currentVersionOf(services.secrets, info),
+        ]);
+        const last = history.items[0];
+        const due = dueAt(info, reading, services.expiryHorizonMs);
+        items.push({
+          vaultUrl: info.secret.vaultUrl,
+          name: info.secret.name,
+          ...(currentVersion === undefined ? {} : { currentVersion }),
+          enabled: info.enabled,
+          ...(info.expiresOn === undefined ? {} : { expiresOn: info.expiresOn.toISOString() }),
+          ...(info.updatedOn === undefined ? {} : { updatedOn: info.updatedOn.toISOString() }),
+          policy: presentPolicy(reading),
+          ...(active === undefined ? {} : { activeRotationId: active, activeRotation: rotationUrl(request, active) }),
+          ...(last === undefined
+            ? {}
+            : { lastRotation: { id: last.id, status: last.status, createdAt: last.createdAt, ...(last.endedAt === undefined ? {} : { endedAt: last.endedAt }), location: rotationUrl(request, last.id) } }),
+          ...(due === undefined ? {} : { nextDue: due.toISOString() }),
+        });
+      }
+    }
+    return json(200, { items });
+  });
+}
+
+/** The policy as an operator reads it: no raw tags, since a mis-tagged secret could carry anything in them. */
+function presentPolicy(reading: Exclude<PolicyReading, { kind: 'unmanaged' }>): unknown {
+  if (reading.kind === 'invalid') {
+    return { valid: false, ...(reading.rotator === undefined ? {} : { rotator: reading.rotator }), problems: reading.problems };
+  }
+  const p = reading.policy;
+  return {
+    valid: true,
+    rotator: p.rotator,
+    strategy: p.strategy,
+    ...(p.target === undefined ? {} : { target: p.target }),
+    validitySeconds: Math.round(p.validityMs / 1000),
+    graceSeconds: Math.round(p.graceMs / 1000),
+    health: p.health.map((h) => ({ url: withoutCredentials(h.url), expectStatus: h.expectStatus })),
+    ...(p.revokeAfterMs === undefined ? {} : { revokeAfterSeconds: Math.round(p.revokeAfterMs / 1000) }),
+  };
+}
+
+/** A probe URL may carry a key in its query (`?code=`) or user info: shown without either. */
+function withoutCredentials(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.origin}${parsed.pathname}`;
+  } catch {
+    return '(not a URL)';
+  }
+}

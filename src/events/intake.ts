@@ -1,0 +1,125 @@
+import { formatSecretRef, type SecretRef } from '../keyvault/secret-ref.js';
+import type { Logger } from '../observability/logger.js';
+import { TriggerKind } from '../rotation/model.js';
+import type { StartRotation } from '../rotation/start-types.js';
+import {
+  KeyVaultEventType,
+  parseEventEnvelope,
+  parseKeyVaultSecretEvent,
+  rotationEventTypes,
+  SUBSCRIPTION_VALIDATION_EVENT,
+} from './keyvault-events.js';
+
+/** Why an event started nothing; each is logged with its reason. */
+export const IgnoreReason = {
+  /** Rotor's own writes (and anyone's new versions) never start a rotation (I7). */
+  NewVersion: 'new-version',
+  UnrelatedType: 'unrelated-type',
+  ValidationEvent: 'validation-event',
+  VaultNotAllowed: 'vault-not-allowed',
+  NotManaged: 'not-managed',
+  InvalidPolicy: 'invalid-policy',
+  NotFound: 'not-found',
+  /** The event's version is no longer the latest: already rotated. */
+  Stale: 'stale',
+  /** Another rotation holds the secret. */
+  Busy: 'busy',
+} as const;
+export type IgnoreReason = (typeof IgnoreReason)[keyof typeof IgnoreReason];
+
+export type IntakeResult =
+  | { readonly outcome: 'started' | 'duplicate'; readonly rotationId: string; readonly secret: SecretRef; readonly version: string }
+  | { readonly outcome: 'ignored'; readonly reason: IgnoreReason; readonly detail: string }
+  /** Malformed: retrying can never help, so it is logged and answered as handled. */
+  | { readonly outcome: 'rejected'; readonly problems: readonly string[] };
+
+export interface IntakeDependencies {
+  readonly startRotation: StartRotation;
+  readonly allowedVaults: readonly string[];
+  readonly log: Logger;
+}
+
+/**
+ * Handles one delivered event. Never throws for what is wrong with the event
+ * (Event Grid would retry it for a day); throws only when `startRotation`
+ * fails for a reason that may pass (storage or queue down), so that Event Grid
+ * delivers it again.
+ */
+export async function receiveKeyVaultEvent(input: unknown, deps: IntakeDependencies): Promise<IntakeResult> {
+  const result = await classify(input, deps);
+  const fields = { outcome: result.outcome };
+  switch (result.outcome) {
+    case 'started':
+    case 'duplicate':
+      deps.log.info(result.outcome === 'started' ? 'rotation started by event' : 'duplicate event: rotation already started', {
+        ...fields,
+        rotationId: result.rotationId,
+        secretRef: formatSecretRef(result.secret),
+        version: result.version,
+      });
+      break;
+    case 'ignored': {
+      const quiet = result.reason === IgnoreReason.InvalidPolicy ? 'warn' : result.reason === IgnoreReason.Busy || result.reason === IgnoreReason.Stale ? 'info' : 'debug';
+      deps.log[quiet]('event ignored', { ...fields, reason: result.reason, detail: result.detail });
+      break;
+    }
+    case 'rejected':
+      deps.log.warn('malformed event rejected', { ...fields, problems: result.problems.slice(0, 10) });
+      break;
+  }
+  return result;
+}
+
+async function classify(input: unknown, deps: IntakeDependencies): Promise<IntakeResult> {
+  const envelope = parseEventEnvelope(input);
+  if (!envelope.ok) return { outcome: 'rejected', problems: envelope.problems };
+  const { type } = envelope.value;
+
+  if (type === SUBSCRIPTION_VALIDATION_EVENT) {
+    return { outcome: 'ignored', reason: IgnoreReason.ValidationEvent, detail: 'the host answers the validation handshake' };
+  }
+  if (type === KeyVaultEventType.SecretNewVersionCreated) {
+    return { outcome: 'ignored', reason: IgnoreReason.NewVersion, detail: `${type} never starts a rotation` };
+  }
+  if (!rotationEventTypes.has(type)) {
+    return { outcome: 'ignored', reason: IgnoreReason.UnrelatedType, detail: `event type ${type.slice(0, 120)} is not handled` };
+  }
+
+  const parsed = parseKeyVaultSecretEvent(envelope.value);
+  if (!parsed.ok) return { outcome: 'rejected', problems: parsed.problems };
+  const event = parsed.value;
+  const where = formatSecretRef(event.secret);
+
+  if (!deps.allowedVaults.includes(event.secret.vaultUrl)) {
+    return { outcome: 'ignored', reason: IgnoreReason.VaultNotAllowed, detail: `${event.secret.vaultUrl} is not in ROTOR_ALLOWED_VAULTS` };
+  }
+
+  const started = await deps.startRotation(event.secret, {
+    kind: TriggerKind.Event,
+    eventType: event.eventType,
+    eventId: event.eventId,
+    version: event.version,
+  });
+  switch (started.outcome) {
+    case 'started':
+    case 'duplicate':
+      return { outcome: started.outcome, rotationId: started.rotationId, secret: event.secret, version: event.version };
+    case 'busy':
+      return { outcome: 'ignored', reason: IgnoreReason.Busy, detail: `${where}: rotation ${started.activeRotationId} is active` };
+    case 'not-found':
+      return { outcome: 'ignored', reason: IgnoreReason.NotFound, detail: `${where} does not exist` };
+    case 'not-managed':
+      return { outcome: 'ignored', reason: IgnoreReason.NotManaged, detail: `${where} has no Rotor policy` };
+    case 'invalid-policy':
+      return {
+        outcome: 'ignored',
+        reason: IgnoreReason.InvalidPolicy,
+        detail: `${where}: ${started.problems.map((p) => `${p.tag}: ${p.message}`).join('; ')}`,
+      };
+    case 'stale':
+      return { outcome: 'ignored', reason: IgnoreReason.Stale, detail: `${where}: version ${event.version} is no longer the latest (${started.latestVersion})` };
+    case 'dry-run':
+      // Events never ask for a dry run; an answer of one means nothing was started.
+      return { outcome: 'ignored', reason: IgnoreReason.UnrelatedType, detail: 'dry run' };
+  }
+}

@@ -1,0 +1,25 @@
+import { getRotationOptions } from '../../functions/getRotation.js';
+import { keyVaultEventsOptions } from '../../functions/keyVaultEvents.js';
+import { listSecretRotationsOptions } from '../../functions/listSecretRotations.js';
+import { listSecretsOptions } from '../../functions/listSecrets.js';
+import { rotationDeadLettersOptions } from '../../functions/rotationDeadLetters.js';
+import { rotationStepsOptions } from '../../functions/rotationSteps.js';
+import { startRotationOptions } from '../../functions/startRotation.js';
+import { sweepOptions } from '../../functions/sweep.js';
+import type { FunctionRegistration } from './registrations.js';
+
+/**
+ * Rotor's functions as `functions/` registers them in Azure, names and
+ * options included, for the local host. A function added to `functions/`
+ * must be added here too (the catalogue test compares the two).
+ */
+export const rotorFunctions: readonly FunctionRegistration[] = [
+  { name: 'keyVaultEvents', trigger: 'eventGrid', options: keyVaultEventsOptions },
+  { name: 'startRotation', trigger: 'http', options: startRotationOptions },
+  { name: 'getRotation', trigger: 'http', options: getRotationOptions },
+  { name: 'listSecretRotations', trigger: 'http', options: listSecretRotationsOptions },
+  { name: 'listSecrets', trigger: 'http', options: listSecretsOptions },
+  { name: 'sweep', trigger: 'timer', options: sweepOptions },
+  { name: 'rotationSteps', trigger: 'serviceBusQueue', options: rotationStepsOptions },
+  { name: 'rotationDeadLetters', trigger: 'serviceBusQueue', options: rotationDeadLettersOptions },
+];

@@ -1,0 +1,162 @@
+import { BlobServiceClient } from '@azure/storage-blob';
+import { createEmulatorSecretClient } from '../../emulators/keyvault/index.js';
+import { startEmulatorStack, type EmulatorStack } from '../../emulators/stack.js';
+import { composeRotor, useRotor, type Rotor } from '../app/compose.js';
+import { loadSettings } from '../config/index.js';
+import { createEventGridNotifier } from '../notify/event-grid-notifier.js';
+import type { Logger } from '../observability/logger.js';
+import type { EngineSettings } from '../rotation/engine.js';
+import { createRandomRotator } from '../rotators/random/random-rotator.js';
+import { startAzuriteBlob, type LocalAzurite } from './azurite.js';
+import { rotorFunctions } from './catalogue.js';
+import { startDemoConsumerApp, type DemoConsumerApp } from './demo/consumer-app.js';
+import { demoConsumerModes, seedDemoSecrets, type SeededSecret } from './demo/seed.js';
+import { startLocalHost, type LocalHost } from './host.js';
+
+/**
+ * The whole of Rotor on one machine: the Key Vault, Service Bus and Event
+ * Grid emulators, Azurite for the ledger, and the local Functions host running
+ * the same registrations Azure runs, wired with the app settings Azure would
+ * give them. Key Vault's events reach the intake through an Event Grid
+ * subscription, as in Azure. `npm start`, `npm run demo` and the end-to-end
+ * tests all start this.
+ */
+
+export interface LocalStackOptions {
+  readonly log: Logger;
+  /** Seed the demo secrets and start the demo consumer app. */
+  readonly demo?: boolean;
+  /** Port of the Functions host (0: any free port). */
+  readonly port?: number;
+  /** `manual`: the sweep runs only through `host.runTimer('sweep')` (tests). */
+  readonly timers?: 'schedule' | 'manual';
+  /** Default every minute locally, so a missed event is picked up while you watch. */
+  readonly sweepSchedule?: string;
+  /** Engine timings; locally retries back off in fractions of a second instead of seconds. */
+  readonly engineSettings?: Partial<EngineSettings>;
+  /** Event Grid retry waits are multiplied by this (1 = as the service). */
+  readonly eventGridRetryTimeScale?: number;
+  readonly keyVaultThrottle?: boolean;
+}
+
+export interface LocalStackEndpoints {
+  readonly api: { readonly baseUrl: string; readonly functionKey: string; readonly systemKey: string };
+  readonly functions: readonly string[];
+  readonly eventGridWebhook: string;
+  readonly keyVault: { readonly url: string; readonly vaultName: string; readonly caCertPath: string | undefined; readonly admin: string };
+  readonly serviceBus: { readonly connectionString: string; readonly stepQueue: string; readonly admin: string | undefined };
+  readonly eventGrid: { readonly url: string; readonly topicEndpoint: string; readonly topicKey: string; readonly admin: string };
+  readonly ledger: { readonly blobEndpoint: string; readonly connectionString: string; readonly container: string };
+  readonly demo?: { readonly consumerUrl: string; readonly secrets: readonly SeededSecret[] };
+  /** The app settings Rotor runs with (what `local.settings.json` would hold). */
+  readonly settings: Readonly<Record<string, string>>;
+}
+
+export interface LocalStack {
+  readonly host: LocalHost;
+  readonly emulators: EmulatorStack;
+  readonly azurite: LocalAzurite;
+  readonly rotor: Rotor;
+  readonly consumer?: DemoConsumerApp;
+  endpoints(): LocalStackEndpoints;
+  stop(): Promise<void>;
+}
+
+export const INTAKE_SUBSCRIPTION = 'rotor-intake';
+
+const localEngineSettings: Partial<EngineSettings> = {
+  backoff: { baseMs: 250, maxMs: 2_000 },
+};
+
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const cleanups: (() => Promise<void>)[] = [];
+  const cleanup = async (): Promise<void> => {
+    for (const step of cleanups.reverse()) await step().catch(() => undefined);
+  };
+  try {
+    const emulators = await startEmulatorStack({
+      ...(options.keyVaultThrottle === false ? { keyVault: { throttle: false } } : {}),
+      eventGrid: { retryTimeScale: options.eventGridRetryTimeScale ?? 1 },
+    });
+    cleanups.push(() => emulators.stop());
+    const azurite = await startAzuriteBlob();
+    cleanups.push(() => azurite.stop());
+
+    const vaultUrl = new URL(emulators.keyVault.url).origin;
+    const env: Record<string, string> = {
+      ServiceBusConnection: emulators.serviceBus.connectionString,
+      LedgerStorage: azurite.connectionString,
+      ROTOR_STEP_QUEUE: 'rotation-steps',
+      ROTOR_LEDGER_CONTAINER: 'rotor-ledger',
+      ROTOR_ALLOWED_VAULTS: vaultUrl,
+      ROTOR_NOTIFY_TOPIC_ENDPOINT: emulators.eventGrid.topicEndpoint,
+      ROTOR_NOTIFY_TOPIC_KEY: emulators.eventGrid.topicKey,
+      ROTOR_SWEEP_SCHEDULE: options.sweepSchedule ?? '0 * * * * *',
+      ROTOR_EXPIRY_HORIZON: 'P30D',
+      ROTOR_LOG_LEVEL: 'info',
+    };
+    const settings = loadSettings(env);
+    const rotor = composeRotor({
+      settings,
+      logger: options.log,
+      secretClientFor: () => createEmulatorSecretClient(emulators.keyVault, { clientOptions: { retryOptions: { maxRetries: 0 } } }),
+      notifier: createEventGridNotifier({ endpoint: emulators.eventGrid.topicEndpoint, credential: { key: emulators.eventGrid.topicKey }, log: options.log }),
+      // Locally only the random rotator: the Azure ones need ARM and Graph.
+      rotators: [createRandomRotator()],
+      engineSettings: { ...localEngineSettings, ...options.engineSettings },
+    });
+    cleanups.push(() => rotor.close());
+    await BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(settings.ledgerContainer).createIfNotExists();
+    useRotor(rotor);
+    cleanups.push(() => Promise.resolve(useRotor(undefined)));
+
+    const host = await startLocalHost({
+      functions: rotorFunctions,
+      env,
+      log: options.log,
+      port: options.port ?? 0,
+      timers: options.timers ?? 'schedule',
+      serviceBus: { sessionIdleTimeoutMs: 500 },
+    });
+    cleanups.push(() => host.stop());
+
+    await emulators.eventGrid.admin.createSubscription({
+      name: INTAKE_SUBSCRIPTION,
+      endpointUrl: host.eventGridWebhookUrl('keyVaultEvents'),
+      eventDeliverySchema: 'EventGridSchema',
+      filter: { includedEventTypes: ['Microsoft.KeyVault.SecretNearExpiry', 'Microsoft.KeyVault.SecretExpired'] },
+    });
+
+    let consumer: DemoConsumerApp | undefined;
+    let seeded: SeededSecret[] = [];
+    if (options.demo === true) {
+      const reader = createEmulatorSecretClient(emulators.keyVault, { role: 'user' });
+      consumer = await startDemoConsumerApp({ client: reader, secrets: demoConsumerModes });
+      cleanups.push(() => consumer!.stop());
+      seeded = await seedDemoSecrets(createEmulatorSecretClient(emulators.keyVault), consumer);
+    }
+
+    return {
+      host,
+      emulators,
+      azurite,
+      rotor,
+      ...(consumer === undefined ? {} : { consumer }),
+      endpoints: () => ({
+        api: { baseUrl: host.apiUrl, functionKey: host.functionKey, systemKey: host.systemKey },
+        functions: rotorFunctions.map((f) => f.name),
+        eventGridWebhook: host.eventGridWebhookUrl('keyVaultEvents'),
+        keyVault: emulators.endpoints().keyVault,
+        serviceBus: { connectionString: emulators.serviceBus.connectionString, stepQueue: settings.stepQueue, admin: emulators.serviceBus.adminUrl },
+        eventGrid: emulators.endpoints().eventGrid,
+        ledger: { blobEndpoint: azurite.blobEndpoint, connectionString: azurite.connectionString, container: settings.ledgerContainer },
+        ...(consumer === undefined ? {} : { demo: { consumerUrl: consumer.url, secrets: seeded } }),
+        settings: env,
+      }),
+      stop: cleanup,
+    };
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}

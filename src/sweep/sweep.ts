@@ -1,0 +1,86 @@
+import { formatSecretRef } from '../keyvault/secret-ref.js';
+import { isTerminal, TriggerKind } from '../rotation/model.js';
+import type { WaysInServices } from '../ways-in/services.js';
+import { currentVersionOf } from './current-version.js';
+import { dueAt } from './due.js';
+
+/**
+ * The periodic safety net. Events can be missed (a version created before the
+ * subscription existed, an outage longer than Event Grid's 24 hours, interval
+ * policies with no expiry at all), and a rotation can stall (a lost message,
+ * an instance that died mid-step). The sweep starts what is due and ends or
+ * resumes what is stuck, so every rotation terminates (I3).
+ */
+
+export interface SweepReport {
+  readonly scanned: number;
+  readonly managed: number;
+  readonly started: readonly string[];
+  readonly duplicates: readonly string[];
+  /** Rotations past their deadline, by what the engine did with them. */
+  readonly recovered: readonly { readonly rotationId: string; readonly outcome: 'resent' | 'ended' | 'not-found' }[];
+  /** Secrets the sweep could not handle this time (it tries again next run). */
+  readonly errors: readonly { readonly secret: string; readonly message: string }[];
+}
+
+export async function runSweep(services: WaysInServices): Promise<SweepReport> {
+  const now = services.clock.now();
+  const report = { scanned: 0, managed: 0, started: [] as string[], duplicates: [] as string[], recovered: [] as SweepReport['recovered'][number][], errors: [] as SweepReport['errors'][number][] };
+
+  for (const vaultUrl of services.allowedVaults) {
+    try {
+      for await (const info of services.secrets.listSecrets(vaultUrl)) {
+        report.scanned += 1;
+        const reading = services.readPolicy(info.tags);
+        if (reading.kind === 'unmanaged') continue;
+        report.managed += 1;
+        const where = formatSecretRef(info.secret);
+        try {
+          const activeId = await services.ledger.activeRotation(info.secret);
+          if (activeId !== undefined) {
+            const recovered = await resumeIfStuck(activeId, now, services);
+            if (recovered !== undefined) report.recovered.push({ rotationId: activeId, outcome: recovered });
+            continue;
+          }
+          const due = dueAt(info, reading, services.expiryHorizonMs);
+          if (due === undefined || due.getTime() > now.getTime() || !info.enabled) continue;
+          const version = await currentVersionOf(services.secrets, info);
+          if (version === undefined) continue;
+          const result = await services.startRotation(info.secret, { kind: TriggerKind.Sweep, version });
+          if (result.outcome === 'started') report.started.push(result.rotationId);
+          else if (result.outcome === 'duplicate') report.duplicates.push(result.rotationId);
+          services.log.info('sweep found a due secret', { secretRef: where, version, due: due.toISOString(), outcome: result.outcome });
+        } catch (error) {
+          report.errors.push({ secret: where, message: error instanceof Error ? error.message.slice(0, 300) : 'unknown error' });
+          services.log.error('sweep could not handle a secret', { secretRef: where, error });
+        }
+      }
+    } catch (error) {
+      report.errors.push({ secret: vaultUrl, message: error instanceof Error ? error.message.slice(0, 300) : 'unknown error' });
+      services.log.error('sweep could not list a vault', { vaultUrl, error });
+    }
+  }
+  services.log.info('sweep finished', {
+    scanned: report.scanned,
+    managed: report.managed,
+    started: report.started.length,
+    recovered: report.recovered.length,
+    errors: report.errors.length,
+  });
+  return report;
+}
+
+/**
+ * A rotation past its deadline has stalled (a lost message, a dead instance):
+ * its current step is sent again, and the engine, seeing the deadline passed,
+ * ends it (rollback if it promoted, Failed otherwise) or lets it finish. A
+ * rotation already ended whose lock was left behind has the lock released.
+ */
+async function resumeIfStuck(rotationId: string, now: Date, services: WaysInServices): Promise<'resent' | 'ended' | 'not-found' | undefined> {
+  const found = await services.ledger.getRotation(rotationId);
+  const stuck = found === undefined || isTerminal(found.value.status) || Date.parse(found.value.deadline) <= now.getTime();
+  if (!stuck) return undefined;
+  const outcome = await services.resumeRotation(rotationId);
+  services.log.warn('sweep resumed a stuck rotation', { rotationId, outcome, ...(found === undefined ? {} : { deadline: found.value.deadline, step: found.value.step }) });
+  return outcome;
+}

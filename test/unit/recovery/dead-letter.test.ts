@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import { deadLetterReasonOf, handleDeadLetteredStep } from '../../../src/recovery/dead-letter.js';
+import { stepSessionId } from '../../../src/queue/step-message.js';
+import { createFakeWorld, FAKE_VAULT, type FakeWorld } from '../../helpers/fakes/index.js';
+import { createFakeWaysIn, waysInOverWorld } from '../../helpers/ways-in-fakes.js';
+
+const DAY = 86_400_000;
+const secret = { vaultUrl: FAKE_VAULT, name: 'orders-api-key' };
+const health = 'https://orders.example/health';
+const dlq = {
+  sessionId: stepSessionId(secret),
+  deliveryCount: 10,
+  applicationProperties: { DeadLetterReason: 'MaxDeliveryCountExceeded', DeadLetterErrorDescription: 'Message could not be consumed after 10 delivery attempts.' },
+};
+
+/** Runs only the steps due now (no clock moves): a rotation with a grace period stops at verify, promoted. */
+async function runDueSteps(world: FakeWorld): Promise<void> {
+  for (let message = world.queue.nextDue(world.clock.now().getTime()); message !== undefined; message = world.queue.nextDue(world.clock.now().getTime())) {
+    await world.engine.handleStep(structuredClone(message.body));
+    world.queue.complete(message);
+  }
+}
+
+describe('handleDeadLetteredStep (real engine, fake ports)', () => {
+  it('fails a rotation that had changed nothing, with the reason, and notifies', async () => {
+    // Prepare
+    const world = createFakeWorld();
+    world.health.setHealthy(health, true);
+    world.store.seed(secret, { value: 'initial-value-0123456789', tags: { 'rotor-rotator': 'random', 'rotor-health': health } });
+    const started = await world.engine.startRotation(secret, { kind: 'manual' });
+    const rotationId = started.outcome === 'started' ? started.rotationId : '';
+
+    // Act: the begin message itself is what Service Bus gave up on.
+    const result = await handleDeadLetteredStep({ body: { rotationId, secret, step: 'begin', attempt: 1 }, metadata: dlq }, waysInOverWorld(world));
+
+    // Assess
+    expect(result).toMatchObject({ outcome: 'failed', rotationId });
+    const rotation = world.ledger.rotations()[0];
+    expect(rotation).toMatchObject({ status: 'Failed' });
+    expect(rotation?.reason).toContain('MaxDeliveryCountExceeded');
+    expect(world.ledger.locks().size).toBe(0);
+    expect(world.notifier.sent.map((n) => n.type)).toContain('Rotor.Rotation.Failed');
+  });
+
+  it('hands a promoted rotation to rollback, which restores the previous value', async () => {
+    const world = createFakeWorld();
+    world.health.setHealthy(health, true);
+    const previous = world.store.seed(secret, {
+      value: 'initial-value-0123456789',
+      tags: { 'rotor-rotator': 'random', 'rotor-grace': 'PT5M', 'rotor-health': health },
+      expiresOn: new Date(world.clock.now().getTime() + 10 * DAY),
+    });
+    const started = await world.engine.startRotation(secret, { kind: 'manual' });
+    const rotationId = started.outcome === 'started' ? started.rotationId : '';
+    await runDueSteps(world);
+    const waiting = world.ledger.rotations()[0]!;
+
+    const result = await handleDeadLetteredStep(
+      { body: { rotationId, secret, step: waiting.step, attempt: waiting.attempt ?? 1 }, metadata: dlq },
+      waysInOverWorld(world),
+    );
+    await world.drain();
+
+    expect(waiting).toMatchObject({ step: 'verify', versions: { promoted: expect.any(String) as unknown } });
+    expect(result.outcome).toBe('rolling-back');
+    expect(world.ledger.rotations()[0]?.status).toBe('RolledBack');
+    expect(world.store.versions(secret).at(-1)?.value).toBe(world.store.versions(secret).find((v) => v.version === previous)?.value);
+  });
+
+  it('traces an unreadable body through its session to the rotation holding the lock', async () => {
+    const world = createFakeWorld();
+    world.store.seed(secret, { value: 'initial-value-0123456789', tags: { 'rotor-rotator': 'random' } });
+    const started = await world.engine.startRotation(secret, { kind: 'manual' });
+
+    const result = await handleDeadLetteredStep({ body: 'garbage{', metadata: { ...dlq, deadLetterReason: 'BadStepMessage' } }, waysInOverWorld(world));
+
+    expect(result).toMatchObject({ outcome: 'failed', rotationId: started.outcome === 'started' ? started.rotationId : '' });
+    expect(world.ledger.rotations()[0]?.reason).toContain('BadStepMessage');
+  });
+
+  it('ignores a message the rotation is already past', async () => {
+    const world = createFakeWorld();
+    world.store.seed(secret, { value: 'initial-value-0123456789', tags: { 'rotor-rotator': 'random' } });
+    const started = await world.engine.startRotation(secret, { kind: 'manual' });
+    const rotationId = started.outcome === 'started' ? started.rotationId : '';
+    await world.drain();
+
+    const result = await handleDeadLetteredStep({ body: { rotationId, secret, step: 'begin', attempt: 1 }, metadata: dlq }, waysInOverWorld(world));
+
+    expect(result.outcome).toBe('ignored');
+    expect(world.ledger.rotations()[0]?.status).toBe('Completed');
+  });
+
+  it('logs a message that names no rotation at all', async () => {
+    const { services, sink, failed } = createFakeWaysIn();
+
+    const result = await handleDeadLetteredStep({ body: 12, metadata: undefined }, services);
+
+    expect(result).toEqual({ outcome: 'unattributable', reason: 'unknown reason' });
+    expect(failed).toEqual([]);
+    expect(sink.records.at(-1)).toMatchObject({ level: 'error' });
+  });
+
+  it.each([
+    [{ deadLetterReason: 'X', deadLetterErrorDescription: 'Y' }, 'X: Y'],
+    [{ applicationProperties: { DeadLetterReason: 'Only' } }, 'Only'],
+    ['not an object', 'unknown reason'],
+  ])('words the reason from %j', (metadata, reason) => {
+    expect(deadLetterReasonOf(metadata)).toBe(reason);
+  });
+});

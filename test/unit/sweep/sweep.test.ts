@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import { runSweep } from '../../../src/sweep/sweep.js';
+import { createFakeWorld, FAKE_VAULT } from '../../helpers/fakes/index.js';
+import { createFakeWaysIn, secretInfo, waysInOverWorld } from '../../helpers/ways-in-fakes.js';
+
+const DAY = 86_400_000;
+const managed = { 'rotor-rotator': 'random' };
+const NOW = '2026-11-22T10:00:00Z';
+
+describe('runSweep', () => {
+  it('starts managed secrets due within the horizon, keyed by their version, and nothing else', async () => {
+    // Prepare
+    const { services, calls } = createFakeWaysIn({
+      now: NOW,
+      secrets: [
+        secretInfo('due-by-expiry', 'a1', { tags: managed, expiresOn: '2026-12-10T00:00:00Z' }),
+        secretInfo('not-yet', 'b1', { tags: managed, expiresOn: '2027-06-01T00:00:00Z' }),
+        secretInfo('due-by-interval', 'c1', { tags: { ...managed, 'rotor-validity': 'P60D' }, createdOn: '2026-09-01T00:00:00Z' }),
+        secretInfo('unmanaged-expiring', 'd1', { expiresOn: '2026-11-23T00:00:00Z' }),
+        secretInfo('disabled', 'e1', { tags: managed, expiresOn: '2026-11-23T00:00:00Z', enabled: false }),
+        secretInfo('no-dates', 'f1', { tags: managed }),
+      ],
+    });
+
+    // Act
+    const report = await runSweep(services);
+
+    // Assess
+    expect(calls.map((c) => c.secret.name)).toEqual(['due-by-expiry', 'due-by-interval']);
+    expect(calls[0]?.trigger).toEqual({ kind: 'sweep', version: 'a1' });
+    expect(report).toMatchObject({ scanned: 6, managed: 5, errors: [] });
+    expect(report.started).toHaveLength(2);
+  });
+
+  it('starts the rotation a missed event would have, so the event arriving later starts nothing (real engine)', async () => {
+    const world = createFakeWorld();
+    const secret = { vaultUrl: FAKE_VAULT, name: 'orders-api-key' };
+    const version = world.store.seed(secret, { value: 'initial-value-0123456789', tags: managed, expiresOn: new Date(world.clock.now().getTime() + 10 * DAY) });
+    const services = waysInOverWorld(world);
+
+    const report = await runSweep(services);
+    const late = await services.startRotation(secret, { kind: 'event', eventType: 'Microsoft.KeyVault.SecretNearExpiry', version });
+    await world.drain();
+
+    expect(report.started).toHaveLength(1);
+    expect(late.outcome).not.toBe('started');
+    expect(world.ledger.rotations().map((r) => r.status)).toEqual(['Completed']);
+  });
+
+  it('leaves a secret whose rotation is active and within its deadline alone', async () => {
+    const world = createFakeWorld();
+    const secret = { vaultUrl: FAKE_VAULT, name: 'orders-api-key' };
+    world.store.seed(secret, { value: 'initial-value-0123456789', tags: managed, expiresOn: new Date(world.clock.now().getTime() + 10 * DAY) });
+    await world.engine.startRotation(secret, { kind: 'manual' });
+
+    const report = await runSweep(waysInOverWorld(world));
+
+    expect(report.started).toEqual([]);
+    expect(report.recovered).toEqual([]);
+  });
+
+  it('resumes a rotation whose next message was never sent, once its deadline has passed', async () => {
+    // The process died between the ledger write and sending prepare: nothing would ever move the rotation.
+    let lost = false;
+    const world = createFakeWorld({
+      wrapPorts: (ports) => ({
+        ...ports,
+        stepQueue: {
+          sendStep: (message, options) => {
+            if (!lost && message.step === 'prepare') {
+              lost = true;
+              return Promise.resolve();
+            }
+            return ports.stepQueue.sendStep(message, options);
+          },
+        },
+      }),
+    });
+    const secret = { vaultUrl: FAKE_VAULT, name: 'orders-api-key' };
+    world.store.seed(secret, { value: 'initial-value-0123456789', tags: managed });
+    const started = await world.engine.startRotation(secret, { kind: 'manual' });
+    const rotationId = started.outcome === 'started' ? started.rotationId : '';
+    await world.drain();
+    const stalled = world.ledger.rotations()[0];
+    const early = await runSweep(waysInOverWorld(world));
+    world.clock.set(Date.parse(stalled!.deadline) + 1);
+
+    const report = await runSweep(waysInOverWorld(world));
+    await world.drain();
+
+    expect(stalled).toMatchObject({ status: 'Running', step: 'prepare' });
+    expect(early.recovered).toEqual([]);
+    expect(report.recovered).toEqual([{ rotationId, outcome: 'resent' }]);
+    expect(['Failed', 'Completed', 'RolledBack', 'Aborted']).toContain(world.ledger.rotations()[0]?.status);
+    expect(world.ledger.locks().size).toBe(0);
+  });
+
+  it('reports a secret it could not handle and carries on with the rest', async () => {
+    const { services } = createFakeWaysIn({
+      now: NOW,
+      secrets: [secretInfo('first', 'a1', { tags: managed, expiresOn: '2026-12-01T00:00:00Z' }), secretInfo('second', 'b1', { tags: managed, expiresOn: '2026-12-01T00:00:00Z' })],
+    });
+    let calls = 0;
+    const flaky = { ...services, startRotation: (...args: Parameters<typeof services.startRotation>) => (++calls === 1 ? Promise.reject(new Error('queue down')) : services.startRotation(...args)) };
+
+    const report = await runSweep(flaky);
+
+    expect(report.errors).toEqual([{ secret: 'sample-kv.vault.azure.net/first', message: 'queue down' }]);
+    expect(report.started).toHaveLength(1);
+  });
+});
