@@ -3,6 +3,7 @@ import { formatSecretRef, secretNameSchema, type SecretRef } from '../keyvault/s
 import type { Logger } from '../observability/logger.js';
 import { TriggerKind, type Rotation } from '../rotation/model.js';
 import type { RotationSummary } from '../rotation/ports.js';
+import type { RotationPolicy } from '../rotation/policy-types.js';
 import { currentVersionOf } from '../sweep/current-version.js';
 import { dueAt } from '../sweep/due.js';
 import type { PolicyReading, WaysInServices } from '../ways-in/services.js';
@@ -131,8 +132,10 @@ export function handleGetRotation(request: HttpRequest, services: WaysInServices
 }
 
 function presentRotation(request: HttpRequest, rotation: Rotation): unknown {
+  const { policy, ...rest } = rotation;
   return {
-    ...rotation,
+    ...rest,
+    ...(policy === undefined ? {} : { policy: presentValidPolicy(policy) }),
     links: {
       self: rotationUrl(request, rotation.id),
       history: apiUrl(request, `secrets/${encodeURIComponent(rotation.secret.name)}/rotations?vault=${encodeURIComponent(rotation.secret.vaultUrl)}`),
@@ -217,7 +220,11 @@ function presentPolicy(reading: Exclude<PolicyReading, { kind: 'unmanaged' }>): 
   if (reading.kind === 'invalid') {
     return { valid: false, ...(reading.rotator === undefined ? {} : { rotator: reading.rotator }), problems: reading.problems };
   }
-  const p = reading.policy;
+  return presentValidPolicy(reading.policy);
+}
+
+/** A policy without its raw tags and with probe URLs cut to origin and path: either may carry a key. */
+function presentValidPolicy(p: RotationPolicy): unknown {
   return {
     valid: true,
     rotator: p.rotator,

@@ -136,6 +136,33 @@ describe('GET /api/rotations/{id}', () => {
     expect(res.body).toMatchObject({ id: started.body.rotationId, status: 'Running', links: { self: started.location } });
   });
 
+  it('presents the policy snapshot without raw tags or probe URL query strings, which may carry keys', async () => {
+    // Prepare: a rotation past begin carries the policy it read.
+    const { services, ledger } = setup();
+    const started = await read(await handleStartRotation(post(JSON.stringify({ secret: 'db-password' })), services));
+    const current = (await ledger.getRotation(started.body.rotationId))!;
+    await ledger.updateRotation(current, {
+      ...current.value,
+      policy: {
+        rotator: 'random',
+        strategy: 'single',
+        validityMs: 90 * 86_400_000,
+        graceMs: 0,
+        health: [{ url: 'https://app.example/health?code=s3cr3t-probe-key', expectStatus: 200 }],
+        tags: managed,
+      },
+    });
+
+    // Act
+    const res = await read(await handleGetRotation(new HttpRequest({ method: 'GET', url: started.location!, params: { id: started.body.rotationId } }), services));
+
+    // Assess
+    expect(res.status).toBe(200);
+    expect(res.body.policy).toMatchObject({ rotator: 'random', health: [{ url: 'https://app.example/health' }] });
+    expect(res.body.policy.tags).toBeUndefined();
+    expect(JSON.stringify(res.body)).not.toContain('s3cr3t-probe-key');
+  });
+
   it.each([
     ['unknown', 'does-not-exist', 404],
     ['malformed', '../../etc/passwd', 400],
