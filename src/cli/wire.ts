@@ -119,8 +119,9 @@ export const problemSchema = z.looseObject({
  * A rotation record carries the policy snapshot read at `begin`, raw tags
  * included, and health URLs that may hold a key in their query. A tag is
  * free text that someone may have pasted a value into, so `--json` prints the
- * record without `policy.tags` and with probe URLs cut to origin and path,
- * as `GET /api/secrets` already presents policies.
+ * record without `policy.tags` and with probe URLs cut to origin and path.
+ * The API does the same since it presents rotations like `GET /api/secrets`;
+ * this keeps an older API's answers from printing them.
  */
 export function withoutPolicyInternals(raw: unknown): unknown {
   if (typeof raw !== 'object' || raw === null || !('policy' in raw)) return raw;
