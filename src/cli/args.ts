@@ -1,0 +1,220 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseIsoDuration } from '../time/iso-duration.js';
+import { UsageError } from './errors.js';
+
+/**
+ * The command line, parsed into one typed command. Every mistake is a
+ * UsageError that names the command or flag, so the operator fixes it without
+ * reading the help text twice.
+ */
+
+export const CommandName = {
+  Rotate: 'rotate',
+  Status: 'status',
+  History: 'history',
+  Secrets: 'secrets',
+  Help: 'help',
+} as const;
+export type CommandName = (typeof CommandName)[keyof typeof CommandName];
+
+export interface GlobalFlags {
+  readonly url: string | undefined;
+  readonly key: string | undefined;
+  readonly json: boolean;
+  readonly noColor: boolean;
+}
+
+export type Command =
+  | { readonly name: 'rotate'; readonly secret: string; readonly vault?: string; readonly reason?: string; readonly dryRun: boolean; readonly wait: boolean; readonly timeoutMs: number }
+  | { readonly name: 'status'; readonly rotationId: string; readonly watch: boolean; readonly timeoutMs: number }
+  | { readonly name: 'history'; readonly secret: string; readonly vault?: string; readonly limit: number | 'all' }
+  | { readonly name: 'secrets'; readonly vault?: string }
+  | { readonly name: 'help'; readonly topic?: CommandName };
+
+export interface ParsedCommandLine {
+  readonly globals: GlobalFlags;
+  readonly command: Command;
+}
+
+/** How long `--wait` and `--watch` follow a rotation unless told otherwise. */
+export const DEFAULT_TIMEOUT_MS = 15 * 60_000;
+/** Rows `history` shows unless told otherwise; the API's page size caps at 100. */
+export const DEFAULT_HISTORY_LIMIT = 20;
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+const globalOptions = {
+  url: { type: 'string' },
+  key: { type: 'string' },
+  json: { type: 'boolean' },
+  'no-color': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies Options;
+
+const commandOptions = {
+  rotate: {
+    vault: { type: 'string' },
+    reason: { type: 'string' },
+    'dry-run': { type: 'boolean' },
+    wait: { type: 'boolean' },
+    timeout: { type: 'string' },
+  },
+  status: { watch: { type: 'boolean' }, timeout: { type: 'string' } },
+  history: { vault: { type: 'string' }, limit: { type: 'string' }, all: { type: 'boolean' } },
+  secrets: { vault: { type: 'string' } },
+  help: {},
+} as const satisfies Record<CommandName, Options>;
+
+const commandNames = new Set<string>(Object.values(CommandName));
+
+function isCommandName(text: string): text is CommandName {
+  return commandNames.has(text);
+}
+
+/** The first word that is neither a flag nor the value of a global flag that takes one. */
+function findCommand(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i] ?? '';
+    if (arg === '--') return argv[i + 1];
+    if (arg === '--url' || arg === '--key') {
+      i += 1;
+      continue;
+    }
+    if (!arg.startsWith('-')) return arg;
+  }
+  return undefined;
+}
+
+export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
+  const word = findCommand(argv);
+  if (word !== undefined && !isCommandName(word)) {
+    throw new UsageError(`unknown command '${word}'; commands: ${[...commandNames].join(', ')}`);
+  }
+  const name: CommandName = word ?? CommandName.Help;
+  const options: Options = { ...globalOptions, ...commandOptions[name] };
+  let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
+  try {
+    // The option set depends on the command, so the values are typed loosely and read through stringFlag.
+    const result = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+    parsed = { values: result.values as Record<string, string | boolean | undefined>, positionals: result.positionals };
+  } catch (error) {
+    throw usageFromParseArgs(error, name);
+  }
+  const { values } = parsed;
+  const positionals = parsed.positionals.slice(word === undefined ? 0 : 1);
+  const globals: GlobalFlags = {
+    url: stringFlag(values.url),
+    key: stringFlag(values.key),
+    json: values.json === true,
+    noColor: values['no-color'] === true,
+  };
+  if (values.help === true) return { globals, command: { name: 'help', ...(word === undefined ? {} : { topic: name }) } };
+  if (word === undefined) {
+    // Bare `rotor` (possibly with globals only) is a usage mistake, answered with the help text.
+    throw new UsageError('a command is required');
+  }
+  return { globals, command: buildCommand(name, values, positionals) };
+}
+
+function buildCommand(name: CommandName, values: Record<string, string | boolean | undefined>, positionals: readonly string[]): Command {
+  const vault = stringFlag(values.vault);
+  const vaultPart = vault === undefined ? {} : { vault: checkVault(vault) };
+  switch (name) {
+    case 'rotate': {
+      const secret = onePositional(name, positionals, 'a secret name');
+      const dryRun = values['dry-run'] === true;
+      const wait = values.wait === true;
+      if (dryRun && wait) throw new UsageError('--wait has nothing to wait for with --dry-run: a dry run starts no rotation');
+      if (values.timeout !== undefined && !wait) throw new UsageError('--timeout applies only with --wait');
+      const reason = stringFlag(values.reason);
+      return { name, secret, ...vaultPart, ...(reason === undefined ? {} : { reason }), dryRun, wait, timeoutMs: timeoutOf(values.timeout) };
+    }
+    case 'status': {
+      const rotationId = onePositional(name, positionals, 'a rotation id');
+      const watch = values.watch === true;
+      if (values.timeout !== undefined && !watch) throw new UsageError('--timeout applies only with --watch');
+      return { name, rotationId, watch, timeoutMs: timeoutOf(values.timeout) };
+    }
+    case 'history': {
+      const secret = onePositional(name, positionals, 'a secret name');
+      const all = values.all === true;
+      if (all && values.limit !== undefined) throw new UsageError('--all and --limit exclude each other: --all lists every rotation');
+      return { name, secret, ...vaultPart, limit: all ? 'all' : limitOf(values.limit) };
+    }
+    case 'secrets':
+      noPositionals(name, positionals);
+      return { name, ...vaultPart };
+    case 'help': {
+      const [topic, ...rest] = positionals;
+      if (rest.length > 0) throw new UsageError(`help takes at most one command name, got: ${positionals.join(' ')}`);
+      if (topic === undefined) return { name };
+      if (!isCommandName(topic)) throw new UsageError(`help: unknown command '${topic}'; commands: ${[...commandNames].join(', ')}`);
+      return { name, topic };
+    }
+  }
+}
+
+function stringFlag(value: string | boolean | undefined): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+function onePositional(name: CommandName, positionals: readonly string[], what: string): string {
+  const [first, ...rest] = positionals;
+  if (first === undefined || first.trim() === '') throw new UsageError(`${name} needs ${what}: rotor ${name} <${what.replace(/^an? /, '').replace(' ', '-')}>`);
+  if (rest.length > 0) throw new UsageError(`${name} takes one ${what.replace(/^an? /, '')}, got extra: ${rest.join(' ')}`);
+  return first;
+}
+
+function noPositionals(name: CommandName, positionals: readonly string[]): void {
+  if (positionals.length > 0) throw new UsageError(`${name} takes no arguments, got: ${positionals.join(' ')}`);
+}
+
+function checkVault(vault: string): string {
+  let url: URL;
+  try {
+    url = new URL(vault);
+  } catch {
+    throw new UsageError(`--vault must be a vault URL such as https://myvault.vault.azure.net, got '${vault}'`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new UsageError(`--vault must be an https:// URL, got '${vault}'`);
+  return vault;
+}
+
+function limitOf(value: string | boolean | undefined): number {
+  if (typeof value !== 'string') return DEFAULT_HISTORY_LIMIT;
+  if (!/^\d{1,6}$/.test(value) || Number(value) < 1) throw new UsageError(`--limit must be a whole number of at least 1, got '${value}'`);
+  return Number(value);
+}
+
+const UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** `90s`, `5m`, `1h30m`, a bare number of seconds, or ISO-8601 (`PT5M`). */
+export function parseDuration(text: string): number | undefined {
+  const trimmed = text.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  if (/^(\d+(ms|s|m|h))+$/i.test(trimmed)) {
+    let total = 0;
+    for (const m of trimmed.toLowerCase().matchAll(/(\d+)(ms|s|m|h)/g)) total += Number(m[1]) * (UNITS_MS[m[2] ?? 's'] ?? 0);
+    return total;
+  }
+  return parseIsoDuration(trimmed);
+}
+
+function timeoutOf(value: string | boolean | undefined): number {
+  if (typeof value !== 'string') return DEFAULT_TIMEOUT_MS;
+  const ms = parseDuration(value);
+  if (ms === undefined || ms <= 0) throw new UsageError(`--timeout must be a duration such as 90s, 10m, 1h or PT10M, got '${value}'`);
+  return ms;
+}
+
+/** parseArgs' messages mention placing arguments after `--`; an operator needs the flag and the command. */
+function usageFromParseArgs(error: unknown, name: CommandName): UsageError {
+  const code = (error as { code?: unknown }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  const flag = /'(-[^' ]*)/.exec(message)?.[1] ?? '';
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return new UsageError(`unknown flag ${flag} for 'rotor ${name}' (see rotor help ${name})`);
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    return message.includes('does not take') ? new UsageError(`${flag} takes no value`) : new UsageError(`${flag} needs a value`);
+  }
+  return new UsageError(message);
+}

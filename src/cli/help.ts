@@ -1,0 +1,62 @@
+import type { CommandName } from './args.js';
+
+/** Help text. Exit codes live here and in docs/cli.md; keep the two in step. */
+
+const GLOBALS = `Global flags:
+  --url URL      API base URL, e.g. https://func-rotor.azurewebsites.net/api
+                 (env ROTOR_API_URL; default http://127.0.0.1:7071/api, the local host)
+  --key KEY      function key, sent as the x-functions-key header (env ROTOR_API_KEY;
+                 prefer the env var: flags show up in the process list)
+  --json         print the API's JSON as-is (errors: the problem+json body)
+  --no-color     no ANSI colours (also when NO_COLOR is set or output is not a terminal)
+  -h, --help     help for rotor or for one command`;
+
+const EXIT_CODES = `Exit codes:
+  0  success (with --wait/--watch: the rotation Completed)
+  1  the API answered an error, could not be reached, or answered something unreadable
+  2  usage error: unknown command or flag, missing or bad value
+  3  with --wait/--watch: the rotation ended RolledBack, Failed, Aborted or Skipped
+  4  with --wait/--watch: the timeout passed while the rotation was still running`;
+
+const COMMANDS: Record<CommandName, string> = {
+  rotate: `rotor rotate <secret> [--vault URL] [--reason TEXT] [--dry-run] [--wait [--timeout DURATION]]
+  Start a rotation of <secret> now. With several vaults configured, --vault is required.
+  --reason TEXT       why, kept in the rotation record and audit trail (max 500 characters)
+  --dry-run           run the pre-flight checks only and report what would happen
+  --wait              follow the rotation until it ends; exit 0 only if it Completed
+  --timeout DURATION  how long --wait follows it: 90s, 10m, 1h, PT10M (default 15m)`,
+  status: `rotor status <rotation-id> [--watch [--timeout DURATION]]
+  Show a rotation: state, current step, each step with timing and outcome, versions, reason.
+  --watch             poll until the rotation ends; exit 0 only if it Completed
+  --timeout DURATION  how long --watch follows it (default 15m)`,
+  history: `rotor history <secret> [--vault URL] [--limit N | --all]
+  A secret's rotations, newest first.
+  --limit N           show at most N (default 20)
+  --all               show every rotation, following the API's pages`,
+  secrets: `rotor secrets [--vault URL]
+  The secrets Rotor manages: rotator, strategy, current version, expiry, next due, last rotation.`,
+  help: `rotor help [command]
+  This text, or the help of one command.`,
+};
+
+export function helpText(topic?: CommandName): string {
+  if (topic !== undefined) return `${COMMANDS[topic]}\n\n${GLOBALS}\n\n${EXIT_CODES}\n`;
+  return [
+    'rotor: operate Rotor, the Key Vault secret rotation service, through its HTTP API.',
+    '',
+    'Commands:',
+    ...Object.values(COMMANDS).map((text) => text.replace(/^/gm, '  ')),
+    '',
+    GLOBALS,
+    '',
+    EXIT_CODES,
+    '',
+    'Examples:',
+    '  ROTOR_API_URL=https://func-rotor.azurewebsites.net/api ROTOR_API_KEY=... rotor secrets',
+    '  rotor rotate db-password --reason "suspected leak" --wait --timeout 20m',
+    '  rotor rotate db-password --dry-run',
+    '  rotor status <rotation-id> --watch',
+    '  rotor history db-password --all --json',
+    '',
+  ].join('\n');
+}
