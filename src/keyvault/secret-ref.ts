@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
 /** Key Vault secret names: 1-127 letters, digits and hyphens. */
@@ -26,4 +27,14 @@ export function formatSecretRef(ref: SecretRef): string {
 
 export function sameSecret(a: SecretRef, b: SecretRef): boolean {
   return a.vaultUrl === b.vaultUrl && a.name.toLowerCase() === b.name.toLowerCase();
+}
+
+/**
+ * Ten hex characters that identify a secret (vault + name, case-insensitive) in
+ * names that providers limit in length: stored access policy ids, client secret
+ * display names. Stable across releases: credentials already named with it are
+ * found again by it.
+ */
+export function secretFingerprint(ref: SecretRef): string {
+  return createHash('sha256').update(`${ref.vaultUrl}/${ref.name.toLowerCase()}`).digest('hex').slice(0, 10);
 }

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { TokenCredential } from '@azure/identity';
 import { z } from 'zod';
 import { createClientSecretCheck, type CheckClientSecret } from '../../azure-management/client-secret-check.js';
@@ -7,7 +6,7 @@ import type { ManagementTransportOptions } from '../../azure-management/pipeline
 import { Strategy } from '../../rotation/model.js';
 import type { RotationPolicy } from '../../rotation/policy-types.js';
 import { systemClock, type Clock } from '../../rotation/ports.js';
-import type { SecretRef } from '../../keyvault/secret-ref.js';
+import { secretFingerprint, type SecretRef } from '../../keyvault/secret-ref.js';
 import { toRotatorError } from '../azure-errors.js';
 import { RotatorError, RotatorErrorCode } from '../errors.js';
 import { problemsOf, readTags } from '../policy-tags.js';
@@ -23,8 +22,7 @@ export const entraAppSecretKind = 'entra-app-secret';
  * Key Vault secret rotating the same app, or any made by hand.
  */
 export function passwordDisplayNamePrefix(secret: SecretRef): string {
-  const hash = createHash('sha256').update(`${secret.vaultUrl}/${secret.name.toLowerCase()}`).digest('hex').slice(0, 10);
-  return `rotor:${hash}:`;
+  return `rotor:${secretFingerprint(secret)}:`;
 }
 
 /**

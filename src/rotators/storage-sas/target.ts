@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { SecretRef } from '../../keyvault/secret-ref.js';
+import { secretFingerprint, type SecretRef } from '../../keyvault/secret-ref.js';
 import { SecretValue } from '../../secrecy/secret-value.js';
 
 /** Where a SAS points: a container, or one blob in it. */
@@ -47,8 +47,7 @@ export function parseBlobTarget(value: string): BlobTarget | undefined {
  * rotation part makes a replay find the policy it created.
  */
 export function policyPrefix(secret: SecretRef): string {
-  const hash = createHash('sha256').update(`${secret.vaultUrl}/${secret.name.toLowerCase()}`).digest('hex').slice(0, 10);
-  return `rotor.${hash}.`;
+  return `rotor.${secretFingerprint(secret)}.`;
 }
 
 export function policyIdFor(secret: SecretRef, rotationId: string): string {
