@@ -48,7 +48,11 @@ export interface SecretStore {
   setSecret(ref: SecretRef, secret: NewSecretVersion): Promise<SecretVersionInfo>;
   setEnabled(ref: SecretRef, version: string, enabled: boolean): Promise<void>;
   listVersions(ref: SecretRef): AsyncIterable<SecretVersionInfo>;
-  /** Properties of the latest version of every secret in the vault. */
+  /**
+   * Properties of the latest version of every secret in the vault. Key Vault's
+   * listing names no version, so `version` is `''` here: read the latest
+   * (`getLatest`) when the version matters (sweep, status).
+   */
   listSecrets(vaultUrl: string): AsyncIterable<SecretVersionInfo>;
 }
 
