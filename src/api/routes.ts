@@ -5,9 +5,10 @@ import { TriggerKind, type Rotation } from '../rotation/model.js';
 import type { RotationSummary } from '../rotation/ports.js';
 import type { RotationPolicy } from '../rotation/policy-types.js';
 import { currentVersionOf } from '../sweep/current-version.js';
-import { dueAt } from '../sweep/due.js';
+import { nextRotationOf } from '../sweep/due.js';
 import type { PolicyReading, WaysInServices } from '../ways-in/services.js';
 import { problem, ProblemType } from './problem.js';
+import { presentTiming } from './timing-view.js';
 import {
   checkBody,
   checkParam,
@@ -194,7 +195,7 @@ export function handleListSecrets(request: HttpRequest, services: WaysInServices
           currentVersionOf(services.secrets, info),
         ]);
         const last = history.items[0];
-        const due = dueAt(info, reading, services.expiryHorizonMs);
+        const next = nextRotationOf(info, reading, services.expiryHorizonMs, services.clock.now());
         items.push({
           vaultUrl: info.secret.vaultUrl,
           name: info.secret.name,
@@ -207,7 +208,7 @@ export function handleListSecrets(request: HttpRequest, services: WaysInServices
           ...(last === undefined
             ? {}
             : { lastRotation: { id: last.id, status: last.status, createdAt: last.createdAt, ...(last.endedAt === undefined ? {} : { endedAt: last.endedAt }), location: rotationUrl(request, last.id) } }),
-          ...(due === undefined ? {} : { nextDue: due.toISOString() }),
+          ...presentTiming(next, reading),
         });
       }
     }

@@ -2,7 +2,8 @@ import { formatSecretRef } from '../keyvault/secret-ref.js';
 import { isTerminal, TriggerKind } from '../rotation/model.js';
 import type { WaysInServices } from '../ways-in/services.js';
 import { currentVersionOf } from './current-version.js';
-import { dueAt } from './due.js';
+import { startsNow } from '../schedule/due.js';
+import { nextRotationOf } from './due.js';
 
 /**
  * The periodic safety net. Events can be missed (a version created before the
@@ -42,14 +43,15 @@ export async function runSweep(services: WaysInServices): Promise<SweepReport> {
             if (recovered !== undefined) report.recovered.push({ rotationId: activeId, outcome: recovered });
             continue;
           }
-          const due = dueAt(info, reading, services.expiryHorizonMs);
-          if (due === undefined || due.getTime() > now.getTime() || !info.enabled) continue;
+          // Paused, not yet due, or due outside its window: a later sweep (or the window's opening) starts it.
+          const next = nextRotationOf(info, reading, services.expiryHorizonMs, now);
+          if (!startsNow(next, now) || !info.enabled) continue;
           const version = await currentVersionOf(services.secrets, info);
           if (version === undefined) continue;
           const result = await services.startRotation(info.secret, { kind: TriggerKind.Sweep, version });
           if (result.outcome === 'started') report.started.push(result.rotationId);
           else if (result.outcome === 'duplicate') report.duplicates.push(result.rotationId);
-          services.log.info('sweep found a due secret', { secretRef: where, version, due: due.toISOString(), outcome: result.outcome });
+          services.log.info('sweep found a due secret', { secretRef: where, version, due: next.kind === 'due' ? next.dueAt.toISOString() : '', outcome: result.outcome });
         } catch (error) {
           report.errors.push({ secret: where, message: error instanceof Error ? error.message.slice(0, 300) : 'unknown error' });
           services.log.error('sweep could not handle a secret', { secretRef: where, error });
