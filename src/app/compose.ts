@@ -2,6 +2,7 @@ import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { ServiceBusClient } from '@azure/service-bus';
 import { BlobServiceClient } from '@azure/storage-blob';
+import { createBlobBatchStore, type BatchStore } from '../batch/store.js';
 import { getSettings, type Connection, type RotorSettings } from '../config/index.js';
 import { createHttpHealthProbe } from '../health/http-probe.js';
 import { SecretStoreError, SecretStoreErrorCode } from '../keyvault/errors.js';
@@ -23,6 +24,8 @@ export interface Rotor {
   readonly secretStore: SecretStore;
   readonly stepQueue: StepQueue;
   readonly ledger: RotationLedger;
+  /** Incident batch records, beside the rotations in the ledger's container. */
+  readonly batches: BatchStore;
   readonly notifier: Notifier;
   readonly healthProbe: HealthProbe;
   readonly rotators: RotatorRegistry;
@@ -86,6 +89,7 @@ export function composeRotor(options: ComposeOptions = {}): Rotor {
 
   const blobService = options.blobServiceClient ?? blobServiceClientFor(settings.ledgerStorage, lazyCredential);
   const ledger = createBlobLedger({ container: blobService.getContainerClient(settings.ledgerContainer), ...(options.clock === undefined ? {} : { clock: options.clock }) });
+  const batches = createBlobBatchStore(blobService.getContainerClient(settings.ledgerContainer));
 
   const notifier = options.notifier ?? createNotifierFromSettings(settings.notifications, lazyCredential, logger);
   const healthProbe = options.healthProbe ?? createHttpHealthProbe();
@@ -109,6 +113,7 @@ export function composeRotor(options: ComposeOptions = {}): Rotor {
     secretStore,
     stepQueue,
     ledger,
+    batches,
     notifier,
     healthProbe,
     rotators,

@@ -1,9 +1,11 @@
+import { getBatchOptions } from '../../functions/getBatch.js';
 import { getRotationOptions } from '../../functions/getRotation.js';
 import { keyVaultEventsOptions } from '../../functions/keyVaultEvents.js';
 import { listSecretRotationsOptions } from '../../functions/listSecretRotations.js';
 import { listSecretsOptions } from '../../functions/listSecrets.js';
 import { rotationDeadLettersOptions } from '../../functions/rotationDeadLetters.js';
 import { rotationStepsOptions } from '../../functions/rotationSteps.js';
+import { startBatchOptions } from '../../functions/startBatch.js';
 import { startRotationOptions } from '../../functions/startRotation.js';
 import { sweepOptions } from '../../functions/sweep.js';
 import type { FunctionRegistration } from './registrations.js';
@@ -19,6 +21,8 @@ export const rotorFunctions: readonly FunctionRegistration[] = [
   { name: 'getRotation', trigger: 'http', options: getRotationOptions },
   { name: 'listSecretRotations', trigger: 'http', options: listSecretRotationsOptions },
   { name: 'listSecrets', trigger: 'http', options: listSecretsOptions },
+  { name: 'startBatch', trigger: 'http', options: startBatchOptions },
+  { name: 'getBatch', trigger: 'http', options: getBatchOptions },
   { name: 'sweep', trigger: 'timer', options: sweepOptions },
   { name: 'rotationSteps', trigger: 'serviceBusQueue', options: rotationStepsOptions },
   { name: 'rotationDeadLetters', trigger: 'serviceBusQueue', options: rotationDeadLettersOptions },

@@ -1,4 +1,5 @@
 import { getRotor, type Rotor } from '../app/compose.js';
+import type { BatchStore } from '../batch/store.js';
 import type { Logger } from '../observability/logger.js';
 import type { RotationEngine } from '../rotation/engine.js';
 import { readPolicy, type PolicyReading as EnginePolicyReading } from '../rotation/policy.js';
@@ -29,6 +30,8 @@ export interface WaysInServices {
   readonly failRotation: RotationEngine['failRotation'];
   readonly secrets: SecretStore;
   readonly ledger: RotationLedger;
+  /** Incident batch records; absent where no batch is run (some tests). */
+  readonly batches?: BatchStore;
   readonly readPolicy: (tags: Readonly<Record<string, string>>) => PolicyReading;
   readonly clock: Clock;
   readonly log: Logger;
@@ -44,6 +47,7 @@ export function waysInFromRotor(rotor: Rotor): WaysInServices {
     failRotation: (message, reason) => rotor.engine.failRotation(message, reason),
     secrets: rotor.secretStore,
     ledger: rotor.ledger,
+    batches: rotor.batches,
     readPolicy: (tags) => {
       const reading: EnginePolicyReading = readPolicy(tags, { rotators: rotor.rotators, minValidityMs: rotor.settings.expiryHorizonMs });
       return reading.kind === 'valid' ? { kind: 'valid', policy: reading.policy } : reading;
