@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { batchSchema, cancelSchema, type BatchView, type CancelView } from './batch.js';
 import { ApiProblemError, ApiUnreachableError, BadResponseError } from './errors.js';
 import {
   dryRunSchema,
@@ -28,6 +29,9 @@ export interface RotorApi {
   /** One page of a secret's history; `nextLink` (from a previous page) wins over the other inputs. */
   listRotations(input: { secret: string; vault?: string; limit?: number; nextLink?: string }): Promise<Answer<HistoryPage>>;
   listSecrets(input: { vault?: string }): Promise<Answer<SecretsView>>;
+  startBatch(body: { vault?: string; selector: 'all' | { tags: Readonly<Record<string, string>> }; reason: string; dryRun?: boolean; force?: boolean }): Promise<Answer<BatchView>>;
+  getBatch(id: string): Promise<Answer<BatchView>>;
+  cancelRotation(id: string, body: { reason?: string }): Promise<Answer<CancelView>>;
 }
 
 export interface ApiClientOptions {
@@ -122,6 +126,18 @@ export function createApiClient(options: ApiClientOptions): RotorApi {
     async listSecrets(input) {
       const { json } = await call('GET', urlFor('secrets', { vault: input.vault }));
       return { value: parse(secretsSchema, json, 'the secret list'), raw: json };
+    },
+    async startBatch(body) {
+      const { json } = await call('POST', urlFor('./rotations:batch') /* './': a first segment with a colon would read as a URL scheme */, body);
+      return { value: parse(batchSchema, json, 'the batch'), raw: json };
+    },
+    async getBatch(id) {
+      const { json } = await call('GET', urlFor(`batches/${encodeURIComponent(id)}`));
+      return { value: parse(batchSchema, json, 'the batch'), raw: json };
+    },
+    async cancelRotation(id, body) {
+      const { json } = await call('POST', urlFor(`rotations/${encodeURIComponent(id)}/cancel`), body);
+      return { value: parse(cancelSchema, json, 'the cancel'), raw: json };
     },
   };
 }

@@ -13,6 +13,7 @@ export const CommandName = {
   Status: 'status',
   History: 'history',
   Secrets: 'secrets',
+  Cancel: 'cancel',
   Help: 'help',
 } as const;
 export type CommandName = (typeof CommandName)[keyof typeof CommandName];
@@ -29,7 +30,23 @@ export type Command =
   | { readonly name: 'status'; readonly rotationId: string; readonly watch: boolean; readonly timeoutMs: number }
   | { readonly name: 'history'; readonly secret: string; readonly vault?: string; readonly limit: number | 'all' }
   | { readonly name: 'secrets'; readonly vault?: string }
+  | BatchRotateCommand
+  | { readonly name: 'cancel'; readonly rotationId: string; readonly reason?: string }
   | { readonly name: 'help'; readonly topic?: CommandName };
+
+/** `rotor rotate --all | --tag K=V ... --reason TEXT`: the incident batch, followed with a progress bar. */
+export interface BatchRotateCommand {
+  readonly name: 'rotate-batch';
+  readonly vault?: string;
+  readonly selector: 'all' | { readonly tags: Readonly<Record<string, string>> };
+  readonly reason: string;
+  readonly dryRun: boolean;
+  readonly force: boolean;
+  readonly timeoutMs: number;
+}
+
+/** How long a batch is followed unless told otherwise: hundreds of rotations, paced under the vault's throttle. */
+export const DEFAULT_BATCH_TIMEOUT_MS = 60 * 60_000;
 
 export interface ParsedCommandLine {
   readonly globals: GlobalFlags;
@@ -58,10 +75,14 @@ const commandOptions = {
     'dry-run': { type: 'boolean' },
     wait: { type: 'boolean' },
     timeout: { type: 'string' },
+    all: { type: 'boolean' },
+    tag: { type: 'string', multiple: true },
+    force: { type: 'boolean' },
   },
   status: { watch: { type: 'boolean' }, timeout: { type: 'string' } },
   history: { vault: { type: 'string' }, limit: { type: 'string' }, all: { type: 'boolean' } },
   secrets: { vault: { type: 'string' } },
+  cancel: { reason: { type: 'string' } },
   help: {},
 } as const satisfies Record<CommandName, Options>;
 
@@ -121,6 +142,8 @@ function buildCommand(name: CommandName, values: Record<string, string | boolean
   const vaultPart = vault === undefined ? {} : { vault: checkVault(vault) };
   switch (name) {
     case 'rotate': {
+      if (values.all === true || values.tag !== undefined) return batchRotateCommand(values, positionals, vaultPart);
+      if (values.force === true) throw new UsageError('--force applies to a batch: rotor rotate --all (or --tag K=V) --force');
       const secret = onePositional(name, positionals, 'a secret name');
       const dryRun = values['dry-run'] === true;
       const wait = values.wait === true;
@@ -144,6 +167,11 @@ function buildCommand(name: CommandName, values: Record<string, string | boolean
     case 'secrets':
       noPositionals(name, positionals);
       return { name, ...vaultPart };
+    case 'cancel': {
+      const rotationId = onePositional(name, positionals, 'a rotation id');
+      const reason = stringFlag(values.reason);
+      return { name, rotationId, ...(reason === undefined ? {} : { reason }) };
+    }
     case 'help': {
       const [topic, ...rest] = positionals;
       if (rest.length > 0) throw new UsageError(`help takes at most one command name, got: ${positionals.join(' ')}`);
@@ -152,6 +180,34 @@ function buildCommand(name: CommandName, values: Record<string, string | boolean
       return { name, topic };
     }
   }
+}
+
+function batchRotateCommand(
+  values: Record<string, unknown>,
+  positionals: readonly string[],
+  vaultPart: { readonly vault?: string },
+): BatchRotateCommand {
+  const tagPairs = Array.isArray(values.tag) ? (values.tag as string[]) : [];
+  if (values.all === true && tagPairs.length > 0) throw new UsageError('--all and --tag exclude each other: --all rotates every managed secret of the vault');
+  if (positionals.length > 0) throw new UsageError(`a batch selects secrets with --all or --tag, not by name; got: ${positionals.join(' ')}`);
+  const reason = typeof values.reason === 'string' ? values.reason.trim() : '';
+  if (reason === '') throw new UsageError('a batch needs --reason TEXT: why everything is rotated now (an incident, a ticket)');
+  if (values.wait === true && values['dry-run'] === true) throw new UsageError('--wait has nothing to wait for with --dry-run: a dry run starts no rotation');
+  const tags: Record<string, string> = {};
+  for (const pair of tagPairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--tag takes KEY=VALUE, got '${pair}'`);
+    tags[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return {
+    name: 'rotate-batch',
+    ...vaultPart,
+    selector: values.all === true ? 'all' : { tags },
+    reason,
+    dryRun: values['dry-run'] === true,
+    force: values.force === true,
+    timeoutMs: typeof values.timeout === 'string' ? timeoutOf(values.timeout) : DEFAULT_BATCH_TIMEOUT_MS,
+  };
 }
 
 function stringFlag(value: string | boolean | undefined): string | undefined {

@@ -24,9 +24,19 @@ const COMMANDS: Record<CommandName, string> = {
   --reason TEXT       why, kept in the rotation record and audit trail (max 500 characters)
   --dry-run           run the pre-flight checks only and report what would happen
   --wait              follow the rotation until it ends; exit 0 only if it Completed
-  --timeout DURATION  how long --wait follows it: 90s, 10m, 1h, PT10M (default 15m)`,
-  status: `rotor status <rotation-id> [--watch [--timeout DURATION]]
+  --timeout DURATION  how long --wait follows it: 90s, 10m, 1h, PT10M (default 15m)
+
+rotor rotate --all | --tag KEY=VALUE... --reason TEXT [--vault URL] [--dry-run] [--force] [--timeout DURATION]
+  Incident batch: rotate every managed secret of the vault now (or those carrying every
+  --tag given), paced under Key Vault's throttle, with a progress bar until all have ended.
+  Unmanaged, invalid, disabled and paused secrets are listed as skipped, with the reason.
+  --reason TEXT       required: why (kept in every rotation record and the audit trail)
+  --dry-run           list what would rotate and what would be skipped; start nothing
+  --force             rotate paused secrets (rotor-paused=true) too
+  --timeout DURATION  how long to follow the batch (default 60m); it goes on without the CLI`,
+  status: `rotor status <rotation-id | batch-id> [--watch [--timeout DURATION]]
   Show a rotation: state, current step, each step with timing and outcome, versions, reason.
+  A batch id (b-...) shows the batch: its rotations counted by state.
   --watch             poll until the rotation ends; exit 0 only if it Completed
   --timeout DURATION  how long --watch follows it (default 15m)`,
   history: `rotor history <secret> [--vault URL] [--limit N | --all]
@@ -35,6 +45,9 @@ const COMMANDS: Record<CommandName, string> = {
   --all               show every rotation, following the API's pages`,
   secrets: `rotor secrets [--vault URL]
   The secrets Rotor manages: rotator, strategy, current version, expiry, next due, last rotation.`,
+  cancel: `rotor cancel <rotation-id> [--reason TEXT]
+  Cancel a running rotation: before promote it is undone and ends Cancelled; after promote it
+  rolls back; once verify has passed the new credential stands and the API refuses (409).`,
   help: `rotor help [command]
   This text, or the help of one command.`,
 };
@@ -57,6 +70,8 @@ export function helpText(topic?: CommandName): string {
     '  rotor rotate db-password --dry-run',
     '  rotor status <rotation-id> --watch',
     '  rotor history db-password --all --json',
+    '  rotor rotate --all --vault https://kv-app.vault.azure.net --reason "INC-4711: vault readers compromised"',
+    '  rotor cancel <rotation-id> --reason "wrong secret"',
     '',
   ].join('\n');
 }
