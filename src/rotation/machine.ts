@@ -106,15 +106,19 @@ export function undoIfAttempted(step: StepName): UndoRecord | undefined {
 }
 
 export function advance(rotation: Rotation, event: MachineEvent, now: Date, jitter: number, rules: MachineRules): Advanced {
+  const unchanged: Advanced = { rotation, effects: [] };
+  // An ended rotation only answers late messages and resumes; a late rollback still runs (it is never past its deadline).
+  if (isTerminal(rotation.status) && event.kind !== 'message-not-current' && event.kind !== 'resumed') return unchanged;
   switch (event.kind) {
     case 'step-finished':
       return settle(rotation, event.outcome, event.startedAt, now, jitter, rules, event);
     case 'deadline-passed': {
+      if (!isPastDeadline(rotation, now)) return unchanged;
       const outcome: StepOutcome = { kind: 'failed', code: RotationErrorCode.DeadlineExceeded, message: `the rotation passed its deadline ${rotation.deadline}` };
       return settle(rotation, outcome, now.toISOString(), now, jitter, rules, {});
     }
     case 'dead-lettered': {
-      if (isTerminal(rotation.status) || !isCurrent(rotation, event.step, event.attempt)) return { rotation, effects: [] };
+      if (!isCurrent(rotation, event.step, event.attempt)) return unchanged;
       // A dead letter is a permanent failure of the current step: the table decides, so a
       // dead-lettered retire or revoke ends Failed with the verified credential kept, never rolled back.
       const outcome: StepOutcome = { kind: 'failed', code: RotationErrorCode.DeadLettered, message: `dead-lettered: ${event.reason}` };
