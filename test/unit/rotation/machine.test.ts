@@ -312,14 +312,9 @@ const endNotice: Record<(typeof ended)[number], string> = {
 /** An ended rotation only repeats what followed its end (its own last message redelivered) and releases its lock on resume. */
 function endedRow(status: (typeof ended)[number], step: StepName, name: EventName): string {
   const last = before[step];
-  switch (name) {
-    case 'not-current:same':
-      return last === undefined ? `unchanged | release${endNotice[status]}` : `unchanged | audit step.${last}.${step === StepName.Rollback ? 'failed' : 'succeeded'} | release${endNotice[status]}`;
-    case 'resumed':
-      return 'unchanged | release';
-    default:
-      return 'unchanged';
-  }
+  if (name === 'resumed') return 'unchanged | release';
+  if (name !== 'not-current:same') return 'unchanged';
+  return last === undefined ? `unchanged | release${endNotice[status]}` : `unchanged | audit step.${last}.${step === StepName.Rollback ? 'failed' : 'succeeded'} | release${endNotice[status]}`;
 }
 
 describe('advance: every (status, step, event)', () => {
