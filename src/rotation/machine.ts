@@ -121,7 +121,7 @@ export function advance(rotation: Rotation, event: MachineEvent, now: Date, jitt
       if (!isCurrent(rotation, event.step, event.attempt)) return unchanged;
       // A dead letter is a permanent failure of the current step: the table decides, so a
       // dead-lettered retire or revoke ends Failed with the verified credential kept, never rolled back.
-      const outcome: StepOutcome = { kind: 'failed', code: RotationErrorCode.DeadLettered, message: `dead-lettered: ${event.reason}` };
+      const outcome: StepOutcome = { kind: 'failed', code: RotationErrorCode.DeadLettered, message: event.reason };
       return settle(rotation, outcome, now.toISOString(), now, jitter, rules, {});
     }
     case 'message-not-current': {
