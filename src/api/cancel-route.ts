@@ -1,25 +1,10 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import { z } from 'zod';
-import type { RotationStatus, StepName } from '../rotation/model.js';
+import type { CancelRotation } from '../rotation/cancel-types.js';
 import type { WaysInServices } from '../ways-in/services.js';
 import { problem, ProblemType } from './problem.js';
 import { checkBody, checkParam, instanceOf, readJsonBody, rotationIdSchema } from './requests.js';
 
-/**
- * `cancelRotation(id, { reason })`: the engine's answer to an operator's
- * cancel. Before promote the rotation undoes what it did and ends Cancelled;
- * after promote it rolls back; once verify has passed the new credential
- * stands and the cancel is refused.
- */
-export type CancelRotationResult =
-  /** Accepted: the rotation is on its way to Cancelled (undo) or RolledBack (after promote). */
-  | { readonly outcome: 'cancelling'; readonly rotationId: string; readonly via: 'undo' | 'rollback' }
-  | { readonly outcome: 'not-found' }
-  | { readonly outcome: 'ended'; readonly status: RotationStatus }
-  /** Verify passed: the new credential stands (I8); nothing to cancel. */
-  | { readonly outcome: 'verified'; readonly step: StepName };
-
-export type CancelRotation = (rotationId: string, options?: { readonly reason?: string }) => Promise<CancelRotationResult>;
 
 export const cancelBodySchema = z.strictObject({
   reason: z
@@ -41,10 +26,12 @@ async function readOptionalBody(request: HttpRequest): Promise<{ ok: true; value
 }
 
 /** `POST /api/rotations/{id}/cancel` `{ reason? }`: 202 while it undoes or rolls back; 404; 409 once ended or verified. */
-export function handleCancelRotation(request: HttpRequest, services: WaysInServices, cancelRotation: CancelRotation): Promise<HttpResponseInit> {
+export function handleCancelRotation(request: HttpRequest, services: WaysInServices): Promise<HttpResponseInit> {
   const instance = instanceOf(request);
   return (async () => {
     try {
+      const cancelRotation: CancelRotation | undefined = services.cancelRotation;
+      if (cancelRotation === undefined) throw new Error('no engine to cancel with');
       const id = checkParam(request, 'id', rotationIdSchema);
       if (!id.ok) return id.response;
       const raw = await readOptionalBody(request);

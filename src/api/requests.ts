@@ -22,6 +22,8 @@ export const startRotationBodySchema = z.strictObject({
   vault: z.string({ error: 'must be a vault URL string' }).max(2048, 'is too long').pipe(vaultUrlSchema).optional(),
   secret: z.string({ error: 'is required: the secret name' }).pipe(secretNameSchema),
   dryRun: z.boolean({ error: 'must be true or false' }).optional(),
+  /** Rotate a paused secret (`rotor-paused=true`) all the same. */
+  force: z.boolean({ error: 'must be true or false' }).optional(),
   reason: z
     .string({ error: 'must be a string' })
     .max(500, 'must be at most 500 characters')

@@ -74,7 +74,7 @@ export function handleStartRotation(request: HttpRequest, services: WaysInServic
     const result = await services.startRotation(
       secret,
       { kind: TriggerKind.Manual, ...(body.value.reason === undefined ? {} : { reason: body.value.reason }) },
-      { dryRun: body.value.dryRun ?? false },
+      { dryRun: body.value.dryRun ?? false, ...(body.value.force === true ? { force: true } : {}) },
     );
     services.log.info('manual rotation requested', { secretRef: formatSecretRef(secret), outcome: result.outcome, dryRun: body.value.dryRun ?? false });
 
@@ -106,6 +106,11 @@ export function handleStartRotation(request: HttpRequest, services: WaysInServic
         return problem(ProblemType.InvalidPolicy, 422, `The policy tags of ${formatSecretRef(secret)} are not valid: fix the tags named in errors`, {
           instance,
           errors: result.problems.map((p) => ({ field: p.tag, in: 'tag' as const, detail: p.message })),
+        });
+      case 'paused':
+        return problem(ProblemType.SecretPaused, 409, `${formatSecretRef(secret)} is paused (rotor-paused=true): send "force": true to rotate it anyway`, {
+          instance,
+          errors: [{ field: 'force', in: 'body', pointer: '#/force', detail: 'must be true to rotate a paused secret' }],
         });
       case 'stale':
         return problem(ProblemType.StaleTrigger, 409, `The secret's latest version is ${result.latestVersion}: it was already rotated`, {

@@ -19,7 +19,22 @@ export interface BeginBatchInput {
 export interface BatchOptions {
   /** Starts in flight at once (each reads the secret, writes the ledger and sends a message). */
   readonly concurrency?: number;
+  /** How many rotations begin per pacing window; the rest are scheduled for later windows. */
+  readonly pace?: BatchPace;
 }
+
+export interface BatchPace {
+  readonly perWindow: number;
+  readonly windowMs: number;
+}
+
+/**
+ * Key Vault allows about 300 secret creates per 10 seconds per vault, and a
+ * rotation writes two (the pending value and the promoted version; a rollback
+ * one more). Sixty begins per 10 seconds keep a batch at about 40% of that,
+ * leaving room for events, the sweep and other writers of the vault.
+ */
+export const DEFAULT_BATCH_PACE: BatchPace = { perWindow: 60, windowMs: 10_000 };
 
 /** Starts in flight at once by default: enough to start hundreds in seconds, few enough to stay far under the vault's read budget. */
 export const DEFAULT_BATCH_CONCURRENCY = 8;
@@ -42,6 +57,7 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, work: (item:
 function itemOf(name: string, result: StartRotationResult): BatchItem {
   switch (result.outcome) {
     case 'started':
+      return { secret: name, outcome: 'started', rotationId: result.rotationId, ...(result.startAt === undefined ? {} : { startAt: result.startAt }) };
     case 'duplicate':
       return { secret: name, outcome: 'started', rotationId: result.rotationId };
     case 'busy':
@@ -54,6 +70,8 @@ function itemOf(name: string, result: StartRotationResult): BatchItem {
       return { secret: name, outcome: 'skipped', reason: `invalid policy: ${result.problems.map((p) => `${p.tag} ${p.message}`).join('; ')}` };
     case 'stale':
       return { secret: name, outcome: 'skipped', reason: `already rotated (latest version ${result.latestVersion})` };
+    case 'paused':
+      return { secret: name, outcome: 'skipped', reason: 'paused (rotor-paused=true); send force: true to rotate it anyway' };
     case 'dry-run':
       return { secret: name, outcome: 'would-rotate' };
   }
@@ -74,12 +92,21 @@ export async function beginBatch(input: BeginBatchInput, services: WaysInService
   for await (const info of services.secrets.listSecrets(input.vaultUrl)) listing.push(info);
   const selection = selectForBatch(listing, input.selector, services.readPolicy, { force: input.force });
   const trigger = { kind: TriggerKind.Manual, reason: `batch ${id}: ${input.reason}` };
+  const pace = options.pace ?? DEFAULT_BATCH_PACE;
+  const startAt = (index: number): Date | undefined => {
+    const slot = Math.floor(index / Math.max(1, pace.perWindow));
+    return slot === 0 ? undefined : new Date(Date.parse(createdAt) + slot * pace.windowMs);
+  };
 
   const started = input.dryRun
     ? selection.rotate.map((info): BatchItem => ({ secret: info.secret.name, outcome: 'would-rotate' }))
-    : await mapLimited(selection.rotate, options.concurrency ?? DEFAULT_BATCH_CONCURRENCY, async (info): Promise<BatchItem> => {
+    : await mapLimited(selection.rotate, options.concurrency ?? DEFAULT_BATCH_CONCURRENCY, async (info, index): Promise<BatchItem> => {
+        const notBefore = startAt(index);
         try {
-          return itemOf(info.secret.name, await services.startRotation(info.secret, trigger));
+          return itemOf(
+            info.secret.name,
+            await services.startRotation(info.secret, trigger, { ...(input.force ? { force: true } : {}), ...(notBefore === undefined ? {} : { notBefore }) }),
+          );
         } catch (error) {
           services.log.error('batch could not start a rotation', { batchId: id, secretRef: formatSecretRef(info.secret), error });
           return { secret: info.secret.name, outcome: 'skipped', reason: 'could not be started (vault or storage unavailable); run the batch again' };

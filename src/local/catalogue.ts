@@ -1,3 +1,4 @@
+import { cancelRotationOptions } from '../../functions/cancelRotation.js';
 import { getBatchOptions } from '../../functions/getBatch.js';
 import { getRotationOptions } from '../../functions/getRotation.js';
 import { keyVaultEventsOptions } from '../../functions/keyVaultEvents.js';
@@ -23,6 +24,7 @@ export const rotorFunctions: readonly FunctionRegistration[] = [
   { name: 'listSecrets', trigger: 'http', options: listSecretsOptions },
   { name: 'startBatch', trigger: 'http', options: startBatchOptions },
   { name: 'getBatch', trigger: 'http', options: getBatchOptions },
+  { name: 'cancelRotation', trigger: 'http', options: cancelRotationOptions },
   { name: 'sweep', trigger: 'timer', options: sweepOptions },
   { name: 'rotationSteps', trigger: 'serviceBusQueue', options: rotationStepsOptions },
   { name: 'rotationDeadLetters', trigger: 'serviceBusQueue', options: rotationDeadLettersOptions },

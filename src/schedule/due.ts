@@ -69,7 +69,12 @@ export function nextRotation(input: DueInput): NextRotation {
   return { kind: 'due', dueAt: first.at, dueBy: first.by, startAt, deferredByWindow: startAt.getTime() !== earliest.getTime() };
 }
 
-/** Is the secret due and allowed to start at `now` (the sweep's question)? */
+/** Is the secret due at `now`, window or not (the sweep's question: the engine defers the begin to the window)? */
+export function isDue(next: NextRotation, now: Date): boolean {
+  return next.kind === 'due' && next.dueAt.getTime() <= now.getTime();
+}
+
+/** Is the secret due and inside its window at `now`? */
 export function startsNow(next: NextRotation, now: Date): boolean {
   return next.kind === 'due' && next.startAt.getTime() <= now.getTime();
 }

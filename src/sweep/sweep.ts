@@ -2,7 +2,7 @@ import { formatSecretRef } from '../keyvault/secret-ref.js';
 import { isTerminal, TriggerKind } from '../rotation/model.js';
 import type { WaysInServices } from '../ways-in/services.js';
 import { currentVersionOf } from './current-version.js';
-import { startsNow } from '../schedule/due.js';
+import { isDue } from '../schedule/due.js';
 import { nextRotationOf } from './due.js';
 
 /**
@@ -43,9 +43,10 @@ export async function runSweep(services: WaysInServices): Promise<SweepReport> {
             if (recovered !== undefined) report.recovered.push({ rotationId: activeId, outcome: recovered });
             continue;
           }
-          // Paused, not yet due, or due outside its window: a later sweep (or the window's opening) starts it.
+          // Paused or not yet due: a later sweep. Due outside its window: started now, and the engine
+          // schedules its begin for the window's opening, so it is never lost.
           const next = nextRotationOf(info, reading, services.expiryHorizonMs, now);
-          if (!startsNow(next, now) || !info.enabled) continue;
+          if (!isDue(next, now) || !info.enabled) continue;
           const version = await currentVersionOf(services.secrets, info);
           if (version === undefined) continue;
           const result = await services.startRotation(info.secret, { kind: TriggerKind.Sweep, version });

@@ -28,6 +28,8 @@ export interface WaysInServices {
   readonly resumeRotation: RotationEngine['resumeRotation'];
   /** Ends the rotation a dead-lettered step belonged to, as a permanent failure of that step (see `advance`). */
   readonly failRotation: RotationEngine['failRotation'];
+  /** An operator's cancel; absent where no engine runs (some tests). */
+  readonly cancelRotation?: RotationEngine['cancelRotation'];
   readonly secrets: SecretStore;
   readonly ledger: RotationLedger;
   /** Incident batch records; absent where no batch is run (some tests). */
@@ -45,6 +47,7 @@ export function waysInFromRotor(rotor: Rotor): WaysInServices {
     startRotation: rotor.engine.startRotation,
     resumeRotation: (rotationId) => rotor.engine.resumeRotation(rotationId),
     failRotation: (message, reason) => rotor.engine.failRotation(message, reason),
+    cancelRotation: (rotationId, options) => rotor.engine.cancelRotation(rotationId, options),
     secrets: rotor.secretStore,
     ledger: rotor.ledger,
     batches: rotor.batches,

@@ -1,6 +1,7 @@
 import { HttpRequest, HttpResponse, type HttpResponseInit } from '@azure/functions';
 import { describe, expect, it } from 'vitest';
-import { handleCancelRotation, type CancelRotation, type CancelRotationResult } from '../../../src/api/cancel-route.js';
+import { handleCancelRotation } from '../../../src/api/cancel-route.js';
+import type { CancelRotation, CancelRotationResult } from '../../../src/rotation/cancel-types.js';
 import { createFakeWaysIn } from '../../helpers/ways-in-fakes.js';
 
 const BASE = 'http://localhost:7071/api';
@@ -31,7 +32,7 @@ describe('POST /api/rotations/{id}/cancel', () => {
     const { services } = createFakeWaysIn();
     const cancel = cancelWith({ outcome: 'cancelling', rotationId: 'r-1', via: 'undo' });
 
-    const res = await read(await handleCancelRotation(post('r-1', JSON.stringify({ reason: 'wrong secret' })), services, cancel));
+    const res = await read(await handleCancelRotation(post('r-1', JSON.stringify({ reason: 'wrong secret' })), { ...services, cancelRotation: cancel }));
 
     expect(res.status).toBe(202);
     expect(res.location).toBe(`${BASE}/rotations/r-1`);
@@ -43,7 +44,7 @@ describe('POST /api/rotations/{id}/cancel', () => {
     const { services } = createFakeWaysIn();
     const cancel = cancelWith({ outcome: 'cancelling', rotationId: 'r-1', via: 'rollback' });
 
-    const res = await read(await handleCancelRotation(post('r-1', undefined, {}), services, cancel));
+    const res = await read(await handleCancelRotation(post('r-1', undefined, {}), { ...services, cancelRotation: cancel }));
 
     expect(res.status).toBe(202);
     expect(cancel.calls).toEqual([{ id: 'r-1' }]);
@@ -56,7 +57,7 @@ describe('POST /api/rotations/{id}/cancel', () => {
   ])('answers %s with %i', async (_name, result, status, type) => {
     const { services } = createFakeWaysIn();
 
-    const res = await read(await handleCancelRotation(post('r-1'), services, cancelWith(result)));
+    const res = await read(await handleCancelRotation(post('r-1'), { ...services, cancelRotation: cancelWith(result) }));
 
     expect(res.status).toBe(status);
     expect(res.type).toBe('application/problem+json');
@@ -72,7 +73,7 @@ describe('POST /api/rotations/{id}/cancel', () => {
     const { services } = createFakeWaysIn();
     const cancel = cancelWith({ outcome: 'not-found' });
 
-    const res = await read(await handleCancelRotation(post(id, body), services, cancel));
+    const res = await read(await handleCancelRotation(post(id, body), { ...services, cancelRotation: cancel }));
 
     expect(res.status).toBe(400);
     expect(res.body.errors[0]).toMatchObject({ field, in: where });
@@ -82,7 +83,7 @@ describe('POST /api/rotations/{id}/cancel', () => {
   it('answers 500 without internals when the engine throws', async () => {
     const { services } = createFakeWaysIn();
 
-    const res = await read(await handleCancelRotation(post('r-1'), services, () => Promise.reject(new Error('storage down at 10.0.0.4'))));
+    const res = await read(await handleCancelRotation(post('r-1'), { ...services, cancelRotation: () => Promise.reject(new Error('storage down at 10.0.0.4')) }));
 
     expect(res.status).toBe(500);
     expect(JSON.stringify(res.body)).not.toContain('10.0.0.4');

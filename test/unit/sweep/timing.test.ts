@@ -10,7 +10,8 @@ describe('runSweep honours rotor-schedule, rotor-window and rotor-paused', () =>
     // name, now (Sunday Nov 22 2026 unless said), tags, expiresOn, createdOn, started?
     ['paused, though due by expiry', '2026-11-22T10:00:00Z', { ...managed, 'rotor-paused': 'true' }, EXPIRING, undefined, false],
     ['paused=false, due by expiry', '2026-11-22T10:00:00Z', { ...managed, 'rotor-paused': 'false' }, EXPIRING, undefined, true],
-    ['due, outside its window (Saturdays 02:00-06:00)', '2026-11-22T10:00:00Z', { ...managed, 'rotor-window': '0 2 * * 6 PT4H' }, EXPIRING, undefined, false],
+    // The engine schedules the begin of a rotation started outside the window for its opening.
+    ['due, outside its window (Saturdays 02:00-06:00): started, to begin at the opening', '2026-11-22T10:00:00Z', { ...managed, 'rotor-window': '0 2 * * 6 PT4H' }, EXPIRING, undefined, true],
     ['due, inside its window (Saturday 03:00)', '2026-11-28T03:00:00Z', { ...managed, 'rotor-window': '0 2 * * 6 PT4H' }, EXPIRING, undefined, true],
     ['due, inside a window across midnight (01:00 of 22:00+4h)', '2026-11-23T01:00:00Z', { ...managed, 'rotor-window': '0 22 * * * PT4H' }, EXPIRING, undefined, true],
     ['not expiring, schedule P30D elapsed', '2026-11-22T10:00:00Z', { ...managed, 'rotor-schedule': 'P30D' }, '2027-06-01T00:00:00Z', '2026-10-01T00:00:00Z', true],
