@@ -37,7 +37,7 @@ export type ConsumerEntry =
     }
   | {
       readonly kind: 'https';
-      /** The consumer's endpoint; it may carry a key in its query, so it is shown only through `displayConsumer`. */
+      /** The consumer's endpoint: no user info, query or fragment (so it is safe to show). */
       readonly url: string;
     };
 
@@ -58,14 +58,9 @@ export function consumerKey(entry: ConsumerEntry): string {
   return entry.kind === 'https' ? entry.url : formatConsumerEntry(entry).toLowerCase();
 }
 
-/**
- * How a consumer is named in a reason, a ledger record, a notification or an
- * API answer: an https URL without user info and query, which may hold a key.
- */
+/** How a consumer is named in a reason, a ledger record, a notification or an API answer. */
 export function displayConsumer(entry: ConsumerEntry): string {
-  if (entry.kind !== 'https') return formatConsumerEntry(entry);
-  const url = new URL(entry.url);
-  return `${url.origin}${url.pathname}`;
+  return formatConsumerEntry(entry);
 }
 
 /** Longest entry accepted: a tag value holds 512 characters, a registry entry as long as a URL reasonably gets. */
@@ -131,6 +126,8 @@ export function parseConsumerEntry(text: string): EntryReading {
     }
     if (url.username !== '' || url.password !== '') return { problem: `"${url.origin}${url.pathname}" must not carry a user name or password` };
     if (url.hash !== '') return { problem: `"${url.origin}${url.pathname}" must not carry a #fragment` };
+    // Rotor signs its nudges; a key in the query would end up in records and answers that show the entry.
+    if (url.search !== '') return { problem: `"${url.origin}${url.pathname}" must not carry a query: Rotor signs its nudges, so the consumer needs no key in the URL` };
     if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname)) {
       return { problem: `"${url.origin}${url.pathname}" must be https (plain http is accepted only on localhost or 127.0.0.1, for local use)` };
     }
