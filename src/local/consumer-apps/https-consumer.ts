@@ -105,7 +105,9 @@ export async function startDemoHttpsConsumer(options: DemoHttpsConsumerOptions):
           hanging.add(res);
           res.on('close', () => hanging.delete(res));
           return;
-        default:
+        case 'adopt':
+        case 'ignore':
+        case 'refuse':
           return reply(res, 200, { secret: state.secret, version: state.version ?? '' });
       }
     }
