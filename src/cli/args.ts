@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseIsoDuration } from '../time/iso-duration.js';
+import { buildConsumersCommand, type ConsumersCommand } from './consumers.js';
 import { UsageError } from './errors.js';
 
 /**
@@ -14,6 +15,7 @@ export const CommandName = {
   History: 'history',
   Secrets: 'secrets',
   Cancel: 'cancel',
+  Consumers: 'consumers',
   Help: 'help',
 } as const;
 export type CommandName = (typeof CommandName)[keyof typeof CommandName];
@@ -32,6 +34,7 @@ export type Command =
   | { readonly name: 'secrets'; readonly vault?: string }
   | BatchRotateCommand
   | { readonly name: 'cancel'; readonly rotationId: string; readonly reason?: string }
+  | ConsumersCommand
   | { readonly name: 'help'; readonly topic?: CommandName };
 
 /** `rotor rotate --all | --tag K=V ... --reason TEXT`: the incident batch, followed with a progress bar. */
@@ -83,6 +86,7 @@ const commandOptions = {
   history: { vault: { type: 'string' }, limit: { type: 'string' }, all: { type: 'boolean' } },
   secrets: { vault: { type: 'string' } },
   cancel: { reason: { type: 'string' } },
+  consumers: { vault: { type: 'string' } },
   help: {},
 } as const satisfies Record<CommandName, Options>;
 
@@ -172,6 +176,8 @@ function buildCommand(name: CommandName, values: Record<string, string | boolean
       const reason = stringFlag(values.reason);
       return { name, rotationId, ...(reason === undefined ? {} : { reason }) };
     }
+    case 'consumers':
+      return buildConsumersCommand(positionals, vaultPart.vault);
     case 'help': {
       const [topic, ...rest] = positionals;
       if (rest.length > 0) throw new UsageError(`help takes at most one command name, got: ${positionals.join(' ')}`);

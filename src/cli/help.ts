@@ -48,6 +48,10 @@ rotor rotate --all | --tag KEY=VALUE... --reason TEXT [--vault URL] [--dry-run] 
   cancel: `rotor cancel <rotation-id> [--reason TEXT]
   Cancel a running rotation: before promote it is undone and ends Cancelled; after promote it
   rolls back; once verify has passed the new credential stands and the API refuses (409).`,
+  consumers: `rotor consumers list|add|remove|set|clear <secret> [entry...] [--vault URL]
+  The applications that must move to a new version before the old one is retired.
+  Entries: appservice:<resource id>, containerapp:<resource id>, https://<endpoint>.
+  list shows the rotor-consumers tag and the registry; add/remove/set/clear edit the registry.`,
   help: `rotor help [command]
   This text, or the help of one command.`,
 };
@@ -72,6 +76,7 @@ export function helpText(topic?: CommandName): string {
     '  rotor history db-password --all --json',
     '  rotor rotate --all --vault https://kv-app.vault.azure.net --reason "INC-4711: vault readers compromised"',
     '  rotor cancel <rotation-id> --reason "wrong secret"',
+    '  rotor consumers add db-password https://orders.example.com/rotor/consumer',
     '',
   ].join('\n');
 }

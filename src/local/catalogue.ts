@@ -5,6 +5,7 @@ import { keyVaultEventsOptions } from '../../functions/keyVaultEvents.js';
 import { listSecretRotationsOptions } from '../../functions/listSecretRotations.js';
 import { listSecretsOptions } from '../../functions/listSecrets.js';
 import { rotationDeadLettersOptions } from '../../functions/rotationDeadLetters.js';
+import { secretConsumersOptions } from '../../functions/secretConsumers.js';
 import { rotationStepsOptions } from '../../functions/rotationSteps.js';
 import { startBatchOptions } from '../../functions/startBatch.js';
 import { startRotationOptions } from '../../functions/startRotation.js';
@@ -25,6 +26,7 @@ export const rotorFunctions: readonly FunctionRegistration[] = [
   { name: 'startBatch', trigger: 'http', options: startBatchOptions },
   { name: 'getBatch', trigger: 'http', options: getBatchOptions },
   { name: 'cancelRotation', trigger: 'http', options: cancelRotationOptions },
+  { name: 'secretConsumers', trigger: 'http', options: secretConsumersOptions },
   { name: 'sweep', trigger: 'timer', options: sweepOptions },
   { name: 'rotationSteps', trigger: 'serviceBusQueue', options: rotationStepsOptions },
   { name: 'rotationDeadLetters', trigger: 'serviceBusQueue', options: rotationDeadLettersOptions },
