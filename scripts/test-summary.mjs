@@ -4,15 +4,19 @@
 // one failure, so neither can read as green.
 import { readFileSync } from 'node:fs';
 
+// Several reports (npm test, then the suites with their own script) add up; each missing one is a failure.
 let passed = 0;
-let failed = 1;
+let failed = 0;
 let skipped = 0;
-try {
-  const report = JSON.parse(readFileSync(process.argv[2], 'utf8'));
-  passed = report.numPassedTests ?? 0;
-  failed = Math.max(report.numFailedTests ?? 0, report.numFailedTestSuites ?? 0, report.success === false ? 1 : 0);
-  skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
-} catch {
-  // keep the single failure
+for (const path of process.argv.slice(2)) {
+  try {
+    const report = JSON.parse(readFileSync(path, 'utf8'));
+    passed += report.numPassedTests ?? 0;
+    failed += Math.max(report.numFailedTests ?? 0, report.numFailedTestSuites ?? 0, report.success === false ? 1 : 0);
+    skipped += (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
+  } catch {
+    failed += 1;
+  }
 }
+if (process.argv.length <= 2) failed = 1;
 console.log(`${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}`);

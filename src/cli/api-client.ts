@@ -25,7 +25,7 @@ export interface Answer<T> {
 export type StartAnswer = ({ readonly kind: 'started' } & Answer<StartedView>) | ({ readonly kind: 'dry-run' } & Answer<DryRunView>);
 
 export interface RotorApi {
-  startRotation(body: { secret: string; vault?: string; dryRun?: boolean; reason?: string }): Promise<StartAnswer>;
+  startRotation(body: { secret: string; vault?: string; dryRun?: boolean; reason?: string; force?: boolean }): Promise<StartAnswer>;
   getRotation(id: string): Promise<Answer<RotationView>>;
   /** One page of a secret's history; `nextLink` (from a previous page) wins over the other inputs. */
   listRotations(input: { secret: string; vault?: string; limit?: number; nextLink?: string }): Promise<Answer<HistoryPage>>;

@@ -28,7 +28,7 @@ export interface GlobalFlags {
 }
 
 export type Command =
-  | { readonly name: 'rotate'; readonly secret: string; readonly vault?: string; readonly reason?: string; readonly dryRun: boolean; readonly wait: boolean; readonly timeoutMs: number }
+  | { readonly name: 'rotate'; readonly secret: string; readonly vault?: string; readonly reason?: string; readonly dryRun: boolean; readonly wait: boolean; readonly timeoutMs: number; readonly force?: boolean }
   | { readonly name: 'status'; readonly rotationId: string; readonly watch: boolean; readonly timeoutMs: number }
   | { readonly name: 'history'; readonly secret: string; readonly vault?: string; readonly limit: number | 'all' }
   | { readonly name: 'secrets'; readonly vault?: string }
@@ -147,14 +147,13 @@ function buildCommand(name: CommandName, values: Record<string, string | boolean
   switch (name) {
     case 'rotate': {
       if (values.all === true || values.tag !== undefined) return batchRotateCommand(values, positionals, vaultPart);
-      if (values.force === true) throw new UsageError('--force applies to a batch: rotor rotate --all (or --tag K=V) --force');
       const secret = onePositional(name, positionals, 'a secret name');
       const dryRun = values['dry-run'] === true;
       const wait = values.wait === true;
       if (dryRun && wait) throw new UsageError('--wait has nothing to wait for with --dry-run: a dry run starts no rotation');
       if (values.timeout !== undefined && !wait) throw new UsageError('--timeout applies only with --wait');
       const reason = stringFlag(values.reason);
-      return { name, secret, ...vaultPart, ...(reason === undefined ? {} : { reason }), dryRun, wait, timeoutMs: timeoutOf(values.timeout) };
+      return { name, secret, ...vaultPart, ...(reason === undefined ? {} : { reason }), dryRun, wait, timeoutMs: timeoutOf(values.timeout), ...(values.force === true ? { force: true } : {}) };
     }
     case 'status': {
       const rotationId = onePositional(name, positionals, 'a rotation id');

@@ -19,12 +19,13 @@ const EXIT_CODES = `Exit codes:
   4  with --wait/--watch: the timeout passed while the rotation was still running`;
 
 const COMMANDS: Record<CommandName, string> = {
-  rotate: `rotor rotate <secret> [--vault URL] [--reason TEXT] [--dry-run] [--wait [--timeout DURATION]]
+  rotate: `rotor rotate <secret> [--vault URL] [--reason TEXT] [--dry-run] [--wait [--timeout DURATION]] [--force]
   Start a rotation of <secret> now. With several vaults configured, --vault is required.
   --reason TEXT       why, kept in the rotation record and audit trail (max 500 characters)
   --dry-run           run the pre-flight checks only and report what would happen
   --wait              follow the rotation until it ends; exit 0 only if it Completed
   --timeout DURATION  how long --wait follows it: 90s, 10m, 1h, PT10M (default 15m)
+  --force             rotate a paused secret (rotor-paused=true) all the same
 
 rotor rotate --all | --tag KEY=VALUE... --reason TEXT [--vault URL] [--dry-run] [--force] [--timeout DURATION]
   Incident batch: rotate every managed secret of the vault now (or those carrying every

@@ -27,6 +27,7 @@ const statusTint: Record<string, Tint> = {
   RolledBack: 'red',
   Failed: 'red',
   Aborted: 'red',
+  Cancelled: 'yellow',
 };
 
 export function paintStatus(style: Style, status: string): string {

@@ -167,6 +167,7 @@ async function rotate(command: Extract<Command, { name: 'rotate' }>, ctx: Contex
     ...(command.vault === undefined ? {} : { vault: command.vault }),
     ...(command.reason === undefined ? {} : { reason: command.reason }),
     ...(command.dryRun ? { dryRun: true } : {}),
+    ...(command.force === true ? { force: true } : {}),
   });
   if (answer.kind === 'dry-run') {
     if (ctx.globals.json) printJson(ctx, answer.raw);

@@ -93,12 +93,20 @@ describe('rotor rotate --all', () => {
     [['rotate', '--all'], /needs --reason/],
     [['rotate', '--all', 'db-password', '--reason', 'x'], /not by name/],
     [['rotate', '--tag', 'nokey', '--reason', 'x'], /KEY=VALUE/],
-    [['rotate', 'db-password', '--force'], /--force applies to a batch/],
   ])('refuses %j as a usage error', async (argv, message) => {
     const run = await cli(argv, env);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(message);
   });
+});
+
+it('rotor rotate <secret> --force sends force for a paused secret', async () => {
+  api.use(on('POST', '/api/rotations', ok({ rotationId: 'r-1', outcome: 'started', secret: { vaultUrl: VAULT, name: 'db-password' } }, 202)));
+
+  const run = await cli(['rotate', 'db-password', '--force'], env);
+
+  expect(run.code).toBe(0);
+  expect(api.requests[0]?.body).toEqual({ secret: 'db-password', force: true });
 });
 
 describe('rotor status <batch-id>', () => {
