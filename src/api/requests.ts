@@ -53,6 +53,13 @@ export const historyQuerySchema = z.object({
 
 export const secretsQuerySchema = z.object({
   vault: z.string().max(2048, 'is too long').pipe(vaultUrlSchema).optional(),
+  limit: z
+    .string()
+    .regex(/^\d{1,4}$/, 'must be a whole number from 1 to 25')
+    .transform(Number)
+    .pipe(z.number().int().min(1, 'must be at least 1').max(25, 'must be at most 25 (one Key Vault page)'))
+    .optional(),
+  continuationToken: z.string().min(1, 'must not be empty').max(4096, 'is too long').optional(),
 });
 
 function invalid(request: HttpRequest, detail: string, errors: readonly ProblemField[]): Checked<never> {
