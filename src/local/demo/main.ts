@@ -7,13 +7,14 @@
  *   4. a duplicate of the first event, which starts nothing.
  * Prints a summary table; exits 0 only if every outcome was as expected.
  */
-import { createFileLog } from '../file-log.js';
+import { createFileLog, runLogPath } from '../file-log.js';
+import { stateDir } from '../stack-file.js';
 import { loadQuietly } from '../load-quietly.js';
 
 const { startLocalStack } = await loadQuietly(() => import('../stack.js'));
 const { runDemoScenario } = await import('./scenario.js');
 
-const logs = createFileLog('.rotor/demo.log', { echoWarnings: false });
+const logs = createFileLog(runLogPath(stateDir(), 'demo'), { echoWarnings: false });
 console.log('Starting Rotor locally (emulators, Azurite, Functions host, demo data)…');
 const stack = await startLocalStack({ log: logs.logger, demo: true, port: 0, eventGridRetryTimeScale: 0.01 });
 let ok = false;
