@@ -179,12 +179,13 @@ export function handleListSecretRotations(request: HttpRequest, services: WaysIn
   });
 }
 
-/** A secret whose latest version is disabled exists too. */
+/** Whether the secret has any version (enabled or not); reads properties only, never a value. */
 async function secretExists(services: WaysInServices, secret: SecretRef): Promise<boolean> {
   try {
-    return (await services.secrets.getLatest(secret)) !== undefined;
+    for await (const _version of services.secrets.listVersions(secret)) return true;
+    return false;
   } catch (error) {
-    if (isSecretStoreError(error) && error.code === SecretStoreErrorCode.SecretDisabled) return true;
+    if (isSecretStoreError(error, SecretStoreErrorCode.NotFound)) return false;
     throw error;
   }
 }

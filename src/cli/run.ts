@@ -12,7 +12,6 @@ import {
   type ApiProblemError,
 } from './errors.js';
 import { helpText } from './help.js';
-import { setLocalSecret } from './local-vault.js';
 import type { StackFile } from '../local/stack-file.js';
 import { terminalStatuses } from '../rotation/model.js';
 import { paintStatus, renderDryRun, renderHistory, renderProblem, renderRotation, renderSecrets, type Style } from './render.js';
@@ -306,7 +305,11 @@ async function history(command: Extract<Command, { name: 'history' }>, ctx: Cont
 }
 
 async function secrets(command: Extract<Command, { name: 'secrets' }>, ctx: Context): Promise<number> {
-  if (command.set !== undefined) return setLocalSecret(command.set, ctx);
+  if (command.set !== undefined) {
+    // Loaded only here: the Key Vault SDK would slow every other command's start.
+    const { setLocalSecret } = await import('./local-vault.js');
+    return setLocalSecret(command.set, ctx);
+  }
   const { value, raw } = await ctx.api.listSecrets(command.vault === undefined ? {} : { vault: command.vault });
   if (ctx.globals.json) printJson(ctx, raw);
   else if (value.items.length === 0) ctx.out('No secrets carry a Rotor policy (tag rotor-rotator).');
@@ -336,6 +339,10 @@ function reportFailure(error: unknown, ctx: Context): number {
             : 'start it with `npm start`, or set --url / ROTOR_API_URL';
     ctx.err(`error: cannot reach the Rotor API at ${error.url} (${error.reason}); ${how}`);
     return ExitCode.ApiError;
+  }
+  if (isUsageError(error)) {
+    ctx.err(`rotor: ${error.message}`);
+    return ExitCode.Usage;
   }
   if (isCliError(error)) {
     ctx.err(`error: ${error.message}`);
