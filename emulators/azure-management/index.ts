@@ -61,6 +61,8 @@ export interface AzureManagementEmulatorOptions {
   readonly operationPolls?: number;
   /** Retry-After (seconds) on 202 answers. Default 0, so tests do not wait. */
   readonly operationRetryAfterSeconds?: number;
+  /** Called after a topic's keys are regenerated, so an Event Grid data plane elsewhere (the local stack's emulator) follows. */
+  readonly onEventGridKeys?: (topicName: string, keys: { readonly key1: string; readonly key2: string }) => void;
 }
 
 export type ServiceName = 'arm' | 'graph' | 'token' | 'eventgrid';
@@ -286,6 +288,7 @@ export async function startAzureManagementEmulator(options: AzureManagementEmula
     if (keyName === undefined) return armError(400, 'InvalidRequest', "Invalid key name. Valid values are 'key1' and 'key2'.");
     if (keyName === 'key1') topic.key1 = newTopicKey();
     else topic.key2 = newTopicKey();
+    options.onEventGridKeys?.(topic.name, { key1: topic.key1, key2: topic.key2 });
     const result = () => ({ key1: topic.key1, key2: topic.key2 });
     if (regenerateMode === 'sync') return new HttpAnswer(200, result());
     const id = randomUUID();
