@@ -19,7 +19,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** What `tsc -p tsconfig.json` compiles, and the files that change its output. */
-const sourceDirs = ['functions', 'src', 'emulators'];
+const sourceDirs = ['functions', 'src', 'emulators', 'examples'];
 const sourceFiles = ['tsconfig.json', 'tsconfig.base.json', 'package.json'];
 export const stampPath = (base = root) => join(base, 'dist', '.build-stamp');
 

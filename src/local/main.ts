@@ -11,6 +11,7 @@ import { DemoSecret } from './demo/seed.js';
 import { createFileLog, runLogPath } from './file-log.js';
 import { loadQuietly } from './load-quietly.js';
 import { claimStackFile, stateDir } from './stack-file.js';
+import { scenarioBanner } from './scenarios/banner.js';
 import type { LocalStack } from './stack.js';
 
 const { startLocalStack } = await loadQuietly(() => import('./stack.js'));
@@ -43,13 +44,14 @@ if (!Number.isInteger(requestedPort) || requestedPort < 0 || requestedPort > 655
 
 async function start(): Promise<LocalStack> {
   try {
-    return await startLocalStack({ log: logs.logger, demo: !values['no-demo'], port: requestedPort });
+    return await startLocalStack({ log: logs.logger, demo: !values['no-demo'], port: requestedPort, scenarios: values['no-demo'] ? 'compose' : 'seed' });
   } catch (error) {
     if ((error as { code?: string }).code !== 'EADDRINUSE' || values.port !== undefined) throw error;
-    return startLocalStack({ log: logs.logger, demo: !values['no-demo'], port: 0 });
+    return startLocalStack({ log: logs.logger, demo: !values['no-demo'], port: 0, scenarios: values['no-demo'] ? 'compose' : 'seed' });
   }
 }
 
+if (!values.json) console.log('Starting Rotor locally (emulators, Azurite, PostgreSQL, the ARM/Graph stand-in, the Functions host)…');
 let stack: LocalStack;
 try {
   stack = await start();
@@ -65,6 +67,7 @@ stackFile.update({
   api: { baseUrl: e.api.baseUrl, functionKey: e.api.functionKey },
   keyVault: { url: e.keyVault.url, ...(e.keyVault.caCertPath === undefined ? {} : { caCertPath: e.keyVault.caCertPath }) },
   eventGrid: { url: e.eventGrid.url },
+  ...(e.scenarios === undefined ? {} : { scenarios: e.scenarios.secrets.map((x) => ({ name: x.scenario, secret: x.name, rotator: x.rotator })) }),
   logFile: logs.path,
 });
 if (values.json) {
@@ -88,6 +91,7 @@ if (values.json) {
             `  Demo consumer    ${e.demo.consumerUrl}/health/<secret>`,
             `  Demo secrets     ${e.demo.secrets.map((s) => s.name).join(', ')} (${DemoSecret.NearExpiry} expires within 30 days, so it is rotating now)`,
           ]),
+      ...scenarioBanner(e.scenarios),
       '',
       'Try:',
       `  curl -s -X POST "${e.api.baseUrl}/rotations?code=${key}" -H "content-type: application/json" -d '{"secret":"${secret}","reason":"trying Rotor"}'`,
@@ -96,6 +100,7 @@ if (values.json) {
       '',
       'Or with the rotor CLI (another terminal; it finds this stack in .rotor/stack.json):',
       `  npm run rotor -- rotate ${secret} --wait`,
+      ...(e.scenarios?.secrets[1] === undefined ? [] : [`  npm run rotor -- rotate ${e.scenarios.secrets[1].name} --wait   (the business events keep flowing)`]),
       '  npm run rotor -- secrets set my-secret --tag rotor-rotator=random --expires P7D   (a new managed secret in the local vault)',
       '',
       'All endpoints and keys as JSON: npm start -- --json',
