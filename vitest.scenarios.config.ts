@@ -13,6 +13,6 @@ export default defineConfig({
     environment: 'node',
     fileParallelism: false,
     testTimeout: 240_000,
-    hookTimeout: 300_000,
+    hookTimeout: 420_000,
   },
 });

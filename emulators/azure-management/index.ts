@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { generate } from 'selfsigned';
+import { loopbackCertificate } from '../loopback-certificate.js';
 import { startAzuriteAccounts, type AzuriteAccounts } from './azurite-accounts.js';
 import {
   application,
@@ -186,15 +186,7 @@ export async function startAzureManagementEmulator(options: AzureManagementEmula
   }
 
   const host = options.host ?? '127.0.0.1';
-  const pems = await generate([{ name: 'commonName', value: 'rotor-azure-management-stand-in' }], {
-    keyType: 'ec',
-    curve: 'P-256',
-    algorithm: 'sha256',
-    extensions: [
-      { name: 'basicConstraints', cA: true },
-      { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' }] },
-    ],
-  });
+  const pems = await loopbackCertificate('rotor-azure-management-stand-in');
 
   let base = '';
 
@@ -502,7 +494,7 @@ export async function startAzureManagementEmulator(options: AzureManagementEmula
     send(response, answer);
   };
 
-  const server: Server = createServer({ key: pems.private, cert: pems.cert }, (request, response) => {
+  const server: Server = createServer({ key: pems.key, cert: pems.cert }, (request, response) => {
     handle(request, response).catch(() => {
       if (!response.headersSent) send(response, armError(500, 'InternalServerError', 'The stand-in failed.'));
     });

@@ -26,8 +26,8 @@ let ok = false;
 try {
   console.log('Demo scenario (random rotator):');
   const [results, outcomes] = await Promise.all([
-    runDemoScenario(stack, (line) => console.log(`  ${line}`)),
-    runScenarios(stack.scenarios?.scenarios() ?? [], { api: stack.endpoints().api, rounds: 2, say: (line) => console.log(line) }),
+    runDemoScenario(stack, (line) => console.log(`  ${line}`), 240_000),
+    runScenarios(stack.scenarios?.scenarios() ?? [], { api: stack.endpoints().api, rounds: 2, timeoutMs: 240_000, say: (line) => console.log(line) }),
   ]);
   console.log('');
   const widths = [28, 30, 38, 6];

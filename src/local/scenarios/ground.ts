@@ -4,7 +4,7 @@ import type { AccessToken, TokenCredential } from '@azure/identity';
 import pg from 'pg';
 import { startAzureManagementEmulator, type AzureManagementEmulator } from '../../../emulators/azure-management/index.js';
 import { startEventGridEmulator, type EventGridEmulator } from '../../../emulators/eventgrid/index.js';
-import selfsigned from 'selfsigned';
+import { loopbackCertificate } from '../../../emulators/loopback-certificate.js';
 import { createDemoProvider, type DemoProvider } from '../../../examples/webhook-receiver/demo-provider.js';
 import { createRotorReceiver } from '../../../examples/webhook-receiver/receiver.js';
 import type { Logger } from '../../observability/logger.js';
@@ -72,18 +72,10 @@ export async function startScenarioGround(options: ScenarioGroundOptions): Promi
     for (const step of stops.reverse()) await step().catch(() => undefined);
   };
   try {
-    const pems = await selfsigned.generate([{ name: 'commonName', value: 'rotor-local-business-events' }], {
-      keyType: 'ec',
-      curve: 'P-256',
-      algorithm: 'sha256',
-      extensions: [
-        { name: 'basicConstraints', cA: true },
-        { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' }] },
-      ],
-    });
+    const pems = await loopbackCertificate('rotor-local-business-events');
     // Deliveries retry in hundredths of the service's waits, so a lost event would show within the demo.
     const businessEvents = await startEventGridEmulator({
-      tls: { cert: pems.cert, key: pems.private },
+      tls: { cert: pems.cert, key: pems.key },
       retryTimeScale: 0.01,
       topics: [{ name: BUSINESS_TOPIC, inputSchema: 'EventGridSchema' }],
     });

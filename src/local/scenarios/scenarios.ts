@@ -248,6 +248,32 @@ function singleSecretScenario(options: {
   };
 }
 
+/** Writes one managed secret (its rotator tag, `tags`, grace and health) and starts its consumer. */
+async function seedSingle(
+  ctx: SeedContext,
+  o: {
+    readonly scenario: string;
+    readonly summary: string;
+    readonly secret: ScenarioSecret;
+    readonly value: string;
+    readonly tags: Readonly<Record<string, string>>;
+    readonly contentType?: string;
+    readonly use: (value: SecretValue) => Promise<void>;
+  },
+): Promise<RunningScenario> {
+  await ctx.admin.setSecret(o.secret.name, o.value, {
+    ...(o.contentType === undefined ? {} : { contentType: o.contentType }),
+    tags: { 'rotor-rotator': o.secret.rotator, ...o.tags, ...commonTags(ctx, o.secret.name) },
+  });
+  return singleSecretScenario({
+    name: o.scenario,
+    summary: o.summary,
+    secret: o.secret,
+    cache: cachedSecret(ctx.reader, o.secret.name, ctx.ttlMs ?? SCENARIO_TTL_MS),
+    use: o.use,
+  });
+}
+
 // ---- SAS valet key: the uploader never holds the account key ----
 
 export const SAS_SECRET = 'supplier-portal-upload-sas';
@@ -267,27 +293,18 @@ async function seedSasUploader(ctx: SeedContext): Promise<RunningScenario> {
     { containerName: UPLOADS_CONTAINER, permissions: ContainerSASPermissions.parse('rwl'), expiresOn: new Date(Date.now() + 86_400_000) },
     shared,
   ).toString();
-  await ctx.admin.setSecret(SAS_SECRET, `${containerUrl}?${handMade}`, {
-    tags: {
-      'rotor-rotator': 'storage-sas',
-      'rotor-target': containerUrl,
-      'rotor-sas-permissions': 'rwl',
-      'rotor-sas-key-secret': UPLOADS_KEY_SECRET,
-      'rotor-validity': 'P35D',
-      ...commonTags(ctx, SAS_SECRET),
-    },
-  });
   let uploads = 0;
   const upload = async (sasUrl: SecretValue, blob: string): Promise<void> => {
     const url = new URL(sasUrl.reveal());
     const client = new BlockBlobClient(`${url.origin}${url.pathname}/${blob}${url.search}`, undefined, { retryOptions: { maxTries: 1 } });
     await client.upload('%PDF-1.7 invoice', 16);
   };
-  return singleSecretScenario({
-    name: 'sas-uploader',
+  return seedSingle(ctx, {
+    scenario: 'sas-uploader',
     summary: `supplier portal uploading to ${UPLOADS_ACCOUNT}/${UPLOADS_CONTAINER} with a SAS only`,
     secret: { name: SAS_SECRET, rotator: 'storage-sas' },
-    cache: cachedSecret(ctx.reader, SAS_SECRET, ctx.ttlMs ?? SCENARIO_TTL_MS),
+    value: `${containerUrl}?${handMade}`,
+    tags: { 'rotor-target': containerUrl, 'rotor-sas-permissions': 'rwl', 'rotor-sas-key-secret': UPLOADS_KEY_SECRET, 'rotor-validity': 'P35D' },
     use: (value) => {
       uploads += 1;
       return upload(value, `invoice-${String(uploads).padStart(6, '0')}.pdf`);
@@ -304,21 +321,13 @@ async function seedStorageApp(ctx: SeedContext): Promise<RunningScenario> {
   const key = standIn.admin.storageAccount(STORAGE_ACCOUNT).key1;
   const blobEndpoint = standIn.blobEndpoint(STORAGE_ACCOUNT);
   await new BlobServiceClient(blobEndpoint, new StorageSharedKeyCredential(STORAGE_ACCOUNT, key)).getContainerClient('ledger-exports').createIfNotExists();
-  await ctx.admin.setSecret(STORAGE_SECRET, `DefaultEndpointsProtocol=http;AccountName=${STORAGE_ACCOUNT};AccountKey=${key};BlobEndpoint=${blobEndpoint};`, {
-    tags: {
-      'rotor-rotator': 'storage-account-key',
-      'rotor-target': standIn.storageAccountId(STORAGE_ACCOUNT),
-      'rotor-storage-format': 'connection-string',
-      CredentialId: 'key1',
-      ...commonTags(ctx, STORAGE_SECRET),
-    },
-  });
   let writes = 0;
-  return singleSecretScenario({
-    name: 'storage-app',
+  return seedSingle(ctx, {
+    scenario: 'storage-app',
     summary: `finance app writing exports to ${STORAGE_ACCOUNT} with the account key`,
     secret: { name: STORAGE_SECRET, rotator: 'storage-account-key' },
-    cache: cachedSecret(ctx.reader, STORAGE_SECRET, ctx.ttlMs ?? SCENARIO_TTL_MS),
+    value: `DefaultEndpointsProtocol=http;AccountName=${STORAGE_ACCOUNT};AccountKey=${key};BlobEndpoint=${blobEndpoint};`,
+    tags: { 'rotor-target': standIn.storageAccountId(STORAGE_ACCOUNT), 'rotor-storage-format': 'connection-string', CredentialId: 'key1' },
     use: async (value) => {
       writes += 1;
       const service = BlobServiceClient.fromConnectionString(value.reveal(), { retryOptions: { maxTries: 1 } });
@@ -340,23 +349,19 @@ async function seedPostgresApp(ctx: SeedContext): Promise<RunningScenario> {
   const initial = randomBytes(24).toString('base64url');
   await setRolePassword(postgres, 'app_a', initial);
   await setRolePassword(postgres, 'app_b', null);
-  await ctx.admin.setSecret(POSTGRES_SECRET, JSON.stringify({ username: 'app_a', password: initial }), {
+  return seedSingle(ctx, {
+    scenario: 'postgres-app',
+    summary: 'orders app inserting rows; its login is cached, as apps pool connections',
+    secret: { name: POSTGRES_SECRET, rotator: 'postgres' },
+    value: JSON.stringify({ username: 'app_a', password: initial }),
     contentType: POSTGRES_JSON_CONTENT_TYPE,
     tags: {
-      'rotor-rotator': 'postgres',
       'rotor-strategy': 'alternating',
       'rotor-target': 'app_a,app_b',
       'rotor-pg-server': postgres.serverUrl,
       'rotor-pg-admin-secret': POSTGRES_ADMIN_SECRET,
       'rotor-slot': 'app_a',
-      ...commonTags(ctx, POSTGRES_SECRET),
     },
-  });
-  return singleSecretScenario({
-    name: 'postgres-app',
-    summary: 'orders app inserting rows; its login is cached, as apps pool connections',
-    secret: { name: POSTGRES_SECRET, rotator: 'postgres' },
-    cache: cachedSecret(ctx.reader, POSTGRES_SECRET, ctx.ttlMs ?? SCENARIO_TTL_MS),
     use: async (value) => {
       const { username, password } = decodeCredential(value);
       const client = new pg.Client({ host: postgres.host, port: postgres.port, database: 'postgres', user: username, password: password.reveal(), connectionTimeoutMillis: 5_000 });
@@ -381,21 +386,12 @@ async function seedWebhookPartner(ctx: SeedContext, signingKey: string): Promise
   await ctx.admin.setSecret(WEBHOOK_SIGNING_SECRET, signingKey);
   const initial = randomBytes(24).toString('base64url');
   webhook.provider.slots.set('key1', initial);
-  await ctx.admin.setSecret(WEBHOOK_SECRET, initial, {
-    tags: {
-      'rotor-rotator': 'webhook',
-      'rotor-strategy': 'alternating',
-      'rotor-webhook-url': webhook.url,
-      'rotor-webhook-signing-secret': WEBHOOK_SIGNING_SECRET,
-      'rotor-slot': 'key1',
-      ...commonTags(ctx, WEBHOOK_SECRET),
-    },
-  });
-  return singleSecretScenario({
-    name: 'webhook-partner',
+  return seedSingle(ctx, {
+    scenario: 'webhook-partner',
     summary: 'a client of the partner API behind the example webhook receiver',
     secret: { name: WEBHOOK_SECRET, rotator: 'webhook' },
-    cache: cachedSecret(ctx.reader, WEBHOOK_SECRET, ctx.ttlMs ?? SCENARIO_TTL_MS),
+    value: initial,
+    tags: { 'rotor-strategy': 'alternating', 'rotor-webhook-url': webhook.url, 'rotor-webhook-signing-secret': WEBHOOK_SIGNING_SECRET, 'rotor-slot': 'key1' },
     use: (value) =>
       webhook.provider.accepts(value.reveal()) ? Promise.resolve() : Promise.reject(Object.assign(new Error('refused'), { statusCode: 401 })),
   });
