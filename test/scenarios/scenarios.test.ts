@@ -38,7 +38,13 @@ describe('the seeded scenarios on the local stack', () => {
     (name) => {
       const outcome = outcomes.find((o) => o.scenario === name);
       expect(outcome, `scenario ${name}`).toBeDefined();
-      expect(outcome!.rotations.map((r) => `${r.secret}: ${r.status}${r.reason === undefined ? '' : ` (${r.reason})`}`)).toEqual(
+      // On a failure, the rotations' log lines say which step went wrong and why.
+      const names = new Set(outcome!.secrets.map((x) => x.name));
+      const log = sink.records
+        .filter((r) => typeof r.fields.secretRef === 'string' && names.has(r.fields.secretRef.split('/').at(-1) ?? ''))
+        .map((r) => `${r.level} ${r.message} ${JSON.stringify({ ...r.fields, secretRef: undefined })}`)
+        .join('\n');
+      expect(outcome!.rotations.map((r) => `${r.secret}: ${r.status}${r.reason === undefined ? '' : ` (${r.reason})`}`), log).toEqual(
         outcome!.rotations.map((r) => `${r.secret}: Completed`),
       );
       expect(outcome!.requests.failed, `last failure: ${outcome!.requests.lastFailure ?? '-'}`).toBe(0);

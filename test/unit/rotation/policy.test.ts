@@ -60,7 +60,7 @@ describe('readPolicy', () => {
 
   it('an unknown rotator names the ones this Rotor knows', () => {
     const reading = readPolicy({ 'rotor-rotator': 'postgres' }, { rotators });
-    expect(reading.kind === 'invalid' ? reading.problems[0]?.message : '').toBe('names no known rotator "postgres" (known: fake-provider, random, storage-account-key)');
+    expect(reading.kind === 'invalid' ? reading.problems[0]?.message : '').toBe('names no known rotator "postgres" (known: fake-alternating, random, storage-account-key)');
   });
 
   it('is unmanaged without rotor-rotator or ProviderAddress', () => {
