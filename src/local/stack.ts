@@ -44,6 +44,8 @@ export interface LocalStackOptions {
    * secret per rotator with its live consumer. Default: the random rotator only.
    */
   readonly scenarios?: 'compose' | 'seed';
+  /** Key Vault call retry delays (default Key Vault's documented 1-16 s); tests that inject vault faults shorten them. */
+  readonly keyVaultBackoffMs?: readonly number[];
 }
 
 export interface LocalStackEndpoints {
@@ -116,6 +118,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       // The Azure, database and webhook rotators run against the scenario stand-ins when they are up.
       rotators: [createRandomRotator(), ...(scenarios?.rotators ?? [])],
       engineSettings: { ...localEngineSettings, ...options.engineSettings },
+      ...(options.keyVaultBackoffMs === undefined ? {} : { keyVaultBackoffMs: options.keyVaultBackoffMs }),
     });
     cleanups.push(() => rotor.close());
     await BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(settings.ledgerContainer).createIfNotExists();
