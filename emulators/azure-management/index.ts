@@ -10,6 +10,7 @@ import {
   eventGridTopicId,
   newStorageKey,
   newTopicKey,
+  keyCredential,
   passwordCredential,
   storageAccount,
   storageAccountId,
@@ -17,6 +18,8 @@ import {
   type ApplicationState,
   type EventGridTopicSeed,
   type EventGridTopicState,
+  type KeyCredentialSeed,
+  type KeyCredentialState,
   type PasswordCredentialState,
   type StorageAccountSeed,
   type StorageAccountState,
@@ -35,7 +38,7 @@ export * from './state.js';
  *   (regenerateKey long-running: 202 with `Location` [and `Azure-AsyncOperation`], `Retry-After`);
  *   operation polling under `/subscriptions/{sub}/providers/Microsoft.EventGrid/locations/{loc}/...`.
  * - Graph v1.0 (bearer token): `GET /applications/{id}` and `/applications(appId='{appId}')`
- *   (`$select` honoured), `POST .../addPassword` (200, secret text once), `POST .../removePassword` (204).
+ *   (`$select` honoured; password and certificate credentials), `POST .../addPassword` (200, secret text once), `POST .../removePassword` (204).
  * - Identity platform: `POST /{tenant}/oauth2/v2.0/token`, client credentials grant against the apps' secrets.
  * - Event Grid data plane: `POST /eventgrid/{topics|domains}/{name}/api/events` with `aeg-sas-key`.
  *
@@ -103,6 +106,8 @@ export interface AzureManagementAdmin {
   /** Add or remove a password as someone outside Rotor would. */
   addPassword(appId: string, seed?: { displayName?: string; secretText?: string }): Readonly<PasswordCredentialState>;
   removePassword(appId: string, keyId: string): void;
+  /** Upload a certificate credential's public part as someone outside Rotor would. */
+  addCertificate(appId: string, seed?: KeyCredentialSeed): Readonly<KeyCredentialState>;
   /** Answer the next matching requests with a fault. */
   inject(rule: FaultRule): void;
   clearFaults(): void;
@@ -316,6 +321,17 @@ export async function startAzureManagementEmulator(options: AzureManagementEmula
         keyId: p.keyId,
         secretText: null,
         startDateTime: p.startDateTime,
+      })),
+      // Graph lists `key` as null unless it is asked for by $select; the stand-in holds no key material.
+      keyCredentials: app.keyCredentials.map((k) => ({
+        customKeyIdentifier: k.customKeyIdentifier,
+        displayName: k.displayName,
+        endDateTime: k.endDateTime,
+        key: null,
+        keyId: k.keyId,
+        startDateTime: k.startDateTime,
+        type: k.type,
+        usage: k.usage,
       })),
     };
     if (select === null) return full;
@@ -556,6 +572,11 @@ export async function startAzureManagementEmulator(options: AzureManagementEmula
     removePassword(appId, keyId) {
       const app = mustApp(appId);
       app.passwordCredentials = app.passwordCredentials.filter((p) => p.keyId !== keyId);
+    },
+    addCertificate(appId, seed = {}) {
+      const credential = keyCredential(seed, new Date());
+      mustApp(appId).keyCredentials.push(credential);
+      return credential;
     },
     inject(rule) {
       faults.push({ ...rule, remaining: rule.times ?? 1 });

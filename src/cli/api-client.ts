@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { ApiProblemError, ApiUnreachableError, BadResponseError } from './errors.js';
+import { expiringSchema, type ExpiringView } from './expiring.js';
 import {
   dryRunSchema,
   historyPageSchema,
@@ -28,6 +29,7 @@ export interface RotorApi {
   /** One page of a secret's history; `nextLink` (from a previous page) wins over the other inputs. */
   listRotations(input: { secret: string; vault?: string; limit?: number; nextLink?: string }): Promise<Answer<HistoryPage>>;
   listSecrets(input: { vault?: string }): Promise<Answer<SecretsView>>;
+  listExpiring(input: { within?: string }): Promise<Answer<ExpiringView>>;
 }
 
 export interface ApiClientOptions {
@@ -122,6 +124,10 @@ export function createApiClient(options: ApiClientOptions): RotorApi {
     async listSecrets(input) {
       const { json } = await call('GET', urlFor('secrets', { vault: input.vault }));
       return { value: parse(secretsSchema, json, 'the secret list'), raw: json };
+    },
+    async listExpiring(input) {
+      const { json } = await call('GET', urlFor('expiring', { within: input.within }));
+      return { value: parse(expiringSchema, json, 'the expiry radar'), raw: json };
     },
   };
 }

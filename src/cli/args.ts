@@ -13,6 +13,7 @@ export const CommandName = {
   Status: 'status',
   History: 'history',
   Secrets: 'secrets',
+  Expiring: 'expiring',
   Help: 'help',
 } as const;
 export type CommandName = (typeof CommandName)[keyof typeof CommandName];
@@ -29,6 +30,7 @@ export type Command =
   | { readonly name: 'status'; readonly rotationId: string; readonly watch: boolean; readonly timeoutMs: number }
   | { readonly name: 'history'; readonly secret: string; readonly vault?: string; readonly limit: number | 'all' }
   | { readonly name: 'secrets'; readonly vault?: string }
+  | { readonly name: 'expiring'; readonly within?: string }
   | { readonly name: 'help'; readonly topic?: CommandName };
 
 export interface ParsedCommandLine {
@@ -62,6 +64,7 @@ const commandOptions = {
   status: { watch: { type: 'boolean' }, timeout: { type: 'string' } },
   history: { vault: { type: 'string' }, limit: { type: 'string' }, all: { type: 'boolean' } },
   secrets: { vault: { type: 'string' } },
+  expiring: { within: { type: 'string' } },
   help: {},
 } as const satisfies Record<CommandName, Options>;
 
@@ -144,6 +147,12 @@ function buildCommand(name: CommandName, values: Record<string, string | boolean
     case 'secrets':
       noPositionals(name, positionals);
       return { name, ...vaultPart };
+    case 'expiring': {
+      noPositionals(name, positionals);
+      const within = stringFlag(values.within);
+      if (within !== undefined && !((parseIsoDuration(within) ?? 0) > 0)) throw new UsageError(`--within must be an ISO-8601 duration such as P30D or PT12H, got '${within}'`);
+      return { name, ...(within === undefined ? {} : { within: within.trim().toUpperCase() }) };
+    }
     case 'help': {
       const [topic, ...rest] = positionals;
       if (rest.length > 0) throw new UsageError(`help takes at most one command name, got: ${positionals.join(' ')}`);

@@ -35,6 +35,10 @@ const COMMANDS: Record<CommandName, string> = {
   --all               show every rotation, following the API's pages`,
   secrets: `rotor secrets [--vault URL]
   The secrets Rotor manages: rotator, strategy, current version, expiry, next due, last rotation.`,
+  expiring: `rotor expiring [--within DURATION]
+  The expiry radar: secrets (managed or not) and app registration client secrets and
+  certificates expiring within DURATION (ISO-8601, default P30D), expired ones first.
+  --within DURATION   the window: P30D, P90D, PT12H`,
   help: `rotor help [command]
   This text, or the help of one command.`,
 };
@@ -57,6 +61,7 @@ export function helpText(topic?: CommandName): string {
     '  rotor rotate db-password --dry-run',
     '  rotor status <rotation-id> --watch',
     '  rotor history db-password --all --json',
+    '  rotor expiring --within P14D',
     '',
   ].join('\n');
 }

@@ -1,3 +1,4 @@
+import { expiringOptions } from '../../functions/expiring.js';
 import { getRotationOptions } from '../../functions/getRotation.js';
 import { keyVaultEventsOptions } from '../../functions/keyVaultEvents.js';
 import { listSecretRotationsOptions } from '../../functions/listSecretRotations.js';
@@ -19,6 +20,7 @@ export const rotorFunctions: readonly FunctionRegistration[] = [
   { name: 'getRotation', trigger: 'http', options: getRotationOptions },
   { name: 'listSecretRotations', trigger: 'http', options: listSecretRotationsOptions },
   { name: 'listSecrets', trigger: 'http', options: listSecretsOptions },
+  { name: 'expiring', trigger: 'http', options: expiringOptions },
   { name: 'sweep', trigger: 'timer', options: sweepOptions },
   { name: 'rotationSteps', trigger: 'serviceBusQueue', options: rotationStepsOptions },
   { name: 'rotationDeadLetters', trigger: 'serviceBusQueue', options: rotationDeadLettersOptions },
