@@ -1,3 +1,6 @@
+import { dashboardOptions } from '../../functions/dashboard.js';
+import { dashboardOverviewOptions } from '../../functions/dashboardOverview.js';
+import { dashboardRotationsOptions } from '../../functions/dashboardRotations.js';
 import { expiringOptions } from '../../functions/expiring.js';
 import { getRotationOptions } from '../../functions/getRotation.js';
 import { keyVaultEventsOptions } from '../../functions/keyVaultEvents.js';
@@ -21,6 +24,9 @@ export const rotorFunctions: readonly FunctionRegistration[] = [
   { name: 'listSecretRotations', trigger: 'http', options: listSecretRotationsOptions },
   { name: 'listSecrets', trigger: 'http', options: listSecretsOptions },
   { name: 'expiring', trigger: 'http', options: expiringOptions },
+  { name: 'dashboard', trigger: 'http', options: dashboardOptions },
+  { name: 'dashboardOverview', trigger: 'http', options: dashboardOverviewOptions },
+  { name: 'dashboardRotations', trigger: 'http', options: dashboardRotationsOptions },
   { name: 'sweep', trigger: 'timer', options: sweepOptions },
   { name: 'rotationSteps', trigger: 'serviceBusQueue', options: rotationStepsOptions },
   { name: 'rotationDeadLetters', trigger: 'serviceBusQueue', options: rotationDeadLettersOptions },

@@ -57,6 +57,7 @@ if (values.json) {
     [
       'Rotor is running locally. Ctrl+C stops everything.',
       '',
+      `  Dashboard        ${new URL(e.api.baseUrl).origin}/#key=${key}`,
       `  API              ${e.api.baseUrl}   (function key: ${key})`,
       `  Key Vault        ${e.keyVault.url}   (CA: ${e.keyVault.caCertPath ?? 'none'})`,
       `  Service Bus      ${e.serviceBus.connectionString.replace(/SharedAccessKey=[^;]*/, 'SharedAccessKey=…')}   queue ${e.serviceBus.stepQueue}`,

@@ -103,6 +103,24 @@ export async function scanExpiring(sources: RadarSources, options: ScanOptions):
     }
   }
 
+  const credentials = await expiringAppCredentials(sources, secrets, options);
+  items.push(...credentials.items);
+  gaps.push(...credentials.gaps);
+
+  items.sort((a, b) => Date.parse(a.expiresOn) - Date.parse(b.expiresOn) || a.objectKey.localeCompare(b.objectKey));
+  return { asOf: options.now.toISOString(), withinSeconds: Math.round(options.withinMs / 1000), items, gaps };
+}
+
+/** The password and certificate credentials of the watched app registrations expiring within the window. */
+export async function expiringAppCredentials(
+  sources: RadarSources,
+  secrets: readonly ListedSecret[],
+  options: ScanOptions,
+): Promise<{ items: ExpiringAppCredential[]; gaps: RadarGap[] }> {
+  const nowMs = options.now.getTime();
+  const until = nowMs + options.withinMs;
+  const items: ExpiringAppCredential[] = [];
+  const gaps: RadarGap[] = [];
   const apps = watchedApplications(secrets, sources.watchApplications);
   if (apps.size > 0 && sources.applications === undefined) {
     gaps.push({ source: 'applications', detail: 'no Graph endpoint is configured, so app registrations are not watched' });
@@ -142,8 +160,7 @@ export async function scanExpiring(sources: RadarSources, options: ScanOptions):
     }
   }
 
-  items.sort((a, b) => Date.parse(a.expiresOn) - Date.parse(b.expiresOn) || a.objectKey.localeCompare(b.objectKey));
-  return { asOf: options.now.toISOString(), withinSeconds: Math.round(options.withinMs / 1000), items, gaps };
+  return { items, gaps };
 }
 
 async function expiringSecret(sources: RadarSources, listed: ListedSecret, nowMs: number): Promise<ExpiringSecret> {
