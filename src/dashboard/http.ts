@@ -1,9 +1,8 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import { z } from 'zod';
-import { problem, ProblemType } from '../api/problem.js';
-import { checkParam, checkQuery, instanceOf, resolveVault } from '../api/requests.js';
+import { checkParam, checkQuery, resolveVault } from '../api/requests.js';
+import { answering } from '../api/routes.js';
 import { secretNameSchema, vaultUrlSchema } from '../keyvault/secret-ref.js';
-import type { Logger } from '../observability/logger.js';
 import { buildOverview, type DashboardServices } from './overview.js';
 import { presentRotation } from './present.js';
 
@@ -13,15 +12,6 @@ const dataHeaders = {
   'cache-control': 'no-store',
   'x-content-type-options': 'nosniff',
 } as const;
-
-async function answering(request: HttpRequest, log: Logger, handle: () => Promise<HttpResponseInit>): Promise<HttpResponseInit> {
-  try {
-    return await handle();
-  } catch (error) {
-    log.error('request failed', { method: request.method, path: instanceOf(request), error });
-    return problem(ProblemType.Internal, 500, 'An internal error occurred; it has been logged. Retry later.', { instance: instanceOf(request) });
-  }
-}
 
 /** `GET /api/dashboard-data/overview`: secrets, expiries, live rotations, what needs a human. */
 export function handleDashboardOverview(request: HttpRequest, services: DashboardServices): Promise<HttpResponseInit> {

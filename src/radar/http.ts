@@ -1,7 +1,7 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import { z } from 'zod';
-import { problem, ProblemType } from '../api/problem.js';
-import { checkQuery, instanceOf } from '../api/requests.js';
+import { checkQuery } from '../api/requests.js';
+import { answering } from '../api/routes.js';
 import { durations, parseIsoDuration } from '../time/iso-duration.js';
 import { scanExpiring } from './radar.js';
 import type { RadarServices } from './services.js';
@@ -30,15 +30,12 @@ export const expiringQuerySchema = z.object({
 export async function handleListExpiring(request: HttpRequest, services: RadarServices): Promise<HttpResponseInit> {
   const query = checkQuery(request, expiringQuerySchema);
   if (!query.ok) return query.response;
-  try {
+  return answering(request, services.log, async () => {
     const scan = await scanExpiring(services.sources, { now: services.clock.now(), withinMs: query.value.within });
     return {
       status: 200,
       headers: { 'content-type': 'application/json; charset=utf-8' },
       body: JSON.stringify({ asOf: scan.asOf, within: formatThreshold(query.value.within), withinSeconds: scan.withinSeconds, items: scan.items, gaps: scan.gaps }),
     };
-  } catch (error) {
-    services.log.error('request failed', { method: request.method, path: instanceOf(request), error });
-    return problem(ProblemType.Internal, 500, 'An internal error occurred; it has been logged. Retry later.', { instance: instanceOf(request) });
-  }
+  });
 }

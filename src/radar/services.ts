@@ -2,24 +2,15 @@ import type { InvocationContext } from '@azure/functions';
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { getRotor, type Rotor } from '../app/compose.js';
-import type { Logger } from '../observability/logger.js';
 import { systemClock, type Clock } from '../rotation/ports.js';
 import { waysInFromRotor } from '../ways-in/services.js';
 import { createAppCredentialReader, type AppCredentialReader } from './graph-credentials.js';
-import { createWarningPublisherFromSettings, type ExpiryWarningPublisher } from './publisher.js';
-import type { RadarSources } from './radar.js';
-import { createBlobWarningRecord, type WarningRecord } from './warning-record.js';
-import { sendExpiryWarnings, type ExpiryWarningReport } from './warnings.js';
+import { createWarningPublisherFromSettings } from './publisher.js';
+import { createBlobWarningRecord } from './warning-record.js';
+import { sendExpiryWarnings, type ExpiryWarningDeps, type ExpiryWarningReport } from './warnings.js';
 
 /** What the radar API, the dashboard and the sweep's expiry warnings run on. */
-export interface RadarServices {
-  readonly sources: RadarSources;
-  readonly record: WarningRecord;
-  readonly publisher: ExpiryWarningPublisher;
-  readonly thresholdsMs: readonly number[];
-  readonly clock: Clock;
-  readonly log: Logger;
-}
+export type RadarServices = ExpiryWarningDeps;
 
 export interface RadarFromRotorOptions {
   /** Graph reader; default Graph in the public cloud with the Function App's managed identity. */
@@ -93,7 +84,7 @@ export async function radarServicesFor(context: InvocationContext): Promise<Rada
 export async function warnOfExpiries(context: InvocationContext): Promise<ExpiryWarningReport> {
   try {
     const services = await radarServicesFor(context);
-    return await sendExpiryWarnings({ ...services, sources: services.sources });
+    return await sendExpiryWarnings(services);
   } catch (error) {
     // Composition failed (bad settings): the sweep already logged and ran with the same services.
     return { sent: [], gaps: [{ source: 'radar', detail: error instanceof Error ? error.message.slice(0, 300) : 'unknown error' }], failed: 1 };
