@@ -120,7 +120,7 @@ export async function buildOverview(services: DashboardServices, now: Date): Pro
     asOf: now.toISOString(),
     timelineDays: TIMELINE_DAYS,
     secrets,
-    applications: credentials.items,
+    applications: [...credentials.items].sort((a, b) => Date.parse(a.expiresOn) - Date.parse(b.expiresOn)),
     live: secrets.flatMap((s) => (s.active === undefined ? [] : [s.active])),
     needsHuman: rows.flatMap((r) => (r.human === undefined ? [] : [r.human])).sort((a, b) => (b.endedAt ?? '').localeCompare(a.endedAt ?? '')),
     gaps,

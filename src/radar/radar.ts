@@ -93,15 +93,19 @@ export async function scanExpiring(sources: RadarSources, options: ScanOptions):
   const { secrets, gaps } = await listAllSecrets(sources);
   const items: ExpiringItem[] = [];
 
-  for (const listed of secrets) {
-    const expiresOn = listed.info.expiresOn;
-    if (expiresOn === undefined || expiresOn.getTime() > until) continue;
-    try {
-      items.push(await expiringSecret(sources, listed, nowMs));
-    } catch (error) {
-      gaps.push({ source: formatSecretRef(listed.info.secret), detail: `could not read the secret's version: ${messageOf(error)}` });
-    }
-  }
+  // Only secrets in the window cost a read (their current version); they are read side by side.
+  const inWindow = secrets.filter((listed) => listed.info.expiresOn !== undefined && listed.info.expiresOn.getTime() <= until);
+  const read = await Promise.all(
+    inWindow.map(async (listed) => {
+      try {
+        return await expiringSecret(sources, listed, nowMs);
+      } catch (error) {
+        gaps.push({ source: formatSecretRef(listed.info.secret), detail: `could not read the secret's version: ${messageOf(error)}` });
+        return undefined;
+      }
+    }),
+  );
+  for (const item of read) if (item !== undefined) items.push(item);
 
   const credentials = await expiringAppCredentials(sources, secrets, options);
   items.push(...credentials.items);
@@ -127,7 +131,7 @@ export async function expiringAppCredentials(
   }
   const reader = sources.applications;
   if (reader !== undefined) {
-    for (const [appId, watch] of apps) {
+    await Promise.all([...apps].map(async ([appId, watch]) => {
       try {
         const app = await reader.read(appId);
         const base = {
@@ -157,8 +161,10 @@ export async function expiringAppCredentials(
         gaps.push({ source: `applications/${appId}`, detail: `could not read the app registration: ${messageOf(error)}` });
         sources.log.warn('radar could not read an app registration', { appId, error });
       }
-    }
+    }));
   }
+  items.sort((a, b) => Date.parse(a.expiresOn) - Date.parse(b.expiresOn) || a.objectKey.localeCompare(b.objectKey));
+  gaps.sort((a, b) => a.source.localeCompare(b.source));
 
   return { items, gaps };
 }

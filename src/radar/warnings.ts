@@ -60,13 +60,14 @@ export async function sendExpiryWarnings(deps: ExpiryWarningDeps): Promise<Expir
   const now = deps.clock.now();
   try {
     const scan = await scanExpiring(deps.sources, { now, withinMs: Math.max(...deps.thresholdsMs) });
-    for (const item of scan.items) {
+    // Each item's warning is claimed and sent on its own, side by side.
+    await Promise.all(scan.items.map(async (item) => {
       const thresholdMs = crossedThreshold(item, now.getTime(), deps.thresholdsMs);
-      if (thresholdMs === undefined) continue;
+      if (thresholdMs === undefined) return;
       const key = { objectKey: item.objectKey, version: item.version, thresholdMs };
       const threshold = formatThreshold(thresholdMs);
       try {
-        if (!(await deps.record.claim(key, now))) continue;
+        if (!(await deps.record.claim(key, now))) return;
         const published = await deps.publisher.publish({ item, threshold, thresholdSeconds: thresholdMs / 1000 });
         if (published) {
           sent.push(`${item.objectKey}/${item.version}/${threshold}`);
@@ -79,7 +80,7 @@ export async function sendExpiryWarnings(deps: ExpiryWarningDeps): Promise<Expir
         failed += 1;
         deps.log.warn('expiry warning not recorded; the next sweep tries again', { objectKey: item.objectKey, threshold, error });
       }
-    }
+    }));
     return { sent, gaps: scan.gaps, failed };
   } catch (error) {
     deps.log.error('expiry warnings could not run', { error });

@@ -2,9 +2,13 @@ import { HttpRequest } from '@azure/functions';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { expiringOptions } from '../../../functions/expiring.js';
 import { runCli } from '../../../src/cli/run.js';
+import { buildOverview } from '../../../src/dashboard/overview.js';
 import { startLocalHost } from '../../../src/local/host.js';
 import { createLogger, createMemorySink } from '../../../src/observability/logger.js';
 import { provideRadarServices } from '../../../src/radar/services.js';
+import type { Rotation } from '../../../src/rotation/model.js';
+import type { WaysInServices } from '../../../src/ways-in/services.js';
+import { createMemoryLedger } from '../../helpers/ways-in-fakes.js';
 import { handleListExpiring } from '../../../src/radar/http.js';
 import { scanExpiring } from '../../../src/radar/radar.js';
 import { sendExpiryWarnings } from '../../../src/radar/warnings.js';
@@ -164,7 +168,7 @@ describe('expiry radar', () => {
     // Warnings carry names and dates only.
     const text = JSON.stringify(events);
     for (const value of ['managed-value-1', 'unmanaged-value-2', 'unmanaged-value-3', clientSecretText]) expect(text).not.toContain(value);
-  });
+  }, 180_000);
 
   it('rotor expiring lists the radar through the local host, the function key and the Graph stand-in', async () => {
     // Prepare: the registered function on the local host, the radar on this ground.
@@ -208,5 +212,46 @@ describe('expiry radar', () => {
       provideRadarServices(undefined);
       await host.stop();
     }
+  });
+
+  it('feeds the dashboard: every secret, app credentials within 90 days, what runs and what needs a human', async () => {
+    // Prepare: one rotation running, one rolled back, in a ledger.
+    const radar = await ground.services({ watchApplications: [watchedApp.appId] });
+    const ledger = createMemoryLedger();
+    const rotation = (id: string, name: string, patch: Partial<Rotation>): Rotation => ({
+      id,
+      secret: { vaultUrl: ground.vaultUrl, name },
+      trigger: { kind: 'sweep' },
+      rotator: 'random',
+      strategy: 'single',
+      status: 'Running',
+      step: 'verify',
+      dryRun: false,
+      createdAt: start.toISOString(),
+      updatedAt: start.toISOString(),
+      deadline: at(1),
+      versions: {},
+      steps: [],
+      undo: [],
+      ...patch,
+    });
+    await ledger.createRotation(rotation('run-1', 'db-password', { notBefore: new Date(start.getTime() + 3_600_000).toISOString() }));
+    await ledger.acquireLock({ vaultUrl: ground.vaultUrl, name: 'db-password' }, 'run-1');
+    await ledger.createRotation(rotation('back-1', 'dynamics-client-secret', { rotator: 'entra-app-secret', status: 'RolledBack', step: 'rollback', endedAt: start.toISOString(), reason: 'self-test failed' }));
+    const ways = { allowedVaults: [ground.vaultUrl], expiryHorizonMs: 30 * DAY, ledger, clock: radar.clock, log: radar.log } as unknown as WaysInServices;
+
+    // Act
+    const overview = await buildOverview({ ways, radar }, start);
+
+    // Assess
+    expect(overview.secrets.map((s) => s.name).sort()).toEqual(['db-password', 'dynamics-client-secret', 'far-future', 'legacy-api-key', 'no-expiry', 'old-password', 'partner-token']);
+    expect(overview.secrets.find((s) => s.name === 'legacy-api-key')).toMatchObject({ managed: false, policy: 'none', expiresOn: at(12) });
+    expect(overview.secrets.find((s) => s.name === 'dynamics-client-secret')).toMatchObject({ managed: true, rotator: 'entra-app-secret', nextDue: at(50), last: { id: 'back-1', status: 'RolledBack' } });
+    expect(overview.applications.map((a) => a.displayName)).toEqual(['CN=payroll-old', 'hand-made', 'CN=dynamics', 'payroll']);
+    expect(overview.live).toEqual([expect.objectContaining({ id: 'run-1', waitingFor: expect.stringContaining('grace period') })]);
+    expect(overview.needsHuman).toEqual([expect.objectContaining({ id: 'back-1', why: 'rolled back: self-test failed' })]);
+    expect(overview.gaps).toEqual([]);
+    const text = JSON.stringify(overview);
+    for (const value of ['managed-value-1', 'unmanaged-value-2', clientSecretText]) expect(text).not.toContain(value);
   });
 });
