@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseIsoDuration } from '../time/iso-duration.js';
+import { buildConsumersCommand, type ConsumersCommand } from './consumers.js';
 import { UsageError } from './errors.js';
 
 /**
@@ -14,6 +15,7 @@ export const CommandName = {
   History: 'history',
   Secrets: 'secrets',
   Expiring: 'expiring',
+  Consumers: 'consumers',
   Help: 'help',
 } as const;
 export type CommandName = (typeof CommandName)[keyof typeof CommandName];
@@ -31,6 +33,7 @@ export type Command =
   | { readonly name: 'history'; readonly secret: string; readonly vault?: string; readonly limit: number | 'all' }
   | { readonly name: 'secrets'; readonly vault?: string }
   | { readonly name: 'expiring'; readonly within?: string }
+  | ConsumersCommand
   | { readonly name: 'help'; readonly topic?: CommandName };
 
 export interface ParsedCommandLine {
@@ -65,6 +68,7 @@ const commandOptions = {
   history: { vault: { type: 'string' }, limit: { type: 'string' }, all: { type: 'boolean' } },
   secrets: { vault: { type: 'string' } },
   expiring: { within: { type: 'string' } },
+  consumers: { vault: { type: 'string' } },
   help: {},
 } as const satisfies Record<CommandName, Options>;
 
@@ -153,6 +157,8 @@ function buildCommand(name: CommandName, values: Record<string, string | boolean
       if (within !== undefined && !((parseIsoDuration(within) ?? 0) > 0)) throw new UsageError(`--within must be an ISO-8601 duration such as P30D or PT12H, got '${within}'`);
       return { name, ...(within === undefined ? {} : { within: within.trim().toUpperCase() }) };
     }
+    case 'consumers':
+      return buildConsumersCommand(positionals, vaultPart.vault);
     case 'help': {
       const [topic, ...rest] = positionals;
       if (rest.length > 0) throw new UsageError(`help takes at most one command name, got: ${positionals.join(' ')}`);

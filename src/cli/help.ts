@@ -39,6 +39,10 @@ const COMMANDS: Record<CommandName, string> = {
   The expiry radar: secrets (managed or not) and app registration client secrets and
   certificates expiring within DURATION (ISO-8601, default P30D), expired ones first.
   --within DURATION   the window: P30D, P90D, PT12H`,
+  consumers: `rotor consumers list|add|remove|set|clear <secret> [entry...] [--vault URL]
+  The applications that must move to a new version before the old one is retired.
+  Entries: appservice:<resource id>, containerapp:<resource id>, https://<endpoint>.
+  list shows the rotor-consumers tag and the registry; add/remove/set/clear edit the registry.`,
   help: `rotor help [command]
   This text, or the help of one command.`,
 };
@@ -62,6 +66,7 @@ export function helpText(topic?: CommandName): string {
     '  rotor status <rotation-id> --watch',
     '  rotor history db-password --all --json',
     '  rotor expiring --within P14D',
+    '  rotor consumers add db-password https://orders.example.com/rotor/consumer',
     '',
   ].join('\n');
 }

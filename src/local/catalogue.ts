@@ -7,6 +7,7 @@ import { keyVaultEventsOptions } from '../../functions/keyVaultEvents.js';
 import { listSecretRotationsOptions } from '../../functions/listSecretRotations.js';
 import { listSecretsOptions } from '../../functions/listSecrets.js';
 import { rotationDeadLettersOptions } from '../../functions/rotationDeadLetters.js';
+import { secretConsumersOptions } from '../../functions/secretConsumers.js';
 import { rotationStepsOptions } from '../../functions/rotationSteps.js';
 import { startRotationOptions } from '../../functions/startRotation.js';
 import { sweepOptions } from '../../functions/sweep.js';
@@ -27,6 +28,7 @@ export const rotorFunctions: readonly FunctionRegistration[] = [
   { name: 'dashboard', trigger: 'http', options: dashboardOptions },
   { name: 'dashboardOverview', trigger: 'http', options: dashboardOverviewOptions },
   { name: 'dashboardRotations', trigger: 'http', options: dashboardRotationsOptions },
+  { name: 'secretConsumers', trigger: 'http', options: secretConsumersOptions },
   { name: 'sweep', trigger: 'timer', options: sweepOptions },
   { name: 'rotationSteps', trigger: 'serviceBusQueue', options: rotationStepsOptions },
   { name: 'rotationDeadLetters', trigger: 'serviceBusQueue', options: rotationDeadLettersOptions },

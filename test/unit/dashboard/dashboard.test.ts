@@ -36,14 +36,14 @@ describe('what the dashboard shows of a rotation', () => {
     const view = presentRotation(
       rotation({
         policy: { rotator: 'postgres', strategy: 'single', validityMs: 1, graceMs: 0, health: [{ url: 'https://app/health?code=probe-key-123', expectStatus: 200 }], tags: { note: 'pasted-value-123' } },
-        undo: [{ step: 'prepare', action: 'created-role', refs: { role: 'app_b' } }],
+        undo: [{ step: 'prepare', action: 'prepared', refs: { role: 'app_b' } }],
         prepared: { refs: { credentialId: 'cred-1' } },
       }),
       now,
     );
 
     const text = JSON.stringify(view);
-    for (const hidden of ['probe-key-123', 'pasted-value-123', 'created-role', 'cred-1', 'policy', 'undo']) expect(text).not.toContain(hidden);
+    for (const hidden of ['probe-key-123', 'pasted-value-123', 'app_b', 'cred-1', 'policy', 'undo']) expect(text).not.toContain(hidden);
     expect(view).toMatchObject({ id: 'rot-1', status: 'Running', trigger: { kind: 'manual', reason: 'drill' }, steps: [{ step: 'begin', outcome: 'succeeded' }] });
   });
 
