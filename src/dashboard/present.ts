@@ -49,48 +49,62 @@ export interface ConsumerAdoptionView {
 const text = (max: number) => z.string().max(max).optional().catch(undefined);
 
 /**
- * Consumer adoption, read loosely: the consumers capability writes it into the
- * record (`consumers` or `adoption`, one entry per consumer); whatever of it
- * is recognisable is shown, anything else is dropped.
+ * Consumer adoption, read loosely: the consumers capability (#13) records it
+ * as `adoption: { deadline, consumers: [{ entry, kind, state, version,
+ * report, reportedAt, adoptedAt, ... }] }`; whatever of an entry is
+ * recognisable is shown, anything else is dropped. An entry that is a URL is
+ * shown without its query and user info, where a key could sit.
  */
 const adoptionEntry = z
   .object({
+    entry: text(2048),
     name: text(200),
-    consumer: text(200),
+    kind: text(40),
     state: text(60),
-    status: text(60),
-    outcome: text(60),
     version: text(64),
-    adoptedVersion: text(64),
-    at: text(40),
     adoptedAt: text(40),
-    detail: text(300),
-    reason: text(300),
+    reportedAt: text(40),
+    report: text(300),
+    returnError: text(300),
   })
   .loose();
 
-function consumersOf(rotation: Rotation): ConsumerAdoptionView[] | undefined {
-  const record = rotation as unknown as { consumers?: unknown; adoption?: unknown };
-  const raw = record.consumers ?? record.adoption;
-  let list: readonly unknown[] | undefined;
-  if (Array.isArray(raw)) list = raw as readonly unknown[];
-  else if (typeof raw === 'object' && raw !== null) {
-    // A map keyed by consumer name.
-    list = Object.entries(raw as Record<string, unknown>).map(([name, v]): unknown => (typeof v === 'object' && v !== null ? { name, ...(v) } : { name, state: String(v) }));
+const adoptionSchema = z.object({ deadline: text(40), consumers: z.array(z.unknown()).catch([]) }).loose();
+
+function consumerName(entry: string): string {
+  if (!/^https?:/i.test(entry)) return entry.slice(0, 300);
+  try {
+    const url = new URL(entry);
+    return `${url.origin}${url.pathname}`;
+  } catch {
+    return '(not a URL)';
   }
-  if (list === undefined) return undefined;
+}
+
+function adoptionOf(rotation: Rotation): z.infer<typeof adoptionSchema> | undefined {
+  const parsed = adoptionSchema.safeParse((rotation as unknown as { adoption?: unknown }).adoption);
+  return parsed.success ? parsed.data : undefined;
+}
+
+function consumersOf(rotation: Rotation): ConsumerAdoptionView[] | undefined {
+  const adoption = adoptionOf(rotation);
+  if (adoption === undefined) return undefined;
   const views: ConsumerAdoptionView[] = [];
-  for (const entry of list) {
-    const parsed = adoptionEntry.safeParse(entry);
+  for (const raw of adoption.consumers) {
+    const parsed = adoptionEntry.safeParse(raw);
     if (!parsed.success) continue;
     const e = parsed.data;
-    const name = e.name ?? e.consumer;
-    if (name === undefined) continue;
-    const state = e.state ?? e.status ?? e.outcome;
-    const version = e.adoptedVersion ?? e.version;
-    const at = e.adoptedAt ?? e.at;
-    const detail = e.detail ?? e.reason;
-    views.push({ name, ...(state === undefined ? {} : { state }), ...(version === undefined ? {} : { version }), ...(at === undefined ? {} : { at }), ...(detail === undefined ? {} : { detail }) });
+    const entry = e.entry ?? e.name;
+    if (entry === undefined) continue;
+    const at = e.adoptedAt ?? e.reportedAt;
+    const detail = e.returnError ?? e.report;
+    views.push({
+      name: consumerName(entry),
+      ...(e.state === undefined ? {} : { state: e.state }),
+      ...(e.version === undefined ? {} : { version: e.version }),
+      ...(at === undefined ? {} : { at }),
+      ...(detail === undefined ? {} : { detail }),
+    });
   }
   return views;
 }
@@ -104,6 +118,10 @@ export function waitingFor(rotation: Rotation, now: Date): string | undefined {
   const later = due !== undefined && due > now.getTime();
   const verb = rotation.status === 'RollingBack' ? 'rollback step' : 'step';
   if (later && attempt > 1) return `retry ${attempt} of ${rotation.step}${lastError === undefined ? '' : ` after ${lastError}`}, due ${rotation.notBefore}`;
+  const adoptionDeadline = adoptionOf(rotation)?.deadline;
+  if (rotation.step === 'verify' && adoptionDeadline !== undefined && Date.parse(adoptionDeadline) > now.getTime()) {
+    return `consumers to adopt the new version (until ${adoptionDeadline}), then verify`;
+  }
   if (later && rotation.step === 'verify') return `grace period for consumers to pick up the new version, then verify at ${rotation.notBefore}`;
   if (later && rotation.step === 'revoke') return `revoke-after delay: the old credential is revoked at ${rotation.notBefore}`;
   if (later) return `${verb} ${rotation.step}, scheduled for ${rotation.notBefore}`;

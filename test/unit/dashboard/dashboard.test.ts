@@ -48,11 +48,27 @@ describe('what the dashboard shows of a rotation', () => {
   });
 
   it('shows consumer adoption when the record carries it, whatever is recognisable of it', () => {
-    const withConsumers = { ...rotation({}), consumers: [{ name: 'web-app', state: 'adopted', adoptedVersion: 'b'.repeat(32), adoptedAt: '2026-12-04T11:59:30.000Z', token: 'never-shown-1234' }, { bogus: true }] };
+    const withConsumers = {
+      ...rotation({ step: 'verify' }),
+      adoption: {
+        timeoutMs: 600_000,
+        deadline: '2026-12-04T12:10:00.000Z',
+        consumers: [
+          { entry: 'https://orders.example.com/rotor/consumer?code=never-shown-1234', kind: 'https', state: 'adopted', version: 'b'.repeat(32), adoptedAt: '2026-12-04T11:59:30.000Z', report: 'reported b' },
+          { entry: 'containerapp:/subscriptions/s/resourceGroups/g/providers/Microsoft.App/containerApps/api', kind: 'containerapp', state: 'unreported' },
+          { bogus: true },
+        ],
+      },
+    };
 
-    const view = presentRotation(withConsumers, now);
+    const view = presentRotation(withConsumers as unknown as Rotation, now);
 
-    expect(view.consumers).toEqual([{ name: 'web-app', state: 'adopted', version: 'b'.repeat(32), at: '2026-12-04T11:59:30.000Z' }]);
+    expect(view.consumers).toEqual([
+      { name: 'https://orders.example.com/rotor/consumer', state: 'adopted', version: 'b'.repeat(32), at: '2026-12-04T11:59:30.000Z', detail: 'reported b' },
+      { name: 'containerapp:/subscriptions/s/resourceGroups/g/providers/Microsoft.App/containerApps/api', state: 'unreported' },
+    ]);
+    expect(JSON.stringify(view)).not.toContain('never-shown-1234');
+    expect(view.waitingFor).toContain('consumers to adopt the new version (until 2026-12-04T12:10:00.000Z)');
     expect(presentRotation(rotation({}), now).consumers).toBeUndefined();
   });
 
