@@ -6,6 +6,9 @@ const report = process.env.ROTOR_TEST_REPORT;
 
 export default defineConfig({
   test: {
+    // Outside the Functions runtime @azure/functions warns that it is in test mode and skips each `app.*` registration:
+    // true and expected in tests (the local host registers the exported options itself).
+    onConsoleLog: (log) => !log.includes('"@azure/functions" package'),
     reporters: report ? ['default', ['json', { outputFile: report }]] : ['default'],
     projects: [
       {

@@ -20,7 +20,9 @@ function hasControlCharacters(text: string): boolean {
 
 export const startRotationBodySchema = z.strictObject({
   vault: z.string({ error: 'must be a vault URL string' }).max(2048, 'is too long').pipe(vaultUrlSchema).optional(),
-  secret: z.string({ error: 'is required: the secret name' }).pipe(secretNameSchema),
+  secret: z
+    .string({ error: (issue) => (issue.input === undefined ? 'is required: the secret name' : 'must be a string: the secret name') })
+    .pipe(secretNameSchema),
   dryRun: z.boolean({ error: 'must be true or false' }).optional(),
   reason: z
     .string({ error: 'must be a string' })

@@ -1,4 +1,5 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
+import { isSecretStoreError, SecretStoreErrorCode } from '../keyvault/errors.js';
 import { formatSecretRef, secretNameSchema, type SecretRef } from '../keyvault/secret-ref.js';
 import type { Logger } from '../observability/logger.js';
 import { TriggerKind, type Rotation } from '../rotation/model.js';
@@ -159,6 +160,12 @@ export function handleListSecretRotations(request: HttpRequest, services: WaysIn
       limit,
       ...(query.value.continuationToken === undefined ? {} : { continuationToken: query.value.continuationToken }),
     });
+    if (page.items.length === 0 && query.value.continuationToken === undefined && !(await secretExists(services, secret))) {
+      return problem(ProblemType.SecretNotFound, 404, `${formatSecretRef(secret)} does not exist`, {
+        instance: instanceOf(request),
+        errors: [{ field: 'name', in: 'path', detail: `no secret of this name in ${secret.vaultUrl}, and no rotation of one` }],
+      });
+    }
     const items = page.items.map((item: RotationSummary) => ({ ...item, location: rotationUrl(request, item.id) }));
     const next = page.continuationToken;
     const nextLink =
@@ -170,6 +177,17 @@ export function handleListSecretRotations(request: HttpRequest, services: WaysIn
           );
     return json(200, { secret, items, ...(nextLink === undefined ? {} : { nextLink }) });
   });
+}
+
+/** Whether the secret has any version (enabled or not); reads properties only, never a value. */
+async function secretExists(services: WaysInServices, secret: SecretRef): Promise<boolean> {
+  try {
+    for await (const _version of services.secrets.listVersions(secret)) return true;
+    return false;
+  } catch (error) {
+    if (isSecretStoreError(error, SecretStoreErrorCode.NotFound)) return false;
+    throw error;
+  }
 }
 
 /** `GET /api/secrets?vault=`: the managed secrets, with policy, current version, expiry, last rotation, next due. */

@@ -154,6 +154,13 @@ const logLevels: Record<FunctionsLogLevel, 'debug' | 'info' | 'warn' | 'error' |
   none: undefined,
 };
 
+/** The methods the routes matching this path answer (405 instead of 404 for another method). */
+function allowedMethods(routes: readonly CompiledRoute[], segments: readonly string[]): string[] {
+  const methods = new Set<string>();
+  for (const route of routes) if (route.match(segments) !== undefined) for (const m of route.methods) methods.add(m);
+  return [...methods].sort();
+}
+
 export async function startLocalHost(options: LocalHostOptions): Promise<LocalHost> {
   const log = options.log;
   const functionKey = options.keys?.function ?? randomBytes(24).toString('base64url');
@@ -199,6 +206,14 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       }
     }
     if (found === undefined) {
+      const allowed = allowedMethods(routes, segments);
+      if (allowed.length > 0) {
+        send(res, 405, problemBody(405, 'Method Not Allowed', `${url.pathname} answers ${allowed.join(', ')}, not ${method}`, url.pathname), {
+          'content-type': 'application/problem+json',
+          allow: allowed.join(', '),
+        });
+        return;
+      }
       send(res, 404, problemBody(404, 'Not Found', `No function answers ${method} ${url.pathname}`, url.pathname), { 'content-type': 'application/problem+json' });
       return;
     }
@@ -209,7 +224,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       const key = (Array.isArray(given) ? given[0] : given) ?? url.searchParams.get('code');
       const accepted = authLevel === 'admin' ? sameKey(key ?? null, systemKey) : sameKey(key ?? null, functionKey) || sameKey(key ?? null, systemKey);
       if (!accepted) {
-        send(res, 401, problemBody(401, 'Unauthorized', 'A function key is required in x-functions-key or ?code=', url.pathname), { 'content-type': 'application/problem+json' });
+        const detail = key === undefined || key === null || key === '' ? 'A function key is required in x-functions-key or ?code=' : 'The function key given is not a key of this function app';
+        send(res, 401, problemBody(401, 'Unauthorized', detail, url.pathname), { 'content-type': 'application/problem+json' });
         return;
       }
     }

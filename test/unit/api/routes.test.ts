@@ -88,6 +88,16 @@ describe('POST /api/rotations', () => {
   });
 
   it.each([
+    ['no secret', {}, 'is required: the secret name'],
+    ['a number', { secret: 42 }, 'must be a string: the secret name'],
+    ['null', { secret: null }, 'must be a string: the secret name'],
+  ])('says what is wrong with the secret field when it is %s', async (_case, body, detail) => {
+    const { services } = setup();
+    const res = await read(await handleStartRotation(post(JSON.stringify(body)), services));
+    expect(res.body.errors).toEqual([expect.objectContaining({ field: 'secret', detail })]);
+  });
+
+  it.each([
     ['no body', undefined, { 'content-type': 'application/json' }, 400],
     ['invalid JSON', '{"secret":', { 'content-type': 'application/json' }, 400],
     ['a JSON array', '[]', { 'content-type': 'application/json' }, 400],
@@ -200,6 +210,23 @@ describe('GET /api/secrets/{name}/rotations', () => {
     expect(first.body.items.map((i: { createdAt: string }) => i.createdAt)).toEqual(['2026-11-22T10:02:00.000Z', '2026-11-22T10:01:00.000Z']);
     expect(second.body.items).toHaveLength(1);
     expect(second.body.nextLink).toBeUndefined();
+  });
+
+  it('answers 404 for a secret that does not exist and was never rotated', async () => {
+    const { services } = setup();
+    const request = new HttpRequest({ method: 'GET', url: `${BASE}/secrets/nope/rotations`, params: { name: 'nope' } });
+
+    const res = await read(await handleListSecretRotations(request, services));
+
+    expect(res.status).toBe(404);
+    expect(res.body).toMatchObject({ type: 'urn:rotor:problem:secret-not-found', errors: [{ field: 'name', in: 'path' }] });
+  });
+
+  it('answers 200 with no items for an existing secret never rotated', async () => {
+    const { services } = setup();
+    const res = await read(await handleListSecretRotations(list(''), services));
+    expect(res.status).toBe(200);
+    expect(res.body.items).toEqual([]);
   });
 
   it.each([
