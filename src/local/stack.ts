@@ -13,6 +13,7 @@ import { startAzuriteBlob, type LocalAzurite } from './azurite.js';
 import { rotorFunctions } from './catalogue.js';
 import { startDemoConsumerApp, type DemoConsumerApp } from './demo/consumer-app.js';
 import { demoConsumerModes, seedDemoSecrets, type SeededSecret } from './demo/seed.js';
+import { readServiceBusHostSettings } from './host-json.js';
 import { startLocalHost, type LocalHost } from './host.js';
 import { startScenarioServices, type ScenarioEndpoints, type ScenarioServices } from './scenarios/index.js';
 
@@ -138,7 +139,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       log: options.log,
       port: options.port ?? 0,
       timers: options.timers ?? 'schedule',
-      serviceBus: { sessionIdleTimeoutMs: 500 },
+      // host.json's session settings, so that the local host pulls sessions as Azure's does.
+      serviceBus: readServiceBusHostSettings(),
     });
     cleanups.push(() => host.stop());
 
