@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { batchSchema, cancelSchema, type BatchView, type CancelView } from './batch.js';
 import { ApiProblemError, ApiUnreachableError, BadResponseError } from './errors.js';
+import { expiringSchema, type ExpiringView } from './expiring.js';
 import {
   dryRunSchema,
   historyPageSchema,
@@ -33,6 +34,7 @@ export interface RotorApi {
   startBatch(body: { vault?: string; selector: 'all' | { tags: Readonly<Record<string, string>> }; reason: string; dryRun?: boolean; force?: boolean }): Promise<Answer<BatchView>>;
   getBatch(id: string): Promise<Answer<BatchView>>;
   cancelRotation(id: string, body: { reason?: string }): Promise<Answer<CancelView>>;
+  listExpiring(input: { within?: string }): Promise<Answer<ExpiringView>>;
   /** A secret's consumers (tag and registry) with the registry's ETag, for a conditional PUT or DELETE. */
   getConsumers(input: { secret: string; vault?: string }): Promise<Answer<ConsumersView> & { readonly etag?: string }>;
   putConsumers(input: { secret: string; vault?: string; consumers: readonly string[]; ifMatch?: string }): Promise<Answer<ConsumersView>>;
@@ -159,6 +161,10 @@ export function createApiClient(options: ApiClientOptions): RotorApi {
     async cancelRotation(id, body) {
       const { json } = await call('POST', urlFor(`rotations/${encodeURIComponent(id)}/cancel`), body);
       return { value: parse(cancelSchema, json, 'the cancel'), raw: json };
+    },
+    async listExpiring(input) {
+      const { json } = await call('GET', urlFor('expiring', { within: input.within }));
+      return { value: parse(expiringSchema, json, 'the expiry radar'), raw: json };
     },
     async getConsumers(input) {
       const { json, etag } = await call('GET', urlFor(`secrets/${encodeURIComponent(input.secret)}/consumers`, { vault: input.vault }));

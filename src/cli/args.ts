@@ -15,6 +15,7 @@ export const CommandName = {
   History: 'history',
   Secrets: 'secrets',
   Cancel: 'cancel',
+  Expiring: 'expiring',
   Consumers: 'consumers',
   Help: 'help',
 } as const;
@@ -34,6 +35,7 @@ export type Command =
   | { readonly name: 'secrets'; readonly vault?: string; readonly set?: LocalSecretSpec }
   | BatchRotateCommand
   | { readonly name: 'cancel'; readonly rotationId: string; readonly reason?: string }
+  | { readonly name: 'expiring'; readonly within?: string }
   | ConsumersCommand
   | { readonly name: 'help'; readonly topic?: CommandName };
 
@@ -104,6 +106,7 @@ const commandOptions = {
     'content-type': { type: 'string' },
   },
   cancel: { reason: { type: 'string' } },
+  expiring: { within: { type: 'string' } },
   consumers: { vault: { type: 'string' } },
   help: {},
 } as const satisfies Record<CommandName, Options>;
@@ -199,6 +202,12 @@ function buildCommand(name: CommandName, values: Record<string, string | boolean
       const rotationId = onePositional(name, positionals, 'a rotation id');
       const reason = stringFlag(values.reason);
       return { name, rotationId, ...(reason === undefined ? {} : { reason }) };
+    }
+    case 'expiring': {
+      noPositionals(name, positionals);
+      const within = stringFlag(values.within);
+      if (within !== undefined && !((parseIsoDuration(within) ?? 0) > 0)) throw new UsageError(`--within must be an ISO-8601 duration such as P30D or PT12H, got '${within}'`);
+      return { name, ...(within === undefined ? {} : { within: within.trim().toUpperCase() }) };
     }
     case 'consumers':
       return buildConsumersCommand(positionals, vaultPart.vault);

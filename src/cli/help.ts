@@ -55,6 +55,10 @@ rotor secrets set <name> [--tag KEY=VALUE]... [--expires DURATION] [--value-stdi
   cancel: `rotor cancel <rotation-id> [--reason TEXT]
   Cancel a running rotation: before promote it is undone and ends Cancelled; after promote it
   rolls back; once verify has passed the new credential stands and the API refuses (409).`,
+  expiring: `rotor expiring [--within DURATION]
+  The expiry radar: secrets (managed or not) and app registration client secrets and
+  certificates expiring within DURATION (ISO-8601, default P30D), expired ones first.
+  --within DURATION   the window: P30D, P90D, PT12H`,
   consumers: `rotor consumers list|add|remove|set|clear <secret> [entry...] [--vault URL]
   The applications that must move to a new version before the old one is retired.
   Entries: appservice:<resource id>, containerapp:<resource id>, https://<endpoint>.
@@ -83,6 +87,7 @@ export function helpText(topic?: CommandName): string {
     '  rotor history db-password --all --json',
     '  rotor rotate --all --vault https://kv-app.vault.azure.net --reason "INC-4711: vault readers compromised"',
     '  rotor cancel <rotation-id> --reason "wrong secret"',
+    '  rotor expiring --within P14D',
     '  rotor consumers add db-password https://orders.example.com/rotor/consumer',
     '',
   ].join('\n');

@@ -12,6 +12,7 @@ import {
   type ApiProblemError,
 } from './errors.js';
 import { isBatchId, renderBatchEnd, renderBatchStart, renderProgressLine, type BatchView } from './batch.js';
+import { renderExpiring } from './expiring.js';
 import { renderConsumers, type ConsumersView } from './consumers.js';
 import { helpText } from './help.js';
 import type { StackFile } from '../local/stack-file.js';
@@ -189,6 +190,8 @@ async function execute(command: Exclude<Command, { name: 'help' }>, ctx: Context
       return rotateBatch(command, ctx);
     case 'cancel':
       return cancel(command, ctx);
+    case 'expiring':
+      return expiring(command, ctx);
     case 'consumers':
       return consumers(command, ctx);
   }
@@ -409,6 +412,16 @@ async function cancel(command: Extract<Command, { name: 'cancel' }>, ctx: Contex
     ctx.out(`Cancelling rotation ${value.rotationId}: ${how}.`);
     ctx.out(`Follow it with: rotor status ${value.rotationId} --watch`);
   }
+  return ExitCode.Ok;
+}
+
+async function expiring(command: Extract<Command, { name: 'expiring' }>, ctx: Context): Promise<number> {
+  const { value, raw } = await ctx.api.listExpiring(command.within === undefined ? {} : { within: command.within });
+  if (ctx.globals.json) printJson(ctx, raw);
+  else if (value.items.length === 0) ctx.out(`Nothing expires within ${value.within}.`);
+  else renderExpiring(value, { ...ctx.style, now: ctx.now() }).forEach((line) => ctx.out(line));
+  // What could not be read is said on stderr, so an empty table is never mistaken for "all clear".
+  for (const gap of value.gaps) ctx.err(`warning: ${gap.source}: ${gap.detail}`);
   return ExitCode.Ok;
 }
 

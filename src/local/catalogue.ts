@@ -1,5 +1,9 @@
 import { cancelRotationOptions } from '../../functions/cancelRotation.js';
 import { getBatchOptions } from '../../functions/getBatch.js';
+import { dashboardOptions } from '../../functions/dashboard.js';
+import { dashboardOverviewOptions } from '../../functions/dashboardOverview.js';
+import { dashboardRotationsOptions } from '../../functions/dashboardRotations.js';
+import { expiringOptions } from '../../functions/expiring.js';
 import { getRotationOptions } from '../../functions/getRotation.js';
 import { keyVaultEventsOptions } from '../../functions/keyVaultEvents.js';
 import { listSecretRotationsOptions } from '../../functions/listSecretRotations.js';
@@ -26,6 +30,10 @@ export const rotorFunctions: readonly FunctionRegistration[] = [
   { name: 'startBatch', trigger: 'http', options: startBatchOptions },
   { name: 'getBatch', trigger: 'http', options: getBatchOptions },
   { name: 'cancelRotation', trigger: 'http', options: cancelRotationOptions },
+  { name: 'expiring', trigger: 'http', options: expiringOptions },
+  { name: 'dashboard', trigger: 'http', options: dashboardOptions },
+  { name: 'dashboardOverview', trigger: 'http', options: dashboardOverviewOptions },
+  { name: 'dashboardRotations', trigger: 'http', options: dashboardRotationsOptions },
   { name: 'secretConsumers', trigger: 'http', options: secretConsumersOptions },
   { name: 'sweep', trigger: 'timer', options: sweepOptions },
   { name: 'rotationSteps', trigger: 'serviceBusQueue', options: rotationStepsOptions },
