@@ -1,24 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger, createMemorySink } from '../../src/observability/logger.js';
-import { parseStepMessage } from '../../src/queue/step-message.js';
-import { readPolicy } from '../../src/rotation/policy.js';
-import { createRandomRotator } from '../../src/rotators/random/random-rotator.js';
-import { createRotatorRegistry } from '../../src/rotators/rotator.js';
 import { runSweep } from '../../src/sweep/sweep.js';
-import type { WaysInServices } from '../../src/ways-in/services.js';
-import { createE2ERotor, startE2EGround, type E2EGround, type E2ERotor } from '../helpers/e2e-stack.js';
-import type { FakeClock } from '../helpers/fakes/clock.js';
-import { createFakeStepQueue, type FakeStepQueue } from '../helpers/fakes/step-queue.js';
-import { drainSteps } from '../helpers/step-pump.js';
+import { createControlsHarness, uniqueName } from '../helpers/controls-harness.js';
+import { startE2EGround, type E2EGround } from '../helpers/e2e-stack.js';
 
 /**
- * Windows, pause and cancel end to end on the
- * Key Vault emulator (its real throttle on) and Azurite, with the engine's
- * in-memory queue. Time is real time plus jumps: when nothing is due, the
- * engine's clock and the emulator's clock jump together to the next scheduled
- * message, so a window hours away opens in milliseconds and the vault's
- * 10-second throttle windows follow the same clock. The incident batch at
- * size is in test/load/ (`npm run test:load`).
+ * Windows, pause and cancel end to end on the Key Vault emulator (its real
+ * throttle on) and Azurite, on the engine's in-memory queue with real time
+ * plus jumps (see controls-harness.ts). The incident batch at size is in
+ * test/load/ (`npm run test:load`).
  */
 
 const HOUR = 3_600_000;
@@ -34,70 +23,12 @@ afterAll(async () => {
   await ground?.stop();
 });
 
-/** Real time plus jumps, shared with the emulator's clock (which never moves back, so its throttle is never reset). */
-function sharedClock(): FakeClock {
-  let offset = ground.kv.admin.clock.now().getTime() - Date.now();
-  const jump = (ms: number): void => {
-    if (ms <= 0) return;
-    offset += ms;
-    ground.kv.admin.clock.advance(ms);
-  };
-  return { now: () => new Date(Date.now() + offset), advance: jump, set: (ms) => jump(ms - (Date.now() + offset)) };
-}
-
-interface Harness {
-  readonly clock: FakeClock;
-  readonly queue: FakeStepQueue;
-  readonly rotor: E2ERotor;
-  readonly services: WaysInServices;
-  drain(afterDelivery?: () => Promise<void>): Promise<void>;
-}
-
-async function harness(): Promise<Harness> {
-  const clock = sharedClock();
-  const queue = createFakeStepQueue({ now: () => clock.now() });
-  const rotor = await createE2ERotor(ground, { stepQueue: queue, clock, settings: { backoff: { baseMs: 1_000, maxMs: 20_000 }, maxStepAttempts: 8 } });
-  const registry = createRotatorRegistry([createRandomRotator()]);
-  const services: WaysInServices = {
-    allowedVaults: [ground.vaultUrl],
-    expiryHorizonMs: 30 * DAY,
-    startRotation: rotor.engine.startRotation,
-    resumeRotation: (id) => rotor.engine.resumeRotation(id),
-    failRotation: (message, reason) => rotor.engine.failRotation(message, reason),
-    cancelRotation: (id, options) => rotor.engine.cancelRotation(id, options),
-    secrets: rotor.secretStore,
-    ledger: rotor.ledger,
-    readPolicy: (tags) => {
-      const reading = readPolicy(tags, { rotators: registry });
-      return reading.kind === 'valid' ? { kind: 'valid', policy: reading.policy } : reading;
-    },
-    clock,
-    log: createLogger(createMemorySink(), { level: 'warn' }),
-  };
-  const drain = async (afterDelivery?: () => Promise<void>): Promise<void> => {
-    await drainSteps({
-      queue,
-      clock,
-      handle: async (body) => {
-        const parsed = parseStepMessage(body);
-        if (!parsed.ok) throw new Error(parsed.problem);
-        return rotor.engine.handleStep(parsed.message);
-      },
-      ...(afterDelivery === undefined ? {} : { afterDelivery }),
-      maxDeliveriesInTotal: 20_000,
-    });
-  };
-  return { clock, queue, rotor, services, drain };
-}
-
-const unique = (base: string): string => `${base}-${Math.random().toString(36).slice(2, 8)}`;
-
 describe('a maintenance window', () => {
   it('an event that arrives outside the window starts its rotation when the window opens', async () => {
     // Prepare: a window that opens three hours from now, for one hour
-    const h = await harness();
+    const h = await createControlsHarness(ground);
     const opensAt = new Date(Math.ceil((h.clock.now().getTime() + 3 * HOUR) / HOUR) * HOUR);
-    const name = unique('windowed');
+    const name = uniqueName('windowed');
     const written = await ground.client.setSecret(name, 'initial-windowed-value', {
       tags: { 'rotor-rotator': 'random', 'rotor-grace': 'PT0S', 'rotor-window': `0 ${opensAt.getUTCHours()} * * * PT1H` },
       expiresOn: new Date(h.clock.now().getTime() + 10 * DAY),
@@ -121,8 +52,8 @@ describe('a maintenance window', () => {
 
 describe('a paused secret', () => {
   it('is not rotated by an event or by the sweep; a manual start needs force', async () => {
-    const h = await harness();
-    const name = unique('paused');
+    const h = await createControlsHarness(ground);
+    const name = uniqueName('paused');
     const written = await ground.client.setSecret(name, 'initial-paused-value', {
       tags: { 'rotor-rotator': 'random', 'rotor-grace': 'PT0S', 'rotor-paused': 'true' },
       expiresOn: new Date(h.clock.now().getTime() + 5 * DAY),
@@ -156,8 +87,8 @@ describe('cancel', () => {
     ['retire', 'Completed', 'new'],
   ] as const)('at %s ends %s, the vault serving the %s value', async (at, status, value) => {
     // Prepare
-    const h = await harness();
-    const name = unique(`cancel-${at}`);
+    const h = await createControlsHarness(ground);
+    const name = uniqueName(`cancel-${at}`);
     await ground.client.setSecret(name, 'initial-cancel-value', { tags: { 'rotor-rotator': 'random', 'rotor-grace': 'PT5M' } });
     const secret = { vaultUrl: ground.vaultUrl, name };
     const started = await h.services.startRotation(secret, { kind: 'manual' });
