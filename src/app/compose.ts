@@ -1,4 +1,4 @@
-import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
+import type { TokenCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { ServiceBusClient } from '@azure/service-bus';
 import { BlobServiceClient } from '@azure/storage-blob';
@@ -14,6 +14,7 @@ import { createRotationEngine, type EngineSettings, type RotationEngine } from '
 import type { Clock, HealthProbe, Notifier, RotationLedger, SecretStore, StepQueue } from '../rotation/ports.js';
 import { createRotatorRegistry, type Rotator, type RotatorRegistry } from '../rotators/rotator.js';
 import { builtInRotators } from './rotators.js';
+import { createAzureCredential } from '../identity/credential.js';
 
 /** Everything the functions need, built once per process. */
 export interface Rotor {
@@ -57,8 +58,8 @@ function blobServiceClientFor(connection: Connection, credential: () => TokenCre
 }
 
 /**
- * The composition root: real adapters from settings and `DefaultAzureCredential`
- * (the user-assigned identity named by `AZURE_CLIENT_ID`). Only vaults in
+ * The composition root: real adapters from settings and the managed identity
+ * named by `AZURE_CLIENT_ID` (`createAzureCredential`). Only vaults in
  * `ROTOR_ALLOWED_VAULTS` get a client, so a request naming another host never
  * receives Rotor's token.
  */
@@ -67,7 +68,7 @@ export function composeRotor(options: ComposeOptions = {}): Rotor {
   const logger = options.logger ?? createLogger(jsonLineSink, { level: settings.logLevel, fields: { app: 'rotor' } });
   let credential: TokenCredential | undefined = options.credential;
   const lazyCredential = (): TokenCredential =>
-    (credential ??= new DefaultAzureCredential(settings.managedIdentityClientId === undefined ? {} : { managedIdentityClientId: settings.managedIdentityClientId }));
+    (credential ??= createAzureCredential({ managedIdentityClientId: settings.managedIdentityClientId }));
 
   const allowed = new Set(settings.allowedVaults.map((v) => new URL(v).origin));
   const makeClient = options.secretClientFor ?? ((vaultUrl: string) => new SecretClient(vaultUrl, lazyCredential(), { retryOptions: { maxRetries: 0 } }));
