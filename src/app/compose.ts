@@ -15,6 +15,7 @@ import type { Clock, HealthProbe, Notifier, RotationLedger, SecretStore, StepQue
 import { createRotatorRegistry, type Rotator, type RotatorRegistry } from '../rotators/rotator.js';
 import { builtInRotators } from './rotators.js';
 import { createAzureCredential } from '../identity/credential.js';
+import { createStepRedelivery, type RedeliveryPolicy, type StepRedelivery } from '../queue/step-redelivery.js';
 
 /** Everything the functions need, built once per process. */
 export interface Rotor {
@@ -23,6 +24,8 @@ export interface Rotor {
   readonly engine: RotationEngine;
   readonly secretStore: SecretStore;
   readonly stepQueue: StepQueue;
+  /** Sends a step again later when the infrastructure under it failed (functions/rotationSteps.ts); absent in compositions of fakes. */
+  readonly stepRedelivery?: StepRedelivery;
   readonly ledger: RotationLedger;
   readonly notifier: Notifier;
   readonly healthProbe: HealthProbe;
@@ -45,6 +48,8 @@ export interface ComposeOptions {
   readonly logger?: Logger;
   readonly clock?: Clock;
   readonly engineSettings?: Partial<EngineSettings>;
+  /** Backoff of steps whose infrastructure failed (default: 1 s doubling to a minute, 20 times); tests use milliseconds. */
+  readonly redeliveryPolicy?: RedeliveryPolicy;
   /** Key Vault backoff ladder; tests use milliseconds. */
   readonly keyVaultBackoffMs?: readonly number[];
 }
@@ -84,6 +89,7 @@ export function composeRotor(options: ComposeOptions = {}): Rotor {
   const ownsServiceBus = options.serviceBusClient === undefined;
   const serviceBus = options.serviceBusClient ?? serviceBusClientFor(settings.serviceBus, lazyCredential);
   const stepQueue = createServiceBusStepQueue({ sender: serviceBus.createSender(settings.stepQueue), ...(options.clock === undefined ? {} : { clock: options.clock }) });
+  const stepRedelivery = createStepRedelivery(serviceBus.createSender(settings.stepQueue), options.redeliveryPolicy);
 
   const blobService = options.blobServiceClient ?? blobServiceClientFor(settings.ledgerStorage, lazyCredential);
   const ledger = createBlobLedger({ container: blobService.getContainerClient(settings.ledgerContainer), ...(options.clock === undefined ? {} : { clock: options.clock }) });
@@ -109,6 +115,7 @@ export function composeRotor(options: ComposeOptions = {}): Rotor {
     engine,
     secretStore,
     stepQueue,
+    stepRedelivery,
     ledger,
     notifier,
     healthProbe,
