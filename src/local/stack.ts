@@ -12,6 +12,7 @@ import { rotorFunctions } from './catalogue.js';
 import { startDemoConsumerApp, type DemoConsumerApp } from './demo/consumer-app.js';
 import { demoConsumerModes, seedDemoSecrets, type SeededSecret } from './demo/seed.js';
 import { startLocalHost, type LocalHost } from './host.js';
+import type { RedeliveryPolicy } from '../queue/step-redelivery.js';
 
 /**
  * The whole of Rotor on one machine: the Key Vault, Service Bus and Event
@@ -37,6 +38,10 @@ export interface LocalStackOptions {
   /** Event Grid retry waits are multiplied by this (1 = as the service). */
   readonly eventGridRetryTimeScale?: number;
   readonly keyVaultThrottle?: boolean;
+  /** The ledger's blob client (default: Azurite's connection string); tests put a fault proxy in between. */
+  readonly ledgerClient?: (azurite: LocalAzurite) => BlobServiceClient;
+  /** Backoff of steps whose infrastructure failed (default: as in Azure). */
+  readonly redeliveryPolicy?: RedeliveryPolicy;
 }
 
 export interface LocalStackEndpoints {
@@ -104,6 +109,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       // Locally only the random rotator: the Azure ones need ARM and Graph.
       rotators: [createRandomRotator()],
       engineSettings: { ...localEngineSettings, ...options.engineSettings },
+      ...(options.ledgerClient === undefined ? {} : { blobServiceClient: options.ledgerClient(azurite) }),
+      ...(options.redeliveryPolicy === undefined ? {} : { redeliveryPolicy: options.redeliveryPolicy }),
     });
     cleanups.push(() => rotor.close());
     await BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(settings.ledgerContainer).createIfNotExists();
