@@ -42,6 +42,8 @@ export interface LocalStackOptions {
   readonly ledgerClient?: (azurite: LocalAzurite) => BlobServiceClient;
   /** Backoff of steps whose infrastructure failed (default: as in Azure). */
   readonly redeliveryPolicy?: RedeliveryPolicy;
+  /** Key Vault call retry delays (default Key Vault's documented 1-16 s); tests that inject vault faults shorten them. */
+  readonly keyVaultBackoffMs?: readonly number[];
 }
 
 export interface LocalStackEndpoints {
@@ -111,6 +113,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       engineSettings: { ...localEngineSettings, ...options.engineSettings },
       ...(options.ledgerClient === undefined ? {} : { blobServiceClient: options.ledgerClient(azurite) }),
       ...(options.redeliveryPolicy === undefined ? {} : { redeliveryPolicy: options.redeliveryPolicy }),
+      ...(options.keyVaultBackoffMs === undefined ? {} : { keyVaultBackoffMs: options.keyVaultBackoffMs }),
     });
     cleanups.push(() => rotor.close());
     await BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(settings.ledgerContainer).createIfNotExists();
