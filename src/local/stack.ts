@@ -11,8 +11,10 @@ import { startAzuriteBlob, type LocalAzurite } from './azurite.js';
 import { rotorFunctions } from './catalogue.js';
 import { startDemoConsumerApp, type DemoConsumerApp } from './demo/consumer-app.js';
 import { demoConsumerModes, seedDemoSecrets, type SeededSecret } from './demo/seed.js';
+import { readServiceBusHostSettings } from './host-json.js';
 import { startLocalHost, type LocalHost } from './host.js';
 import type { RedeliveryPolicy } from '../queue/step-redelivery.js';
+import { startScenarioServices, type ScenarioEndpoints, type ScenarioServices } from './scenarios/index.js';
 
 /**
  * The whole of Rotor on one machine: the Key Vault, Service Bus and Event
@@ -42,6 +44,12 @@ export interface LocalStackOptions {
   readonly ledgerClient?: (azurite: LocalAzurite) => BlobServiceClient;
   /** Backoff of steps whose infrastructure failed (default: as in Azure). */
   readonly redeliveryPolicy?: RedeliveryPolicy;
+  /**
+   * `compose`: all seven rotators, against local stand-ins (ARM/Graph, PostgreSQL,
+   * the webhook receiver, a business-events topic); `seed`: also one managed
+   * secret per rotator with its live consumer. Default: the random rotator only.
+   */
+  readonly scenarios?: 'compose' | 'seed';
   /** Key Vault call retry delays (default Key Vault's documented 1-16 s); tests that inject vault faults shorten them. */
   readonly keyVaultBackoffMs?: readonly number[];
 }
@@ -55,6 +63,7 @@ export interface LocalStackEndpoints {
   readonly eventGrid: { readonly url: string; readonly topicEndpoint: string; readonly topicKey: string; readonly admin: string };
   readonly ledger: { readonly blobEndpoint: string; readonly connectionString: string; readonly container: string };
   readonly demo?: { readonly consumerUrl: string; readonly secrets: readonly SeededSecret[] };
+  readonly scenarios?: ScenarioEndpoints;
   /** The app settings Rotor runs with (what `local.settings.json` would hold). */
   readonly settings: Readonly<Record<string, string>>;
 }
@@ -65,6 +74,8 @@ export interface LocalStack {
   readonly azurite: LocalAzurite;
   readonly rotor: Rotor;
   readonly consumer?: DemoConsumerApp;
+  /** With `scenarios`: the stand-ins, and the seeded scenarios with their consumers. */
+  readonly scenarios?: ScenarioServices;
   endpoints(): LocalStackEndpoints;
   stop(): Promise<void>;
 }
@@ -103,13 +114,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ROTOR_LOG_LEVEL: 'info',
     };
     const settings = loadSettings(env);
+    const scenarios = options.scenarios === undefined ? undefined : await startScenarioServices({ log: options.log });
+    if (scenarios !== undefined) cleanups.push(() => scenarios.stop());
     const rotor = composeRotor({
       settings,
       logger: options.log,
       secretClientFor: () => createEmulatorSecretClient(emulators.keyVault, { clientOptions: { retryOptions: { maxRetries: 0 } } }),
       notifier: createEventGridNotifier({ endpoint: emulators.eventGrid.topicEndpoint, credential: { key: emulators.eventGrid.topicKey }, log: options.log }),
-      // Locally only the random rotator: the Azure ones need ARM and Graph.
-      rotators: [createRandomRotator()],
+      // The Azure, database and webhook rotators run against the scenario stand-ins when they are up.
+      rotators: [createRandomRotator(), ...(scenarios?.rotators ?? [])],
       engineSettings: { ...localEngineSettings, ...options.engineSettings },
       ...(options.ledgerClient === undefined ? {} : { blobServiceClient: options.ledgerClient(azurite) }),
       ...(options.redeliveryPolicy === undefined ? {} : { redeliveryPolicy: options.redeliveryPolicy }),
@@ -126,7 +139,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       log: options.log,
       port: options.port ?? 0,
       timers: options.timers ?? 'schedule',
-      serviceBus: { sessionIdleTimeoutMs: 500 },
+      // host.json's session settings, so that the local host pulls sessions as Azure's does.
+      serviceBus: readServiceBusHostSettings(),
     });
     cleanups.push(() => host.stop());
 
@@ -145,6 +159,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       cleanups.push(() => consumer!.stop());
       seeded = await seedDemoSecrets(createEmulatorSecretClient(emulators.keyVault), consumer);
     }
+    if (options.scenarios === 'seed') {
+      await scenarios?.seed({ admin: createEmulatorSecretClient(emulators.keyVault), reader: createEmulatorSecretClient(emulators.keyVault, { role: 'user' }) });
+    }
 
     return {
       host,
@@ -152,6 +169,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       azurite,
       rotor,
       ...(consumer === undefined ? {} : { consumer }),
+      ...(scenarios === undefined ? {} : { scenarios }),
       endpoints: () => ({
         api: { baseUrl: host.apiUrl, functionKey: host.functionKey, systemKey: host.systemKey },
         functions: rotorFunctions.map((f) => f.name),
@@ -161,6 +179,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         eventGrid: emulators.endpoints().eventGrid,
         ledger: { blobEndpoint: azurite.blobEndpoint, connectionString: azurite.connectionString, container: settings.ledgerContainer },
         ...(consumer === undefined ? {} : { demo: { consumerUrl: consumer.url, secrets: seeded } }),
+        ...(scenarios === undefined ? {} : { scenarios: scenarios.endpoints() }),
         settings: env,
       }),
       stop: cleanup,
