@@ -362,6 +362,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       try {
         if (path === '/api' || path.startsWith('/api/')) await serveHttpTrigger(req, res, url);
         else if (path === '/runtime/webhooks/eventgrid') await serveEventGrid(req, res, url);
+        // The host's root is the dashboard (functions/dashboard.ts); a `#key=` fragment survives the redirect.
+        else if (path === '/' && routes.some((r) => r.registration.name === 'dashboard')) send(res, 302, undefined, { location: '/api/dashboard' });
         else if (path === '/' || path === '/admin/host/ping') send(res, 200, 'Rotor local Functions host');
         else send(res, 404);
       } catch (error) {

@@ -5,6 +5,8 @@ import { composeRotor, useRotor, type Rotor } from '../app/compose.js';
 import { loadSettings } from '../config/index.js';
 import { createEventGridNotifier } from '../notify/event-grid-notifier.js';
 import type { Logger } from '../observability/logger.js';
+import { radarOnGraphStandIn } from '../radar/local.js';
+import { provideRadarServices } from '../radar/services.js';
 import type { EngineSettings } from '../rotation/engine.js';
 import { createRandomRotator } from '../rotators/random/random-rotator.js';
 import { startAzuriteBlob, type LocalAzurite } from './azurite.js';
@@ -132,6 +134,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(settings.ledgerContainer).createIfNotExists();
     useRotor(rotor);
     cleanups.push(() => Promise.resolve(useRotor(undefined)));
+    if (scenarios !== undefined) {
+      // The expiry radar reads the app registrations from the same Graph stand-in as the Entra rotator.
+      provideRadarServices(radarOnGraphStandIn(rotor, scenarios.ground.standIn));
+      cleanups.push(() => Promise.resolve(provideRadarServices(undefined)));
+    }
 
     const host = await startLocalHost({
       functions: rotorFunctions,
