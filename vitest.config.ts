@@ -27,6 +27,10 @@ export default defineConfig({
           hookTimeout: 60_000,
         },
       },
+      // Heavy volume checks (`npm run test:scale`, run by .ci/run): only when asked for.
+      ...(process.env.ROTOR_TEST_SCALE === '1'
+        ? [{ test: { name: 'scale', include: ['test/scale/**/*.test.ts'], environment: 'node', testTimeout: 900_000, hookTimeout: 60_000 } }]
+        : []),
       {
         test: {
           name: 'e2e',
