@@ -1,6 +1,6 @@
 import { formatSecretRef } from '../keyvault/secret-ref.js';
 import type { Logger } from '../observability/logger.js';
-import type { RotatorRegistry } from '../rotators/rotator.js';
+import type { RotatorRegistry } from './rotator.js';
 import { durations } from '../time/iso-duration.js';
 import { isStepError, toRotationError } from './errors.js';
 import { advance, isPastDeadline, type Advanced, type Effect, type MachineEvent, type MachineRules } from './machine.js';

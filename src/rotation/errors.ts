@@ -1,5 +1,5 @@
 import { isSecretStoreError, SecretStoreErrorCode } from '../keyvault/errors.js';
-import { isRotatorError } from '../rotators/errors.js';
+import { isRotatorError } from './rotator-errors.js';
 
 /**
  * Why a step failed, as the engine decides on it. Transient codes retry the

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { isSecretStoreError, SecretStoreErrorCode } from '../keyvault/errors.js';
 import type { SecretRef } from '../keyvault/secret-ref.js';
-import type { PreparedCredential } from '../rotators/rotator.js';
+import type { PreparedCredential } from './rotator.js';
 import { RotationError, RotationErrorCode } from './errors.js';
 import { EngineTag } from './policy.js';
 import type { SecretStore, StoredSecret } from './ports.js';

@@ -3,7 +3,7 @@ import { isSecretStoreError, SecretStoreErrorCode } from '../keyvault/errors.js'
 import { formatSecretRef, type SecretRef } from '../keyvault/secret-ref.js';
 import { isLedgerConflictError } from '../ledger/errors.js';
 import type { Logger } from '../observability/logger.js';
-import type { RotatorRegistry } from '../rotators/rotator.js';
+import type { RotatorRegistry } from './rotator.js';
 import { durations } from '../time/iso-duration.js';
 import { advance, deadlineFor, planOf, type Effect, type MachineRules } from './machine.js';
 import { isTerminal, RotationStatus, StepName, type Rotation, type RotationTrigger } from './model.js';

@@ -1,6 +1,6 @@
 import { isRestError } from '@azure/core-rest-pipeline';
 import { isManagementApiError, ManagementErrorCode } from '../azure-management/errors.js';
-import { isRotatorError, RotatorError, RotatorErrorCode } from './errors.js';
+import { isRotatorError, RotatorError, RotatorErrorCode } from '../rotation/rotator-errors.js';
 
 /**
  * Translates what an Azure call threw into a `RotatorError`, once, so the

@@ -22,7 +22,7 @@ import type { StartRotation, StartRotationResult } from '../../src/rotation/star
 import { parseIsoDuration } from '../../src/time/iso-duration.js';
 import { readPolicy } from '../../src/rotation/policy.js';
 import { createRandomRotator } from '../../src/rotators/random/random-rotator.js';
-import { createRotatorRegistry } from '../../src/rotators/rotator.js';
+import { createRotatorRegistry } from '../../src/rotation/rotator.js';
 import type { PolicyReading, WaysInServices } from '../../src/ways-in/services.js';
 import { FAKE_VAULT, type FakeWorld } from './fakes/world.js';
 

@@ -1,7 +1,7 @@
 import { isSecretStoreError, SecretStoreErrorCode } from '../../keyvault/errors.js';
 import { formatSecretRef, type SecretRef } from '../../keyvault/secret-ref.js';
 import type { Logger } from '../../observability/logger.js';
-import type { CurrentCredential, PreparedCredential, Rotator, RotatorContext, RotatorRegistry } from '../../rotators/rotator.js';
+import type { CurrentCredential, PreparedCredential, Rotator, RotatorContext, RotatorRegistry } from '../rotator.js';
 import type { SecretValue } from '../../secrecy/secret-value.js';
 import { RotationError, RotationErrorCode } from '../errors.js';
 import type { RotationPatch } from '../machine.js';

@@ -8,7 +8,7 @@ import { parseEventGridTopicId, type ArmResourceId } from '../../azure-managemen
 import type { SecretValue } from '../../secrecy/secret-value.js';
 import { createKeyPairRotator, type KeyPairTarget } from '../alternating-keys.js';
 import { problemsOf, readTags } from '../policy-tags.js';
-import type { Rotator } from '../rotator.js';
+import type { Rotator } from '../../rotation/rotator.js';
 
 export const eventGridTopicKeyKind = 'eventgrid-topic-key';
 

@@ -8,7 +8,7 @@ import { parseStorageAccountId } from '../../azure-management/resource-id.js';
 import { SecretValue } from '../../secrecy/secret-value.js';
 import { createKeyPairRotator, type KeyPairTarget } from '../alternating-keys.js';
 import { problemsOf, readTags } from '../policy-tags.js';
-import type { Rotator } from '../rotator.js';
+import type { Rotator } from '../../rotation/rotator.js';
 
 export const storageAccountKeyKind = 'storage-account-key';
 

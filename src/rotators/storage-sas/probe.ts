@@ -1,6 +1,6 @@
 import { AnonymousCredential, BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import { isRestError } from '@azure/core-rest-pipeline';
-import type { CredentialTestResult } from '../rotator.js';
+import type { CredentialTestResult } from '../../rotation/rotator.js';
 import type { BlobTarget } from './target.js';
 
 /** Blob name the container-scoped probes touch; nothing is ever written to it (blocks stay uncommitted). */

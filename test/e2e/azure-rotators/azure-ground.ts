@@ -7,7 +7,7 @@ import type { Rotation } from '../../../src/rotation/model.js';
 import { pendingSecretName } from '../../../src/rotation/pending.js';
 import type { StartRotationResult } from '../../../src/rotation/start-types.js';
 import { createAzureRotators } from '../../../src/rotators/azure-rotators.js';
-import type { Rotator } from '../../../src/rotators/rotator.js';
+import type { Rotator } from '../../../src/rotation/rotator.js';
 import { crashingPorts, untilNoCrash, type CrashSwitch } from '../../helpers/crash-replay.js';
 import { createE2ERotor, startE2EGround, versionsOf, type E2EGround, type E2ERotor } from '../../helpers/e2e-stack.js';
 import { createFakeLedger, type FakeLedger } from '../../helpers/fakes/ledger.js';

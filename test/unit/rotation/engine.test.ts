@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { SecretStoreError, SecretStoreErrorCode } from '../../../src/keyvault/errors.js';
 import { pendingRef } from '../../../src/rotation/pending.js';
 import type { SecretStore, StepQueue } from '../../../src/rotation/ports.js';
-import { RotatorError, RotatorErrorCode } from '../../../src/rotators/errors.js';
+import { RotatorError, RotatorErrorCode } from '../../../src/rotation/rotator-errors.js';
 import { Strategy } from '../../../src/rotation/model.js';
 import { createFakeProvider, createFakeWorld, FAKE_VAULT, type FakeWorld } from '../../helpers/fakes/index.js';
 import { expectNoSecretIn } from '../../helpers/leaks.js';
