@@ -151,7 +151,7 @@ export function createRotationEngine(deps: RotationEngineDeps): RotationEngine {
     } catch (error) {
       if (!isStepError(error)) throw error;
       const failure = toRotationError(error);
-      result = { outcome: { kind: 'failed', code: failure.code, message: failure.message } };
+      result = { outcome: { kind: 'failed', code: failure.code, message: failure.message, ...(failure.retryAfterMs === undefined ? {} : { retryAfterMs: failure.retryAfterMs }) } };
     }
     return { versioned, event: { kind: 'step-finished', startedAt: startedAt.toISOString(), ...result } };
   }

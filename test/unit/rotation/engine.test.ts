@@ -399,6 +399,25 @@ describe('transient faults', () => {
     expect(world.store.versions(secret)).toHaveLength(2);
   });
 
+  it("waits for the provider's Retry-After before retrying a throttled step", async () => {
+    // Prepare
+    const provider = createFakeProvider({ strategy: Strategy.Single, initial });
+    const world = createFakeWorld({ rotators: [provider.rotator] });
+    seed(world, { 'rotor-rotator': 'fake-single', 'rotor-grace': 'PT1M' });
+    provider.failNext('apply', new RotatorError(RotatorErrorCode.ProviderThrottled, 'slow down', { retryAfterMs: 120_000 }), 1);
+    await world.engine.startRotation(secret, { kind: 'manual' });
+
+    // Act
+    await world.drain();
+
+    // Assess
+    const rotation = onlyRotation(world);
+    expect(rotation.status).toBe('Completed');
+    const [first, second] = rotation.steps.filter((s) => s.step === 'apply');
+    expect(first!.outcome).toBe('retrying');
+    expect(Date.parse(second!.startedAt) - Date.parse(first!.endedAt)).toBe(120_000);
+  });
+
   it('rolls back when a step keeps failing transiently until its attempts run out', async () => {
     // Prepare
     const provider = createFakeProvider({ strategy: Strategy.Single, initial });
