@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KeyVaultSecret, SecretClient, SecretProperties } from '@azure/keyvault-secrets';
 import type { Logger } from '../observability/logger.js';
-import type { SecretStore, SecretVersionInfo, StoredSecret } from '../rotation/ports.js';
+import type { SecretRead, SecretStore, SecretVersionInfo, StoredSecret } from '../rotation/ports.js';
 import { SecretValue } from '../secrecy/secret-value.js';
-import { SecretStoreError, SecretStoreErrorCode } from './errors.js';
+import { isSecretStoreError, SecretStoreError, SecretStoreErrorCode } from './errors.js';
 import { formatSecretRef, type SecretRef } from './secret-ref.js';
 
 /**
@@ -68,19 +68,20 @@ export function createKeyVaultSecretStore(options: KeyVaultSecretStoreOptions): 
     }
   }
 
-  async function getOrUndefined(ref: SecretRef, version: string | undefined): Promise<StoredSecret | undefined> {
+  async function read(ref: SecretRef, version: string | undefined): Promise<SecretRead> {
     try {
       const secret = await call('get', ref, version, () => client(ref.vaultUrl).getSecret(ref.name, version === undefined ? {} : { version }));
-      return stored(ref, secret);
+      return { kind: 'found', secret: stored(ref, secret) };
     } catch (error) {
-      if (error instanceof SecretStoreError && error.code === SecretStoreErrorCode.NotFound) return undefined;
+      if (isSecretStoreError(error, SecretStoreErrorCode.NotFound)) return { kind: 'missing' };
+      if (isSecretStoreError(error, SecretStoreErrorCode.SecretDisabled)) return { kind: 'disabled' };
       throw error;
     }
   }
 
   return {
-    getLatest: (ref) => getOrUndefined(ref, undefined),
-    getVersion: (ref, version) => getOrUndefined(ref, version),
+    getLatest: (ref) => read(ref, undefined),
+    getVersion: (ref, version) => read(ref, version),
 
     async setSecret(ref, secret) {
       const written = await call('set', ref, undefined, () =>

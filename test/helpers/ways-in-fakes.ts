@@ -11,11 +11,11 @@ import type {
   RotationLedger,
   RotationNotification,
   RotationSummary,
+  SecretRead,
   SecretStore,
   SecretVersionInfo,
   StepMessage,
   StepQueue,
-  StoredSecret,
   Versioned,
 } from '../../src/rotation/ports.js';
 import type { StartRotation, StartRotationResult } from '../../src/rotation/start-types.js';
@@ -124,8 +124,8 @@ export function createMemorySecretStore(initial: readonly SecretVersionInfo[] = 
   };
   return {
     add,
-    getLatest: (): Promise<StoredSecret | undefined> => unsupported(),
-    getVersion: (): Promise<StoredSecret | undefined> => unsupported(),
+    getLatest: (): Promise<SecretRead> => unsupported(),
+    getVersion: (): Promise<SecretRead> => unsupported(),
     setSecret: (): Promise<SecretVersionInfo> => unsupported(),
     setEnabled: (): Promise<void> => unsupported(),
     async *listVersions(ref) {

@@ -121,7 +121,7 @@ export async function writeManagedSecret(azure: AzureGround, name: string, initi
 export async function rotateThroughEngine(world: AzureWorld, secret: ManagedSecret, trigger: 'event' | 'manual' = 'manual'): Promise<Rotation> {
   const start: StartRotationResult = await untilNoCrash(async () => {
     const latest = await world.rotor.secretStore.getLatest(secret.ref);
-    return world.rotor.engine.startRotation(secret.ref, trigger === 'event' ? { kind: 'event', version: latest?.version ?? secret.version } : { kind: 'manual' });
+    return world.rotor.engine.startRotation(secret.ref, trigger === 'event' ? { kind: 'event', version: latest.kind === 'found' ? latest.secret.version : secret.version } : { kind: 'manual' });
   });
   if (start.outcome !== 'started' && start.outcome !== 'duplicate') throw new Error(`rotation of ${secret.ref.name} did not start: ${start.outcome}`);
   const ended = async () => {
