@@ -5,13 +5,18 @@ import { composeRotor, useRotor, type Rotor } from '../app/compose.js';
 import { loadSettings } from '../config/index.js';
 import { createEventGridNotifier } from '../notify/event-grid-notifier.js';
 import type { Logger } from '../observability/logger.js';
+import { radarOnGraphStandIn } from '../radar/local.js';
+import { provideRadarServices } from '../radar/services.js';
 import type { EngineSettings } from '../rotation/engine.js';
 import { createRandomRotator } from '../rotators/random/random-rotator.js';
 import { startAzuriteBlob, type LocalAzurite } from './azurite.js';
 import { rotorFunctions } from './catalogue.js';
 import { startDemoConsumerApp, type DemoConsumerApp } from './demo/consumer-app.js';
 import { demoConsumerModes, seedDemoSecrets, type SeededSecret } from './demo/seed.js';
+import { readServiceBusHostSettings } from './host-json.js';
 import { startLocalHost, type LocalHost } from './host.js';
+import type { RedeliveryPolicy } from '../queue/step-redelivery.js';
+import { startScenarioServices, type ScenarioEndpoints, type ScenarioServices } from './scenarios/index.js';
 
 /**
  * The whole of Rotor on one machine: the Key Vault, Service Bus and Event
@@ -37,6 +42,16 @@ export interface LocalStackOptions {
   /** Event Grid retry waits are multiplied by this (1 = as the service). */
   readonly eventGridRetryTimeScale?: number;
   readonly keyVaultThrottle?: boolean;
+  /** The ledger's blob client (default: Azurite's connection string); tests put a fault proxy in between. */
+  readonly ledgerClient?: (azurite: LocalAzurite) => BlobServiceClient;
+  /** Backoff of steps whose infrastructure failed (default: as in Azure). */
+  readonly redeliveryPolicy?: RedeliveryPolicy;
+  /**
+   * `compose`: all seven rotators, against local stand-ins (ARM/Graph, PostgreSQL,
+   * the webhook receiver, a business-events topic); `seed`: also one managed
+   * secret per rotator with its live consumer. Default: the random rotator only.
+   */
+  readonly scenarios?: 'compose' | 'seed';
   /** Key Vault call retry delays (default Key Vault's documented 1-16 s); tests that inject vault faults shorten them. */
   readonly keyVaultBackoffMs?: readonly number[];
 }
@@ -50,6 +65,7 @@ export interface LocalStackEndpoints {
   readonly eventGrid: { readonly url: string; readonly topicEndpoint: string; readonly topicKey: string; readonly admin: string };
   readonly ledger: { readonly blobEndpoint: string; readonly connectionString: string; readonly container: string };
   readonly demo?: { readonly consumerUrl: string; readonly secrets: readonly SeededSecret[] };
+  readonly scenarios?: ScenarioEndpoints;
   /** The app settings Rotor runs with (what `local.settings.json` would hold). */
   readonly settings: Readonly<Record<string, string>>;
 }
@@ -60,6 +76,8 @@ export interface LocalStack {
   readonly azurite: LocalAzurite;
   readonly rotor: Rotor;
   readonly consumer?: DemoConsumerApp;
+  /** With `scenarios`: the stand-ins, and the seeded scenarios with their consumers. */
+  readonly scenarios?: ScenarioServices;
   endpoints(): LocalStackEndpoints;
   stop(): Promise<void>;
 }
@@ -98,20 +116,29 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ROTOR_LOG_LEVEL: 'info',
     };
     const settings = loadSettings(env);
+    const scenarios = options.scenarios === undefined ? undefined : await startScenarioServices({ log: options.log });
+    if (scenarios !== undefined) cleanups.push(() => scenarios.stop());
     const rotor = composeRotor({
       settings,
       logger: options.log,
       secretClientFor: () => createEmulatorSecretClient(emulators.keyVault, { clientOptions: { retryOptions: { maxRetries: 0 } } }),
       notifier: createEventGridNotifier({ endpoint: emulators.eventGrid.topicEndpoint, credential: { key: emulators.eventGrid.topicKey }, log: options.log }),
-      // Locally only the random rotator: the Azure ones need ARM and Graph.
-      rotators: [createRandomRotator()],
+      // The Azure, database and webhook rotators run against the scenario stand-ins when they are up.
+      rotators: [createRandomRotator(), ...(scenarios?.rotators ?? [])],
       engineSettings: { ...localEngineSettings, ...options.engineSettings },
+      ...(options.ledgerClient === undefined ? {} : { blobServiceClient: options.ledgerClient(azurite) }),
+      ...(options.redeliveryPolicy === undefined ? {} : { redeliveryPolicy: options.redeliveryPolicy }),
       ...(options.keyVaultBackoffMs === undefined ? {} : { keyVaultBackoffMs: options.keyVaultBackoffMs }),
     });
     cleanups.push(() => rotor.close());
     await BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(settings.ledgerContainer).createIfNotExists();
     useRotor(rotor);
     cleanups.push(() => Promise.resolve(useRotor(undefined)));
+    if (scenarios !== undefined) {
+      // The expiry radar reads the app registrations from the same Graph stand-in as the Entra rotator.
+      provideRadarServices(radarOnGraphStandIn(rotor, scenarios.ground.standIn));
+      cleanups.push(() => Promise.resolve(provideRadarServices(undefined)));
+    }
 
     const host = await startLocalHost({
       functions: rotorFunctions,
@@ -119,7 +146,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       log: options.log,
       port: options.port ?? 0,
       timers: options.timers ?? 'schedule',
-      serviceBus: { sessionIdleTimeoutMs: 500 },
+      // host.json's session settings, so that the local host pulls sessions as Azure's does.
+      serviceBus: readServiceBusHostSettings(),
     });
     cleanups.push(() => host.stop());
 
@@ -138,6 +166,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       cleanups.push(() => consumer!.stop());
       seeded = await seedDemoSecrets(createEmulatorSecretClient(emulators.keyVault), consumer);
     }
+    if (options.scenarios === 'seed') {
+      await scenarios?.seed({ admin: createEmulatorSecretClient(emulators.keyVault), reader: createEmulatorSecretClient(emulators.keyVault, { role: 'user' }) });
+    }
 
     return {
       host,
@@ -145,6 +176,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       azurite,
       rotor,
       ...(consumer === undefined ? {} : { consumer }),
+      ...(scenarios === undefined ? {} : { scenarios }),
       endpoints: () => ({
         api: { baseUrl: host.apiUrl, functionKey: host.functionKey, systemKey: host.systemKey },
         functions: rotorFunctions.map((f) => f.name),
@@ -154,6 +186,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         eventGrid: emulators.endpoints().eventGrid,
         ledger: { blobEndpoint: azurite.blobEndpoint, connectionString: azurite.connectionString, container: settings.ledgerContainer },
         ...(consumer === undefined ? {} : { demo: { consumerUrl: consumer.url, secrets: seeded } }),
+        ...(scenarios === undefined ? {} : { scenarios: scenarios.endpoints() }),
         settings: env,
       }),
       stop: cleanup,
