@@ -53,7 +53,7 @@ function rotationUrl(request: HttpRequest, id: string): string {
 }
 
 /** An unexpected failure (storage or Key Vault unreachable) is a 500 problem, logged, with no internals in the body. */
-async function answering(request: HttpRequest, log: Logger, handle: () => Promise<HttpResponseInit>): Promise<HttpResponseInit> {
+export async function answering(request: HttpRequest, log: Logger, handle: () => Promise<HttpResponseInit>): Promise<HttpResponseInit> {
   try {
     return await handle();
   } catch (error) {
