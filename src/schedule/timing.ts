@@ -1,4 +1,4 @@
-import type { PolicyProblem } from '../rotators/rotator.js';
+import type { PolicyProblem } from '../rotation/rotator.js';
 import { durations, parseIsoDuration } from '../time/iso-duration.js';
 import { parseUtcCron, type UtcCron } from './cron.js';
 import { isScheduleError } from './errors.js';

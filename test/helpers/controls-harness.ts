@@ -2,7 +2,7 @@ import { createLogger, createMemorySink } from '../../src/observability/logger.j
 import { parseStepMessage } from '../../src/queue/step-message.js';
 import { readPolicy } from '../../src/rotation/policy.js';
 import { createRandomRotator } from '../../src/rotators/random/random-rotator.js';
-import { createRotatorRegistry } from '../../src/rotators/rotator.js';
+import { createRotatorRegistry } from '../../src/rotation/rotator.js';
 import type { WaysInServices } from '../../src/ways-in/services.js';
 import { createE2ERotor, type E2EGround, type E2ERotor } from './e2e-stack.js';
 import type { FakeClock } from './fakes/clock.js';
