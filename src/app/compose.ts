@@ -12,7 +12,7 @@ import { createLogger, jsonLineSink, type Logger } from '../observability/logger
 import { createServiceBusStepQueue } from '../queue/step-queue.js';
 import { createRotationEngine, type EngineSettings, type RotationEngine } from '../rotation/engine.js';
 import type { Clock, HealthProbe, Notifier, RotationLedger, SecretStore, StepQueue } from '../rotation/ports.js';
-import { createRotatorRegistry, type Rotator, type RotatorRegistry } from '../rotators/rotator.js';
+import { createRotatorRegistry, type Rotator, type RotatorRegistry } from '../rotation/rotator.js';
 import type { ConsumerGateway } from '../consumers/adapter.js';
 import { createConsumerGatewayFromOptions } from '../consumers/gateway.js';
 import { createBlobConsumerRegistry, type ConsumerRegistry } from '../consumers/registry.js';
