@@ -377,6 +377,10 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     })();
     void track(work);
   });
+  // The Functions host (Kestrel) keeps an idle connection 120 s. Node's 5-s default races a
+  // client that reuses the socket just as the server closes it (ECONNRESET on a busy machine).
+  server.keepAliveTimeout = 120_000;
+  server.headersTimeout = 125_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, options.hostname ?? '127.0.0.1', () => {
