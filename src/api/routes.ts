@@ -234,6 +234,7 @@ function presentValidPolicy(p: RotationPolicy): unknown {
     graceSeconds: Math.round(p.graceMs / 1000),
     health: p.health.map((h) => ({ url: withoutCredentials(h.url), expectStatus: h.expectStatus })),
     ...(p.revokeAfterMs === undefined ? {} : { revokeAfterSeconds: Math.round(p.revokeAfterMs / 1000) }),
+    ...(p.adoptionTimeoutMs === undefined ? {} : { adoptionTimeoutSeconds: Math.round(p.adoptionTimeoutMs / 1000) }),
   };
 }
 
