@@ -152,6 +152,6 @@ describe('adoption before retirement (I8)', () => {
     const result = await world.engine.startRotation(secret, { kind: 'manual' });
 
     expect(result).toMatchObject({ outcome: 'invalid-policy' });
-    expect((result as { problems: { tag: string }[] }).problems.map((p) => p.tag)).toEqual(['rotor-consumers', 'rotor-adoption-timeout']);
+    expect((result as unknown as { problems: { tag: string }[] }).problems.map((p) => p.tag)).toEqual(['rotor-consumers', 'rotor-adoption-timeout']);
   });
 });
