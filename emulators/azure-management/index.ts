@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { generate } from 'selfsigned';
+import { loopbackCertificate } from '../loopback-certificate.js';
 import { startAzuriteAccounts, type AzuriteAccounts } from './azurite-accounts.js';
 import {
   application,
@@ -77,6 +77,8 @@ export interface AzureManagementEmulatorOptions {
   readonly operationPolls?: number;
   /** Retry-After (seconds) on 202 answers. Default 0, so tests do not wait. */
   readonly operationRetryAfterSeconds?: number;
+  /** Called after a topic's keys are regenerated, so an Event Grid data plane elsewhere (the local stack's emulator) follows. */
+  readonly onEventGridKeys?: (topicName: string, keys: { readonly key1: string; readonly key2: string }) => void;
   /** App Service sites (and slots) with Key Vault references: consumers of secrets. */
   readonly webSites?: readonly WebSiteSeed[];
   /** Container Apps with revisions: consumers of secrets. */
@@ -241,15 +243,7 @@ export async function startAzureManagementEmulator(options: AzureManagementEmula
   }
 
   const host = options.host ?? '127.0.0.1';
-  const pems = await generate([{ name: 'commonName', value: 'rotor-azure-management-stand-in' }], {
-    keyType: 'ec',
-    curve: 'P-256',
-    algorithm: 'sha256',
-    extensions: [
-      { name: 'basicConstraints', cA: true },
-      { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' }] },
-    ],
-  });
+  const pems = await loopbackCertificate('rotor-azure-management-stand-in');
 
   let base = '';
 
@@ -343,6 +337,7 @@ export async function startAzureManagementEmulator(options: AzureManagementEmula
     if (keyName === undefined) return armError(400, 'InvalidRequest', "Invalid key name. Valid values are 'key1' and 'key2'.");
     if (keyName === 'key1') topic.key1 = newTopicKey();
     else topic.key2 = newTopicKey();
+    options.onEventGridKeys?.(topic.name, { key1: topic.key1, key2: topic.key2 });
     const result = () => ({ key1: topic.key1, key2: topic.key2 });
     if (regenerateMode === 'sync') return new HttpAnswer(200, result());
     const id = randomUUID();
@@ -623,7 +618,7 @@ export async function startAzureManagementEmulator(options: AzureManagementEmula
     send(response, answer);
   };
 
-  const server: Server = createServer({ key: pems.private, cert: pems.cert }, (request, response) => {
+  const server: Server = createServer({ key: pems.key, cert: pems.cert }, (request, response) => {
     handle(request, response).catch(() => {
       if (!response.headersSent) send(response, armError(500, 'InternalServerError', 'The stand-in failed.'));
     });

@@ -132,8 +132,17 @@ export function createApiClient(options: ApiClientOptions): RotorApi {
       return { value: parse(historyPageSchema, json, 'the history'), raw: json };
     },
     async listSecrets(input) {
-      const { json } = await call('GET', urlFor('secrets', { vault: input.vault }));
-      return { value: parse(secretsSchema, json, 'the secret list'), raw: json };
+      // The API answers a page at a time; the CLI shows them all, one page after another.
+      let { json } = await call('GET', urlFor('secrets', { vault: input.vault }));
+      const first = parse(secretsSchema, json, 'the secret list');
+      const items = [...first.items];
+      for (let next = nextLinkOf(json); next !== undefined; next = nextLinkOf(json)) {
+        ({ json } = await call('GET', sameOrigin(next, base)));
+        items.push(...parse(secretsSchema, json, 'the secret list').items);
+      }
+      const value = { ...first, items };
+      delete (value as { nextLink?: unknown }).nextLink;
+      return { value, raw: value };
     },
     async getConsumers(input) {
       const { json, etag } = await call('GET', urlFor(`secrets/${encodeURIComponent(input.secret)}/consumers`, { vault: input.vault }));
@@ -149,6 +158,11 @@ export function createApiClient(options: ApiClientOptions): RotorApi {
       await call('DELETE', url, undefined, input.ifMatch === undefined ? {} : { 'if-match': input.ifMatch });
     },
   };
+}
+
+function nextLinkOf(json: unknown): string | undefined {
+  const link = (json as { nextLink?: unknown } | null)?.nextLink;
+  return typeof link === 'string' && link !== '' ? link : undefined;
 }
 
 /**

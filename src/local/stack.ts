@@ -11,7 +11,9 @@ import { startAzuriteBlob, type LocalAzurite } from './azurite.js';
 import { rotorFunctions } from './catalogue.js';
 import { startDemoConsumerApp, type DemoConsumerApp } from './demo/consumer-app.js';
 import { demoConsumerModes, seedDemoSecrets, type SeededSecret } from './demo/seed.js';
+import { readServiceBusHostSettings } from './host-json.js';
 import { startLocalHost, type LocalHost } from './host.js';
+import { startScenarioServices, type ScenarioEndpoints, type ScenarioServices } from './scenarios/index.js';
 
 /**
  * The whole of Rotor on one machine: the Key Vault, Service Bus and Event
@@ -37,6 +39,12 @@ export interface LocalStackOptions {
   /** Event Grid retry waits are multiplied by this (1 = as the service). */
   readonly eventGridRetryTimeScale?: number;
   readonly keyVaultThrottle?: boolean;
+  /**
+   * `compose`: all seven rotators, against local stand-ins (ARM/Graph, PostgreSQL,
+   * the webhook receiver, a business-events topic); `seed`: also one managed
+   * secret per rotator with its live consumer. Default: the random rotator only.
+   */
+  readonly scenarios?: 'compose' | 'seed';
   /** Key Vault call retry delays (default Key Vault's documented 1-16 s); tests that inject vault faults shorten them. */
   readonly keyVaultBackoffMs?: readonly number[];
 }
@@ -50,6 +58,7 @@ export interface LocalStackEndpoints {
   readonly eventGrid: { readonly url: string; readonly topicEndpoint: string; readonly topicKey: string; readonly admin: string };
   readonly ledger: { readonly blobEndpoint: string; readonly connectionString: string; readonly container: string };
   readonly demo?: { readonly consumerUrl: string; readonly secrets: readonly SeededSecret[] };
+  readonly scenarios?: ScenarioEndpoints;
   /** The app settings Rotor runs with (what `local.settings.json` would hold). */
   readonly settings: Readonly<Record<string, string>>;
 }
@@ -60,6 +69,8 @@ export interface LocalStack {
   readonly azurite: LocalAzurite;
   readonly rotor: Rotor;
   readonly consumer?: DemoConsumerApp;
+  /** With `scenarios`: the stand-ins, and the seeded scenarios with their consumers. */
+  readonly scenarios?: ScenarioServices;
   endpoints(): LocalStackEndpoints;
   stop(): Promise<void>;
 }
@@ -100,13 +111,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ROTOR_CONSUMER_SIGNING_KEY: 'local-consumer-signing-key-0123456789',
     };
     const settings = loadSettings(env);
+    const scenarios = options.scenarios === undefined ? undefined : await startScenarioServices({ log: options.log });
+    if (scenarios !== undefined) cleanups.push(() => scenarios.stop());
     const rotor = composeRotor({
       settings,
       logger: options.log,
       secretClientFor: () => createEmulatorSecretClient(emulators.keyVault, { clientOptions: { retryOptions: { maxRetries: 0 } } }),
       notifier: createEventGridNotifier({ endpoint: emulators.eventGrid.topicEndpoint, credential: { key: emulators.eventGrid.topicKey }, log: options.log }),
-      // Locally only the random rotator: the Azure ones need ARM and Graph.
-      rotators: [createRandomRotator()],
+      // The Azure, database and webhook rotators run against the scenario stand-ins when they are up.
+      rotators: [createRandomRotator(), ...(scenarios?.rotators ?? [])],
       engineSettings: { ...localEngineSettings, ...options.engineSettings },
       ...(options.keyVaultBackoffMs === undefined ? {} : { keyVaultBackoffMs: options.keyVaultBackoffMs }),
     });
@@ -121,7 +134,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       log: options.log,
       port: options.port ?? 0,
       timers: options.timers ?? 'schedule',
-      serviceBus: { sessionIdleTimeoutMs: 500 },
+      // host.json's session settings, so that the local host pulls sessions as Azure's does.
+      serviceBus: readServiceBusHostSettings(),
     });
     cleanups.push(() => host.stop());
 
@@ -140,6 +154,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       cleanups.push(() => consumer!.stop());
       seeded = await seedDemoSecrets(createEmulatorSecretClient(emulators.keyVault), consumer);
     }
+    if (options.scenarios === 'seed') {
+      await scenarios?.seed({ admin: createEmulatorSecretClient(emulators.keyVault), reader: createEmulatorSecretClient(emulators.keyVault, { role: 'user' }) });
+    }
 
     return {
       host,
@@ -147,6 +164,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       azurite,
       rotor,
       ...(consumer === undefined ? {} : { consumer }),
+      ...(scenarios === undefined ? {} : { scenarios }),
       endpoints: () => ({
         api: { baseUrl: host.apiUrl, functionKey: host.functionKey, systemKey: host.systemKey },
         functions: rotorFunctions.map((f) => f.name),
@@ -156,6 +174,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         eventGrid: emulators.endpoints().eventGrid,
         ledger: { blobEndpoint: azurite.blobEndpoint, connectionString: azurite.connectionString, container: settings.ledgerContainer },
         ...(consumer === undefined ? {} : { demo: { consumerUrl: consumer.url, secrets: seeded } }),
+        ...(scenarios === undefined ? {} : { scenarios: scenarios.endpoints() }),
         settings: env,
       }),
       stop: cleanup,
