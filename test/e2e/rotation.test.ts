@@ -204,7 +204,7 @@ describe.each(transports)('a rotation end to end (Key Vault emulator, Azurite, t
       // Assess
       const rotation = await rotationOf((start as { rotationId: string }).rotationId);
       expect(rotation.status).toBe('Completed');
-      expect(rotation.steps).toHaveLength(5);
+      expect(rotation.steps).toHaveLength(6);
       expect((await versionsOf(ground.client, secret.name)).size).toBe(2);
       expect((await versionsOf(ground.client, pendingSecretName(secret.name))).size).toBe(1);
     });
