@@ -10,6 +10,7 @@ import {
   eventGridTopicId,
   newStorageKey,
   newTopicKey,
+  keyCredential,
   passwordCredential,
   storageAccount,
   storageAccountId,
@@ -17,6 +18,8 @@ import {
   type ApplicationState,
   type EventGridTopicSeed,
   type EventGridTopicState,
+  type KeyCredentialSeed,
+  type KeyCredentialState,
   type PasswordCredentialState,
   type StorageAccountSeed,
   type StorageAccountState,
@@ -51,7 +54,7 @@ export * from './consumer-apps.js';
  *   (regenerateKey long-running: 202 with `Location` [and `Azure-AsyncOperation`], `Retry-After`);
  *   operation polling under `/subscriptions/{sub}/providers/Microsoft.EventGrid/locations/{loc}/...`.
  * - Graph v1.0 (bearer token): `GET /applications/{id}` and `/applications(appId='{appId}')`
- *   (`$select` honoured), `POST .../addPassword` (200, secret text once), `POST .../removePassword` (204).
+ *   (`$select` honoured; password and certificate credentials), `POST .../addPassword` (200, secret text once), `POST .../removePassword` (204).
  * - Identity platform: `POST /{tenant}/oauth2/v2.0/token`, client credentials grant against the apps' secrets.
  * - Event Grid data plane: `POST /eventgrid/{topics|domains}/{name}/api/events` with `aeg-sas-key`.
  *
@@ -131,6 +134,8 @@ export interface AzureManagementAdmin {
   /** Add or remove a password as someone outside Rotor would. */
   addPassword(appId: string, seed?: { displayName?: string; secretText?: string }): Readonly<PasswordCredentialState>;
   removePassword(appId: string, keyId: string): void;
+  /** Upload a certificate credential's public part as someone outside Rotor would. */
+  addCertificate(appId: string, seed?: KeyCredentialSeed): Readonly<KeyCredentialState>;
   webSite(name: string, slot?: string): Readonly<WebSiteState>;
   /** Adds a site and resolves its references, as creating it in Azure does. */
   addWebSite(seed: WebSiteSeed): Promise<Readonly<WebSiteState>>;
@@ -436,6 +441,17 @@ export async function startAzureManagementEmulator(options: AzureManagementEmula
         secretText: null,
         startDateTime: p.startDateTime,
       })),
+      // Graph lists `key` as null unless it is asked for by $select; the stand-in holds no key material.
+      keyCredentials: app.keyCredentials.map((k) => ({
+        customKeyIdentifier: k.customKeyIdentifier,
+        displayName: k.displayName,
+        endDateTime: k.endDateTime,
+        key: null,
+        keyId: k.keyId,
+        startDateTime: k.startDateTime,
+        type: k.type,
+        usage: k.usage,
+      })),
     };
     if (select === null) return full;
     const wanted = new Set(select.split(',').map((s) => s.trim()));
@@ -700,6 +716,11 @@ export async function startAzureManagementEmulator(options: AzureManagementEmula
     removePassword(appId, keyId) {
       const app = mustApp(appId);
       app.passwordCredentials = app.passwordCredentials.filter((p) => p.keyId !== keyId);
+    },
+    addCertificate(appId, seed = {}) {
+      const credential = keyCredential(seed, new Date());
+      mustApp(appId).keyCredentials.push(credential);
+      return credential;
     },
     inject(rule) {
       faults.push({ ...rule, remaining: rule.times ?? 1 });

@@ -14,6 +14,7 @@ export const CommandName = {
   Status: 'status',
   History: 'history',
   Secrets: 'secrets',
+  Expiring: 'expiring',
   Consumers: 'consumers',
   Help: 'help',
 } as const;
@@ -31,6 +32,7 @@ export type Command =
   | { readonly name: 'status'; readonly rotationId: string; readonly watch: boolean; readonly timeoutMs: number }
   | { readonly name: 'history'; readonly secret: string; readonly vault?: string; readonly limit: number | 'all' }
   | { readonly name: 'secrets'; readonly vault?: string; readonly set?: LocalSecretSpec }
+  | { readonly name: 'expiring'; readonly within?: string }
   | ConsumersCommand
   | { readonly name: 'help'; readonly topic?: CommandName };
 
@@ -82,6 +84,7 @@ const commandOptions = {
     'value-stdin': { type: 'boolean' },
     'content-type': { type: 'string' },
   },
+  expiring: { within: { type: 'string' } },
   consumers: { vault: { type: 'string' } },
   help: {},
 } as const satisfies Record<CommandName, Options>;
@@ -171,6 +174,12 @@ function buildCommand(name: CommandName, values: Record<string, string | boolean
       }
       if (vault !== undefined) throw new UsageError('secrets set writes to the local stack\'s vault; --vault does not apply');
       return { name, set: localSecretSpec(positionals.slice(1), values) };
+    }
+    case 'expiring': {
+      noPositionals(name, positionals);
+      const within = stringFlag(values.within);
+      if (within !== undefined && !((parseIsoDuration(within) ?? 0) > 0)) throw new UsageError(`--within must be an ISO-8601 duration such as P30D or PT12H, got '${within}'`);
+      return { name, ...(within === undefined ? {} : { within: within.trim().toUpperCase() }) };
     }
     case 'consumers':
       return buildConsumersCommand(positionals, vaultPart.vault);

@@ -41,6 +41,10 @@ rotor secrets set <name> [--tag KEY=VALUE]... [--expires DURATION] [--value-stdi
   --tag KEY=VALUE     a tag (repeat it), e.g. --tag rotor-rotator=random --tag rotor-validity=P90D
   --expires DURATION  expiry from now (P7D, 48h); within 30 days Key Vault's near-expiry event starts a rotation
   --value-stdin       read the value from standard input (default: a random value, never printed)`,
+  expiring: `rotor expiring [--within DURATION]
+  The expiry radar: secrets (managed or not) and app registration client secrets and
+  certificates expiring within DURATION (ISO-8601, default P30D), expired ones first.
+  --within DURATION   the window: P30D, P90D, PT12H`,
   consumers: `rotor consumers list|add|remove|set|clear <secret> [entry...] [--vault URL]
   The applications that must move to a new version before the old one is retired.
   Entries: appservice:<resource id>, containerapp:<resource id>, https://<endpoint>.
@@ -67,6 +71,7 @@ export function helpText(topic?: CommandName): string {
     '  rotor rotate db-password --dry-run',
     '  rotor status <rotation-id> --watch',
     '  rotor history db-password --all --json',
+    '  rotor expiring --within P14D',
     '  rotor consumers add db-password https://orders.example.com/rotor/consumer',
     '',
   ].join('\n');

@@ -11,6 +11,7 @@ import {
   UsageError,
   type ApiProblemError,
 } from './errors.js';
+import { renderExpiring } from './expiring.js';
 import { renderConsumers, type ConsumersView } from './consumers.js';
 import { helpText } from './help.js';
 import type { StackFile } from '../local/stack-file.js';
@@ -179,6 +180,8 @@ async function execute(command: Exclude<Command, { name: 'help' }>, ctx: Context
       return history(command, ctx);
     case 'secrets':
       return secrets(command, ctx);
+    case 'expiring':
+      return expiring(command, ctx);
     case 'consumers':
       return consumers(command, ctx);
   }
@@ -317,6 +320,16 @@ async function secrets(command: Extract<Command, { name: 'secrets' }>, ctx: Cont
   if (ctx.globals.json) printJson(ctx, raw);
   else if (value.items.length === 0) ctx.out('No secrets carry a Rotor policy (tag rotor-rotator).');
   else renderSecrets(value.items, { ...ctx.style, now: ctx.now() }).forEach((line) => ctx.out(line));
+  return ExitCode.Ok;
+}
+
+async function expiring(command: Extract<Command, { name: 'expiring' }>, ctx: Context): Promise<number> {
+  const { value, raw } = await ctx.api.listExpiring(command.within === undefined ? {} : { within: command.within });
+  if (ctx.globals.json) printJson(ctx, raw);
+  else if (value.items.length === 0) ctx.out(`Nothing expires within ${value.within}.`);
+  else renderExpiring(value, { ...ctx.style, now: ctx.now() }).forEach((line) => ctx.out(line));
+  // What could not be read is said on stderr, so an empty table is never mistaken for "all clear".
+  for (const gap of value.gaps) ctx.err(`warning: ${gap.source}: ${gap.detail}`);
   return ExitCode.Ok;
 }
 

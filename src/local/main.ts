@@ -79,6 +79,7 @@ if (values.json) {
     [
       'Rotor is running locally. Ctrl+C stops everything.',
       '',
+      `  Dashboard        ${new URL(e.api.baseUrl).origin}/#key=${key}`,
       `  API              ${e.api.baseUrl}   (function key: ${key})`,
       `  Key Vault        ${e.keyVault.url}   (CA: ${e.keyVault.caCertPath ?? 'none'})`,
       `  Service Bus      ${e.serviceBus.connectionString.replace(/SharedAccessKey=[^;]*/, 'SharedAccessKey=…')}   queue ${e.serviceBus.stepQueue}`,
@@ -114,8 +115,10 @@ let shown = 0;
 const follow = setInterval(() => {
   const published = stack.emulators.eventGrid.admin.published({ topic: 'rotor-notifications' });
   for (const record of published.slice(shown)) {
-    const event = record.event as { type?: string; subject?: string; data?: { rotationId?: string; reason?: string } };
-    if (!values.json) console.log(`${new Date().toISOString()}  ${event.type ?? '?'}  ${event.subject ?? ''}  rotation ${event.data?.rotationId ?? '?'}${event.data?.reason === undefined ? '' : `  (${event.data.reason})`}`);
+    const event = record.event as { type?: string; subject?: string; data?: { rotationId?: string; reason?: string; threshold?: string; expiresOn?: string } };
+    // Expiry warnings (the sweep's) name a threshold and an expiry instead of a rotation.
+    const about = event.data?.threshold === undefined ? `rotation ${event.data?.rotationId ?? '?'}` : `expires ${event.data.expiresOn ?? '?'} (${event.data.threshold} warning)`;
+    if (!values.json) console.log(`${new Date().toISOString()}  ${event.type ?? '?'}  ${event.subject ?? ''}  ${about}${event.data?.reason === undefined ? '' : `  (${event.data.reason})`}`);
   }
   shown = published.length;
 }, 500);

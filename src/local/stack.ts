@@ -5,6 +5,8 @@ import { composeRotor, useRotor, type Rotor } from '../app/compose.js';
 import { loadSettings } from '../config/index.js';
 import { createEventGridNotifier } from '../notify/event-grid-notifier.js';
 import type { Logger } from '../observability/logger.js';
+import { radarOnGraphStandIn } from '../radar/local.js';
+import { provideRadarServices } from '../radar/services.js';
 import type { EngineSettings } from '../rotation/engine.js';
 import { createRandomRotator } from '../rotators/random/random-rotator.js';
 import { startAzuriteBlob, type LocalAzurite } from './azurite.js';
@@ -13,6 +15,7 @@ import { startDemoConsumerApp, type DemoConsumerApp } from './demo/consumer-app.
 import { demoConsumerModes, seedDemoSecrets, type SeededSecret } from './demo/seed.js';
 import { readServiceBusHostSettings } from './host-json.js';
 import { startLocalHost, type LocalHost } from './host.js';
+import type { RedeliveryPolicy } from '../queue/step-redelivery.js';
 import { startScenarioServices, type ScenarioEndpoints, type ScenarioServices } from './scenarios/index.js';
 
 /**
@@ -39,6 +42,10 @@ export interface LocalStackOptions {
   /** Event Grid retry waits are multiplied by this (1 = as the service). */
   readonly eventGridRetryTimeScale?: number;
   readonly keyVaultThrottle?: boolean;
+  /** The ledger's blob client (default: Azurite's connection string); tests put a fault proxy in between. */
+  readonly ledgerClient?: (azurite: LocalAzurite) => BlobServiceClient;
+  /** Backoff of steps whose infrastructure failed (default: as in Azure). */
+  readonly redeliveryPolicy?: RedeliveryPolicy;
   /**
    * `compose`: all seven rotators, against local stand-ins (ARM/Graph, PostgreSQL,
    * the webhook receiver, a business-events topic); `seed`: also one managed
@@ -121,12 +128,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       // The Azure, database and webhook rotators run against the scenario stand-ins when they are up.
       rotators: [createRandomRotator(), ...(scenarios?.rotators ?? [])],
       engineSettings: { ...localEngineSettings, ...options.engineSettings },
+      ...(options.ledgerClient === undefined ? {} : { blobServiceClient: options.ledgerClient(azurite) }),
+      ...(options.redeliveryPolicy === undefined ? {} : { redeliveryPolicy: options.redeliveryPolicy }),
       ...(options.keyVaultBackoffMs === undefined ? {} : { keyVaultBackoffMs: options.keyVaultBackoffMs }),
     });
     cleanups.push(() => rotor.close());
     await BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(settings.ledgerContainer).createIfNotExists();
     useRotor(rotor);
     cleanups.push(() => Promise.resolve(useRotor(undefined)));
+    if (scenarios !== undefined) {
+      // The expiry radar reads the app registrations from the same Graph stand-in as the Entra rotator.
+      provideRadarServices(radarOnGraphStandIn(rotor, scenarios.ground.standIn));
+      cleanups.push(() => Promise.resolve(provideRadarServices(undefined)));
+    }
 
     const host = await startLocalHost({
       functions: rotorFunctions,

@@ -22,7 +22,8 @@ export type StepOutcome =
    * deadline). Bounded by that deadline, not by the step's attempts.
    */
   | { readonly kind: 'waiting'; readonly reason: string; readonly maxDelayMs: number }
-  | { readonly kind: 'failed'; readonly code: RotationErrorCode; readonly message: string };
+  /** `retryAfterMs`: the provider said when to come back (429 Retry-After); a retry waits at least that long. */
+  | { readonly kind: 'failed'; readonly code: RotationErrorCode; readonly message: string; readonly retryAfterMs?: number };
 
 /** The parts of the policy and rotator that shape the path. */
 export interface StepPlan {
@@ -135,18 +136,18 @@ export function transition(input: TransitionInput): Transition {
       return giveUp(input, RotationErrorCode.DeadlineExceeded, `${input.step} could not wait any longer before the deadline: ${outcome.reason}`);
     }
     case 'failed':
-      return retryOrGiveUp(input, outcome.code, outcome.message, isTransientCode(outcome.code));
+      return retryOrGiveUp(input, outcome.code, outcome.message, isTransientCode(outcome.code), outcome.retryAfterMs);
   }
 }
 
 /** Adoption is polled at least this often, so verify passes soon after the last consumer moves. */
 export const MAX_ADOPTION_POLL_MS = 30_000;
 
-function retryOrGiveUp(input: TransitionInput, code: RotationErrorCode, message: string, retryable: boolean): Transition {
+function retryOrGiveUp(input: TransitionInput, code: RotationErrorCode, message: string, retryable: boolean, retryAfterMs = 0): Transition {
   if (retryable) {
     // Polls for adoption are not failed attempts: only real tries count against the bound.
     const tries = input.attempt - (input.waits ?? 0);
-    const delayMs = backoffDelay(tries, input.backoff, input.jitter);
+    const delayMs = Math.max(backoffDelay(tries, input.backoff, input.jitter), retryAfterMs);
     if (tries < input.maxAttempts && delayMs < input.remainingMs) {
       return { kind: 'retry', step: input.step, attempt: input.attempt + 1, delayMs, reason: `${code}: ${message}` };
     }
