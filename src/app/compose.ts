@@ -123,6 +123,7 @@ export function composeRotor(options: ComposeOptions = {}): Rotor {
     healthProbe,
     rotators,
     logger,
+    consumers: { gateway: consumers, registry: consumerRegistry },
     ...(options.clock === undefined ? {} : { clock: options.clock }),
     settings: { maxStepAttempts: settings.maxStepAttempts, minValidityMs: settings.expiryHorizonMs, ...options.engineSettings },
   });

@@ -137,6 +137,14 @@ export function renderRotation(rotation: RotationView, style: Style): string[] {
     field('Slots', `${rotation.slots.previous ?? '-'} -> ${rotation.slots.next ?? '-'}`);
   }
   if (rotation.reason !== undefined) field('Reason', rotation.reason);
+  (rotation.adoption?.consumers ?? []).forEach((c, i) => {
+    const state =
+      c.state === 'adopted'
+        ? `adopted ${c.version ?? ''}${c.adoptedAt === undefined ? '' : ` ${relativeTime(c.adoptedAt, style.now)}`}`
+        : `${c.state}${c.report === undefined ? '' : `: ${c.report}`}`;
+    const nudged = c.nudgedAt === undefined ? 'not nudged' : `nudged ${relativeTime(c.nudgedAt, style.now)}`;
+    field(i === 0 ? 'Consumers' : '', `${c.entry}  ${nudged}; ${state}${c.returnedAt === undefined ? '' : '; nudged back'}`);
+  });
   if (rotation.steps.length > 0) {
     lines.push('');
     lines.push(

@@ -43,6 +43,21 @@ export const rotationSchema = z.looseObject({
   }),
   slots: z.looseObject({ previous: z.string().optional(), next: z.string().optional() }).optional(),
   steps: z.array(stepRecord),
+  adoption: z
+    .looseObject({
+      consumers: z.array(
+        z.looseObject({
+          entry: z.string(),
+          state: z.string(),
+          nudgedAt: z.string().optional(),
+          version: z.string().optional(),
+          adoptedAt: z.string().optional(),
+          report: z.string().optional(),
+          returnedAt: z.string().optional(),
+        }),
+      ),
+    })
+    .optional(),
   reason: z.string().optional(),
 });
 export type RotationView = z.infer<typeof rotationSchema>;

@@ -114,6 +114,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ROTOR_SWEEP_SCHEDULE: options.sweepSchedule ?? '0 * * * * *',
       ROTOR_EXPIRY_HORIZON: 'P30D',
       ROTOR_LOG_LEVEL: 'info',
+      // Signs nudges to https consumers (docs/operations.md, "Consumers"); a local-only key.
+      ROTOR_CONSUMER_SIGNING_KEY: 'local-consumer-signing-key-0123456789',
     };
     const settings = loadSettings(env);
     const scenarios = options.scenarios === undefined ? undefined : await startScenarioServices({ log: options.log });

@@ -23,6 +23,8 @@ export interface NotificationData {
   readonly versions: RotationNotification['versions'];
   readonly reason?: string;
   readonly durationMs?: number;
+  /** Each declared consumer: nudged when, adopted which version when, or what it last reported. */
+  readonly consumers?: RotationNotification['consumers'];
 }
 
 export interface EventGridNotifierOptions {
@@ -46,6 +48,7 @@ export function toCloudEvent(notification: RotationNotification, source: string)
     versions: notification.versions,
     ...(notification.reason === undefined ? {} : { reason: notification.reason }),
     ...(notification.durationMs === undefined ? {} : { durationMs: notification.durationMs }),
+    ...(notification.consumers === undefined ? {} : { consumers: notification.consumers }),
   };
   return {
     id: `${notification.rotationId}/${notification.type}`,

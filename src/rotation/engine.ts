@@ -11,7 +11,7 @@ import { policyDefaults } from './policy.js';
 import { systemClock, type Clock, type HealthProbe, type Notifier, type RotationLedger, type SecretStore, type StepMessage, type StepQueue, type Versioned } from './ports.js';
 import { createStartRotation } from './start.js';
 import type { StartRotation } from './start-types.js';
-import { createRotationSteps, type RotationPatch, type StepResult } from './steps/index.js';
+import { createRotationSteps, type RotationPatch, type StepPorts, type StepResult } from './steps/index.js';
 import type { BackoffSettings } from './transitions.js';
 
 export interface EngineSettings {
@@ -53,6 +53,8 @@ export interface RotationEngineDeps {
   readonly settings?: Partial<EngineSettings>;
   /** Source of jitter in [0, 1); tests pass a fixed one. */
   readonly random?: () => number;
+  /** Declared consumers: nudged after promote, their adoption awaited in verify (src/consumers/). */
+  readonly consumers?: StepPorts['consumers'];
 }
 
 export type StepHandling =
@@ -107,6 +109,7 @@ export function createRotationEngine(deps: RotationEngineDeps): RotationEngine {
     rotators: deps.rotators,
     minValidityMs: settings.minValidityMs,
     rollbackRetryAfterMs: settings.rollbackRetryAfterMs,
+    ...(deps.consumers === undefined ? {} : { consumers: deps.consumers }),
   });
 
   async function perform(effects: readonly Effect[], log: Logger = deps.logger): Promise<void> {

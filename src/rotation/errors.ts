@@ -12,6 +12,8 @@ export const RotationErrorCode = {
   VaultUnavailable: 'VaultUnavailable',
   ProviderThrottled: 'ProviderThrottled',
   ProviderUnavailable: 'ProviderUnavailable',
+  /** A declared consumer (or ARM in front of it) did not answer, or throttled: nudge again later. */
+  ConsumerUnavailable: 'ConsumerUnavailable',
   /** An error no layer translated (a bug, a runtime fault): retried, bounded by the attempts. */
   Unexpected: 'Unexpected',
   // permanent
@@ -30,6 +32,10 @@ export const RotationErrorCode = {
   TargetNotFound: 'TargetNotFound',
   InvalidConfiguration: 'InvalidConfiguration',
   CredentialRejected: 'CredentialRejected',
+  /** A declared consumer refused the nudge, or Rotor may not nudge it (role, signing key, no such app). */
+  ConsumerRejected: 'ConsumerRejected',
+  /** A declared consumer did not report the promoted version within the adoption timeout (I8). */
+  ConsumerNotAdopted: 'ConsumerNotAdopted',
   /** Health probes or the rotator's self-test kept failing after the change. */
   Unhealthy: 'Unhealthy',
   RetriesExhausted: 'RetriesExhausted',
@@ -44,6 +50,7 @@ const transientCodes: ReadonlySet<RotationErrorCode> = new Set([
   RotationErrorCode.VaultUnavailable,
   RotationErrorCode.ProviderThrottled,
   RotationErrorCode.ProviderUnavailable,
+  RotationErrorCode.ConsumerUnavailable,
   RotationErrorCode.Unexpected,
 ]);
 

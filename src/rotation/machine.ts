@@ -1,5 +1,5 @@
 import { RotationErrorCode } from './errors.js';
-import { isTerminal, RotationStatus, StepName, Strategy, UndoAction, type Rotation, type RotationCancel, type StepRecord, type UndoRecord } from './model.js';
+import { isTerminal, RotationStatus, StepName, Strategy, UndoAction, type AdoptionRecord, type Rotation, type RotationCancel, type StepRecord, type UndoRecord } from './model.js';
 import { policyDefaults } from './policy.js';
 import type { RotationPolicy } from './policy-types.js';
 import { NotificationType, type AuditEntry, type RotationNotification, type StepMessage } from './ports.js';
@@ -19,7 +19,7 @@ import { transition, type BackoffSettings, type StepOutcome, type StepPlan, type
  */
 
 /** Fields a step sets on the rotation record. */
-export type RotationPatch = Partial<Pick<Rotation, 'versions' | 'slots' | 'policy' | 'prepared' | 'rotator' | 'strategy' | 'deadline' | 'undo'>>;
+export type RotationPatch = Partial<Pick<Rotation, 'versions' | 'slots' | 'policy' | 'prepared' | 'rotator' | 'strategy' | 'deadline' | 'undo' | 'adoption'>>;
 
 export type MachineEvent =
   /** The current step ran; `patch` and `undo` count only when it succeeded. */
@@ -60,15 +60,19 @@ export interface MachineRules {
 }
 
 export function deadlineFor(startMs: number, policy: RotationPolicy | undefined, rules: Pick<MachineRules, 'rotationBudgetMs'>): string {
-  return new Date(startMs + rules.rotationBudgetMs + (policy?.graceMs ?? policyDefaults.graceMs) + (policy?.revokeAfterMs ?? 0)).toISOString();
+  // Verify waits the grace or the adoption timeout, whichever is longer.
+  const waitMs = Math.max(policy?.graceMs ?? policyDefaults.graceMs, policy?.adoptionTimeoutMs ?? 0);
+  return new Date(startMs + rules.rotationBudgetMs + waitMs + (policy?.revokeAfterMs ?? 0)).toISOString();
 }
 
-export function planOf(policy: RotationPolicy | undefined, rules: Pick<MachineRules, 'hasApply'>): StepPlan {
+export function planOf(policy: RotationPolicy | undefined, rules: Pick<MachineRules, 'hasApply'>, adoption?: AdoptionRecord): StepPlan {
+  const consumers = adoption?.consumers ?? [];
   return {
     strategy: policy?.strategy ?? Strategy.Single,
     hasApply: policy === undefined ? false : rules.hasApply(policy.rotator),
     graceMs: policy?.graceMs ?? 0,
     ...(policy?.revokeAfterMs === undefined ? {} : { revokeAfterMs: policy.revokeAfterMs }),
+    ...(consumers.length > 0 && consumers.every((c) => c.kind !== 'containerapp') ? { consumersReport: true } : {}),
   };
 }
 
@@ -99,6 +103,7 @@ export function undoIfAttempted(step: StepName): UndoRecord | undefined {
       return { step, action: UndoAction.Promoted, refs: {} };
     case StepName.Begin:
     case StepName.Prepare:
+    case StepName.Nudge:
     case StepName.Verify:
     case StepName.Retire:
     case StepName.Revoke:
@@ -158,6 +163,7 @@ export function cancelStage(rotation: Rotation): RotationCancel['via'] | 'verifi
     case StepName.Apply:
     case StepName.Promote:
       return 'undo';
+    case StepName.Nudge:
     case StepName.Verify:
       return 'rollback';
     case StepName.Retire:
@@ -233,7 +239,8 @@ function settle(
     step: rotation.step,
     attempt: rotation.attempt ?? 1,
     undoCount: rotation.undo.length + (succeeded && result.undo !== undefined ? 1 : 0),
-    plan: planOf(patched.policy, rules),
+    plan: planOf(patched.policy, rules, patched.adoption),
+    waits: rotation.steps.filter((r) => r.step === rotation.step && r.outcome === 'waiting').length,
     outcome,
     maxAttempts: rules.maxStepAttempts,
     backoff: rules.backoff,
@@ -265,6 +272,10 @@ function stepRecord(rotation: Rotation, outcome: StepOutcome, t: Transition, sta
       return { ...base, outcome: 'failed', error: { code: RotationErrorCode.Unhealthy, message: outcome.reason } };
     case 'unhealthy':
       return { ...base, outcome: t.kind === 'retry' ? 'retrying' : 'failed', error: { code: RotationErrorCode.Unhealthy, message: outcome.reason } };
+    case 'waiting':
+      return t.kind === 'retry'
+        ? { ...base, outcome: 'waiting', detail: outcome.reason }
+        : { ...base, outcome: 'failed', error: { code: RotationErrorCode.DeadlineExceeded, message: outcome.reason } };
     case 'failed':
       return { ...base, outcome: t.kind === 'retry' ? 'retrying' : 'failed', error: { code: outcome.code, message: outcome.message } };
   }
@@ -334,6 +345,7 @@ function notification(rotation: Rotation, type: NotificationType): Effect {
       versions: rotation.versions,
       ...(rotation.reason === undefined ? {} : { reason: rotation.reason }),
       ...(rotation.endedAt === undefined ? {} : { durationMs: Date.parse(rotation.endedAt) - Date.parse(rotation.createdAt) }),
+      ...(rotation.adoption === undefined || rotation.adoption.consumers.length === 0 ? {} : { consumers: rotation.adoption.consumers }),
     },
   };
 }

@@ -41,6 +41,8 @@ export const StepName = {
   Prepare: 'prepare',
   Apply: 'apply',
   Promote: 'promote',
+  /** Tell every declared consumer to re-read the secret (src/consumers/). */
+  Nudge: 'nudge',
   Verify: 'verify',
   Retire: 'retire',
   Revoke: 'revoke',
@@ -72,7 +74,8 @@ export interface StepRecord {
   readonly attempt: number;
   readonly startedAt: string;
   readonly endedAt: string;
-  readonly outcome: 'succeeded' | 'retrying' | 'failed';
+  /** `waiting`: verify polled the consumers and some have not adopted yet (does not count as a failed attempt). */
+  readonly outcome: 'succeeded' | 'retrying' | 'waiting' | 'failed';
   /** Short, value-free description (`new version 3f2a…`, `probe https://app/health 503`). */
   readonly detail?: string;
   readonly error?: { readonly code: string; readonly message: string };
@@ -103,6 +106,50 @@ export type UndoRecord =
 
 /** The steps that change the world and so leave an undo record. */
 export type UndoableStep = UndoRecord['step'];
+
+/** Where a declared consumer stands; never a value, only versions and what it said. */
+export const ConsumerState = {
+  /** Declared; not nudged yet. */
+  Declared: 'declared',
+  /** Nudged; adoption not read yet (or the kind cannot report). */
+  Nudged: 'nudged',
+  /** Reported the promoted version. */
+  Adopted: 'adopted',
+  /** Reported another version, or a reference not resolved to it. */
+  Behind: 'behind',
+  /** Answered something Rotor could not read, or did not answer. */
+  Unreadable: 'unreadable',
+  /** A Container App: cannot report; the grace period and health probes stand in. */
+  Unreported: 'unreported',
+} as const;
+export type ConsumerState = (typeof ConsumerState)[keyof typeof ConsumerState];
+
+export interface ConsumerRecord {
+  /** The entry as declared (`appservice:/subscriptions/…`, `https://…`). */
+  readonly entry: string;
+  readonly kind: 'appservice' | 'containerapp' | 'https';
+  readonly state: ConsumerState;
+  readonly nudgedAt?: string;
+  /** What the nudge answered (`CloudEvent accepted (202)`). */
+  readonly nudge?: string;
+  /** The version it last reported. */
+  readonly version?: string;
+  /** What it last reported, or why it could not be read. */
+  readonly report?: string;
+  readonly reportedAt?: string;
+  readonly adoptedAt?: string;
+  /** Rollback nudged it back to the restored version at this instant (or `returnError` says why not). */
+  readonly returnedAt?: string;
+  readonly returnError?: string;
+}
+
+/** The consumers of this rotation, as the nudge step found them (tag and registry), and the adoption timeout. */
+export interface AdoptionRecord {
+  readonly timeoutMs: number;
+  /** Verify gives up waiting for adoption at this instant: the nudge plus the timeout. */
+  readonly deadline?: string;
+  readonly consumers: readonly ConsumerRecord[];
+}
 
 export interface Rotation {
   readonly id: string;
@@ -140,6 +187,8 @@ export interface Rotation {
   readonly policy?: RotationPolicy;
   readonly steps: readonly StepRecord[];
   readonly undo: readonly UndoRecord[];
+  /** Declared consumers: nudged when, adopted which version when, what each reported (I8). */
+  readonly adoption?: AdoptionRecord;
   /** Why the rotation ended the way it did (terminal states other than Completed). */
   readonly reason?: string;
   /** An operator's cancel, as the machine took it: `undo` (before promote: ends Cancelled) or `rollback` (after promote: ends RolledBack). */

@@ -32,6 +32,8 @@ export interface RotationPolicy {
   readonly health: readonly HealthProbeTarget[];
   /** When set, the superseded credential is revoked at the provider this long after Completed. */
   readonly revokeAfterMs?: number;
+  /** `rotor-adoption-timeout`: how long verify waits for declared consumers to adopt (default from the grace). */
+  readonly adoptionTimeoutMs?: number;
   /** Every tag of the version the policy was read from. */
   readonly tags: Readonly<Record<string, string>>;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { readConsumerPolicy } from '../consumers/policy.js';
 import type { PolicyProblem, Rotator, RotatorRegistry } from './rotator.js';
 import { readTiming } from '../schedule/timing.js';
 import { durations, parseIsoDuration } from '../time/iso-duration.js';
@@ -199,6 +200,8 @@ export function readPolicy(tags: Readonly<Record<string, string>>, options: Read
       message: `Rotor adds its own tags (${Object.values(EngineTag).join(', ')}) to each version it writes; with them this secret would carry ${tagCount} tags and Key Vault allows ${MAX_TAGS}: remove ${tagCount - MAX_TAGS}`,
     });
   }
+  const consumers = readConsumerPolicy(tags, graceMs);
+  if ('problems' in consumers) problems.push(...consumers.problems);
   if (problems.length > 0 || rotator === undefined) return { kind: 'invalid', problems };
 
   const policy: RotationPolicy = {
@@ -209,6 +212,7 @@ export function readPolicy(tags: Readonly<Record<string, string>>, options: Read
     graceMs,
     health,
     ...(revokeAfterMs === undefined ? {} : { revokeAfterMs }),
+    ...('policy' in consumers ? { adoptionTimeoutMs: consumers.policy.adoptionTimeoutMs } : {}),
     tags: { ...tags },
   };
   const rotatorProblems = rotator.validate(policy);

@@ -1,6 +1,6 @@
 import type { SecretRef } from '../keyvault/secret-ref.js';
 import type { SecretValue } from '../secrecy/secret-value.js';
-import type { Rotation, RotationStatus, RotationTrigger, StepName } from './model.js';
+import type { ConsumerRecord, Rotation, RotationStatus, RotationTrigger, StepName } from './model.js';
 
 /**
  * The ports the step machine runs on. Each has an Azure adapter (Key Vault,
@@ -159,6 +159,8 @@ export interface RotationNotification {
   readonly versions: Rotation['versions'];
   readonly reason?: string;
   readonly durationMs?: number;
+  /** Declared consumers: nudged when, adopted which version when, what each reported. */
+  readonly consumers?: readonly ConsumerRecord[];
 }
 
 export interface Notifier {

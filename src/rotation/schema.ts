@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { secretRefSchema } from '../keyvault/secret-ref.js';
-import { RotationStatus, StepName, Strategy, TriggerKind, UndoAction, type Rotation } from './model.js';
+import { ConsumerState, RotationStatus, StepName, Strategy, TriggerKind, UndoAction, type Rotation } from './model.js';
 
 /**
  * The rotation record as stored (ledger blobs): parsed on every read, so a
@@ -18,7 +18,28 @@ const policySchema = z.object({
   graceMs: z.number(),
   health: z.array(z.object({ url: z.string(), expectStatus: z.number().int() })),
   revokeAfterMs: z.number().optional(),
+  adoptionTimeoutMs: z.number().optional(),
   tags: stringMap,
+});
+
+const adoptionSchema = z.object({
+  timeoutMs: z.number(),
+  deadline: z.string().optional(),
+  consumers: z.array(
+    z.object({
+      entry: z.string(),
+      kind: z.enum(['appservice', 'containerapp', 'https']),
+      state: values(ConsumerState),
+      nudgedAt: z.string().optional(),
+      nudge: z.string().optional(),
+      version: z.string().optional(),
+      report: z.string().optional(),
+      reportedAt: z.string().optional(),
+      adoptedAt: z.string().optional(),
+      returnedAt: z.string().optional(),
+      returnError: z.string().optional(),
+    }),
+  ),
 });
 
 export const rotationSchema = z.object({
@@ -57,7 +78,7 @@ export const rotationSchema = z.object({
       attempt: z.number().int(),
       startedAt: z.string(),
       endedAt: z.string(),
-      outcome: z.enum(['succeeded', 'retrying', 'failed']),
+      outcome: z.enum(['succeeded', 'retrying', 'waiting', 'failed']),
       detail: z.string().optional(),
       error: z.object({ code: z.string(), message: z.string() }).optional(),
     }),
@@ -69,6 +90,7 @@ export const rotationSchema = z.object({
       z.object({ step: z.literal(StepName.Promote), action: z.literal(UndoAction.Promoted), refs: stringMap }),
     ]),
   ),
+  adoption: adoptionSchema.optional(),
   reason: z.string().optional(),
   cancel: z.object({ requestedAt: z.string(), reason: z.string().optional(), via: z.enum(['undo', 'rollback']) }).optional(),
 }) satisfies z.ZodType<Rotation>;

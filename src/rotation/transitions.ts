@@ -16,6 +16,12 @@ export type StepOutcome =
   | { readonly kind: 'aborted'; readonly reason: string }
   /** verify: the credential or a consumer is not healthy (yet). */
   | { readonly kind: 'unhealthy'; readonly reason: string }
+  /**
+   * verify: declared consumers have not all adopted the promoted version yet;
+   * poll again with backoff, at most `maxDelayMs` from now (the adoption
+   * deadline). Bounded by that deadline, not by the step's attempts.
+   */
+  | { readonly kind: 'waiting'; readonly reason: string; readonly maxDelayMs: number }
   /** `retryAfterMs`: the provider said when to come back (429 Retry-After); a retry waits at least that long. */
   | { readonly kind: 'failed'; readonly code: RotationErrorCode; readonly message: string; readonly retryAfterMs?: number };
 
@@ -26,6 +32,12 @@ export interface StepPlan {
   readonly hasApply: boolean;
   readonly graceMs: number;
   readonly revokeAfterMs?: number;
+  /**
+   * Every declared consumer reports its version (none is a Container App), and
+   * there is at least one: verify starts polling at once instead of waiting
+   * the grace period, and passes as soon as all have adopted.
+   */
+  readonly consumersReport?: boolean;
 }
 
 export interface BackoffSettings {
@@ -39,6 +51,8 @@ export interface TransitionInput {
   readonly attempt: number;
   /** Undo records so far; non-empty means the world changed and a failure rolls back. */
   readonly undoCount: number;
+  /** `waiting` outcomes of this step so far: they are polls, not failed attempts. */
+  readonly waits?: number;
   readonly plan: StepPlan;
   readonly outcome: StepOutcome;
   readonly maxAttempts: number;
@@ -64,7 +78,9 @@ export function nextStep(step: StepName, plan: StepPlan): { readonly step: StepN
     case StepName.Apply:
       return { step: StepName.Promote, delayMs: 0 };
     case StepName.Promote:
-      return { step: StepName.Verify, delayMs: plan.graceMs };
+      return { step: StepName.Nudge, delayMs: 0 };
+    case StepName.Nudge:
+      return { step: StepName.Verify, delayMs: plan.consumersReport === true ? 0 : plan.graceMs };
     case StepName.Verify:
       return { step: StepName.Retire, delayMs: 0 };
     case StepName.Retire:
@@ -81,6 +97,7 @@ function rollsBackOnFailure(step: StepName): boolean {
     case StepName.Prepare:
     case StepName.Apply:
     case StepName.Promote:
+    case StepName.Nudge:
     case StepName.Verify:
       return true;
     case StepName.Begin:
@@ -112,18 +129,29 @@ export function transition(input: TransitionInput): Transition {
       return { kind: 'end', status: RotationStatus.Aborted, reason: outcome.reason };
     case 'unhealthy':
       return retryOrGiveUp(input, RotationErrorCode.Unhealthy, outcome.reason, true);
+    case 'waiting': {
+      const waits = input.waits ?? 0;
+      const delayMs = Math.min(backoffDelay(waits + 1, { baseMs: input.backoff.baseMs, maxMs: Math.min(input.backoff.maxMs, MAX_ADOPTION_POLL_MS) }, input.jitter), Math.max(0, outcome.maxDelayMs));
+      if (delayMs < input.remainingMs) return { kind: 'retry', step: input.step, attempt: input.attempt + 1, delayMs, reason: outcome.reason };
+      return giveUp(input, RotationErrorCode.DeadlineExceeded, `${input.step} could not wait any longer before the deadline: ${outcome.reason}`);
+    }
     case 'failed':
       return retryOrGiveUp(input, outcome.code, outcome.message, isTransientCode(outcome.code), outcome.retryAfterMs);
   }
 }
 
+/** Adoption is polled at least this often, so verify passes soon after the last consumer moves. */
+export const MAX_ADOPTION_POLL_MS = 30_000;
+
 function retryOrGiveUp(input: TransitionInput, code: RotationErrorCode, message: string, retryable: boolean, retryAfterMs = 0): Transition {
   if (retryable) {
-    const delayMs = Math.max(backoffDelay(input.attempt, input.backoff, input.jitter), retryAfterMs);
-    if (input.attempt < input.maxAttempts && delayMs < input.remainingMs) {
+    // Polls for adoption are not failed attempts: only real tries count against the bound.
+    const tries = input.attempt - (input.waits ?? 0);
+    const delayMs = Math.max(backoffDelay(tries, input.backoff, input.jitter), retryAfterMs);
+    if (tries < input.maxAttempts && delayMs < input.remainingMs) {
       return { kind: 'retry', step: input.step, attempt: input.attempt + 1, delayMs, reason: `${code}: ${message}` };
     }
-    const why = input.attempt >= input.maxAttempts ? `after ${input.attempt} attempts` : 'before the deadline';
+    const why = tries >= input.maxAttempts ? `after ${tries} attempts` : 'before the deadline';
     return giveUp(input, code === RotationErrorCode.Unhealthy ? code : RotationErrorCode.RetriesExhausted, `${input.step} did not succeed ${why}: ${message}`);
   }
   return giveUp(input, code, `${input.step}: ${message}`);

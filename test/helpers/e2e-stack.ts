@@ -8,7 +8,7 @@ import { createHttpHealthProbe } from '../../src/health/http-probe.js';
 import { createKeyVaultSecretStore } from '../../src/keyvault/secret-store.js';
 import { createBlobLedger, type BlobLedger } from '../../src/ledger/blob-ledger.js';
 import { createLogger, createMemorySink, type LogRecord } from '../../src/observability/logger.js';
-import { createRotationEngine, type EngineSettings, type RotationEngine } from '../../src/rotation/engine.js';
+import { createRotationEngine, type EngineSettings, type RotationEngine, type RotationEngineDeps } from '../../src/rotation/engine.js';
 import type { Clock, SecretStore, StepQueue } from '../../src/rotation/ports.js';
 import { createRandomRotator } from '../../src/rotators/random/random-rotator.js';
 import { createRotatorRegistry, type Rotator } from '../../src/rotation/rotator.js';
@@ -133,6 +133,8 @@ export async function createE2ERotor(
     readonly settings?: Partial<EngineSettings>;
     /** Replaces ports before the engine gets them (crash switches, fault injection). */
     readonly wrapPorts?: (ports: EnginePorts) => EnginePorts;
+    /** Declared consumers' adapters and registry (src/consumers/). */
+    readonly consumers?: RotationEngineDeps['consumers'];
   },
 ): Promise<E2ERotor> {
   const sink = createMemorySink();
@@ -159,6 +161,7 @@ export async function createE2ERotor(
     ...ports,
     rotators: createRotatorRegistry(ports.rotators),
     logger,
+    ...(options.consumers === undefined ? {} : { consumers: options.consumers }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
     settings: { backoff: { baseMs: 20, maxMs: 200 }, maxStepAttempts: 6, ...options.settings },
   });

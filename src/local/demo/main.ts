@@ -16,6 +16,7 @@ import { stateDir } from '../stack-file.js';
 
 const { startLocalStack } = await loadQuietly(() => import('../stack.js'));
 const { runDemoScenario } = await import('./scenario.js');
+const { runConsumersScenario } = await import('./consumers.js');
 const { renderScenarioTables, runScenarios } = await import('../scenarios/run.js');
 
 const logs = createFileLog(runLogPath(stateDir(), 'demo'), { echoWarnings: false });
@@ -25,10 +26,12 @@ const stack = await startLocalStack({ log: logs.logger, demo: true, port: 0, eve
 let ok = false;
 try {
   console.log('Demo scenario (random rotator):');
-  const [results, outcomes] = await Promise.all([
+  const [demo, consumers, outcomes] = await Promise.all([
     runDemoScenario(stack, (line) => console.log(`  ${line}`), 240_000),
+    runConsumersScenario(stack, (line) => console.log(`  ${line}`), 240_000),
     runScenarios(stack.scenarios?.scenarios() ?? [], { api: stack.endpoints().api, rounds: 2, timeoutMs: 240_000, say: (line) => console.log(line) }),
   ]);
+  const results = [...demo, ...consumers];
   console.log('');
   const widths = [28, 30, 38, 6];
   const row = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 10)).join('  ').trimEnd();

@@ -1,3 +1,5 @@
+import type { ConsumerGateway } from '../../consumers/adapter.js';
+import type { ConsumerRegistry } from '../../consumers/registry.js';
 import { isSecretStoreError, SecretStoreErrorCode } from '../../keyvault/errors.js';
 import { formatSecretRef, type SecretRef } from '../../keyvault/secret-ref.js';
 import type { Logger } from '../../observability/logger.js';
@@ -27,6 +29,8 @@ export interface StepPorts {
   readonly minValidityMs: number;
   /** A restored version expires no earlier than this after the rollback, so the next attempt is a day away, not at once (I7). */
   readonly rollbackRetryAfterMs: number;
+  /** Declared consumers: how to nudge them and read their adoption, and the registry beside the ledger. Absent: a secret that declares consumers rolls back, naming why. */
+  readonly consumers?: { readonly gateway: ConsumerGateway; readonly registry: Pick<ConsumerRegistry, 'get'> };
 }
 
 export interface StepInput {

@@ -2,6 +2,7 @@ import type { StepName } from '../model.js';
 import { applyStep } from './apply.js';
 import { beginStep } from './begin.js';
 import { createStepContext, type RotationStep, type StepPorts } from './context.js';
+import { nudgeStep, returnConsumers } from './nudge.js';
 import { prepareStep } from './prepare.js';
 import { promoteStep } from './promote.js';
 import { retireStep } from './retire.js';
@@ -27,9 +28,10 @@ export function createRotationSteps(ports: StepPorts): Readonly<Record<StepName,
     prepare: prepare.run,
     apply: apply.run,
     promote: promote.run,
+    nudge: nudgeStep(context).run,
     verify: verifyStep(context).run,
     retire: retireStep(context).run,
     revoke: revokeStep(context).run,
-    rollback: rollbackStep({ prepare: prepare.undo, apply: apply.undo, promote: promote.undo }).run,
+    rollback: rollbackStep({ prepare: prepare.undo, apply: apply.undo, promote: promote.undo }, returnConsumers(context)).run,
   };
 }

@@ -9,7 +9,10 @@ export interface Undoers {
 }
 
 /** rollback: walks the undo stack newest first; each undo is recorded as it completes, so a crash resumes where it stopped. */
-export function rollbackStep(undoers: Undoers): { readonly run: RotationStep } {
+/** After the undo: consumers nudged to the promoted version are nudged back to the restored one. */
+export type ReturnConsumers = (rotation: Rotation, input: StepInput) => Promise<{ rotation: Rotation; detail: string }>;
+
+export function rollbackStep(undoers: Undoers, returnConsumers?: ReturnConsumers): { readonly run: RotationStep } {
   function undo(record: UndoRecord, rotation: Rotation, input: StepInput): Promise<RotationPatch> {
     switch (record.step) {
       case StepName.Prepare:
@@ -29,8 +32,14 @@ export function rollbackStep(undoers: Undoers): { readonly run: RotationStep } {
       done.push(record.action);
       rotation = await input.checkpoint({ ...patch, undo: rotation.undo.slice(0, -1) });
     }
-    const restored = rotation.versions.restored;
-    return { outcome: { kind: 'succeeded', detail: `${done.length === 0 ? 'nothing left to undo' : `undid ${done.join(', ')}`}${restored === undefined ? '' : `; previous value restored as ${restored}`}` } };
+    const returned = returnConsumers === undefined ? { rotation, detail: '' } : await returnConsumers(rotation, input);
+    const restored = returned.rotation.versions.restored;
+    return {
+      outcome: {
+        kind: 'succeeded',
+        detail: `${done.length === 0 ? 'nothing left to undo' : `undid ${done.join(', ')}`}${restored === undefined ? '' : `; previous value restored as ${restored}`}${returned.detail}`,
+      },
+    };
   };
   return { run };
 }

@@ -104,7 +104,7 @@ describe('entra-app-secret through the engine (Key Vault emulator, Graph and tok
 
     // Assess: the new version holds the secret Graph returned for this rotation, tagged with its key id
     expect(rotation.status).toBe('Completed');
-    expect(rotation.steps.map((s) => s.step)).toEqual(['begin', 'prepare', 'promote', 'verify', 'retire', ...(revoke ? ['revoke'] : [])]);
+    expect(rotation.steps.map((s) => s.step)).toEqual(['begin', 'prepare', 'promote', 'nudge', 'verify', 'retire', ...(revoke ? ['revoke'] : [])]);
     const ours = passwordsOf(appId).filter((p) => p.displayName === passwordDisplayName(secret.ref, rotation.id));
     expect(ours).toHaveLength(1);
     const latest = await azure.ground.client.getSecret(secret.ref.name);

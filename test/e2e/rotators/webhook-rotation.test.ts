@@ -144,7 +144,7 @@ describe('webhook rotations through the engine', () => {
     // Assess
     const rotation = world.ledger.rotations()[0]!;
     expect(rotation.status).toBe('Completed');
-    expect(rotation.steps.map((s) => s.step)).toEqual(['begin', 'prepare', 'promote', 'verify', 'retire', 'revoke']);
+    expect(rotation.steps.map((s) => s.step)).toEqual(['begin', 'prepare', 'promote', 'nudge', 'verify', 'retire', 'revoke']);
     expect(verified.map((r) => r.step)).toEqual(['prepare', 'test', 'revoke']);
     expect(new Set(verified.map((r) => r.rotationId))).toEqual(new Set([rotation.id]));
     expect(rejections).toEqual([]);

@@ -1,5 +1,5 @@
 import { createLogger, createMemorySink, type LogRecord, type Logger } from '../../../src/observability/logger.js';
-import { createRotationEngine, type EngineSettings, type RotationEngine } from '../../../src/rotation/engine.js';
+import { createRotationEngine, type EngineSettings, type RotationEngine, type RotationEngineDeps } from '../../../src/rotation/engine.js';
 import type { HealthProbe, Notifier, RotationLedger, SecretStore, StepQueue } from '../../../src/rotation/ports.js';
 import { createRandomRotator } from '../../../src/rotators/random/random-rotator.js';
 import { createRotatorRegistry, type Rotator } from '../../../src/rotation/rotator.js';
@@ -28,6 +28,8 @@ export interface FakeWorldOptions {
   readonly rotators?: readonly Rotator[];
   readonly settings?: Partial<EngineSettings>;
   readonly wrapPorts?: (ports: EnginePorts) => EnginePorts;
+  /** Declared consumers' adapters and registry (src/consumers/); absent: a secret declaring consumers rolls back. */
+  readonly consumers?: RotationEngineDeps['consumers'];
 }
 
 export interface FakeWorld {
@@ -75,6 +77,7 @@ export function createFakeWorld(options: FakeWorldOptions = {}): FakeWorld {
     notifier: ports.notifier,
     healthProbe: ports.healthProbe,
     rotators: createRotatorRegistry(ports.rotators),
+    ...(options.consumers === undefined ? {} : { consumers: options.consumers }),
     logger,
     clock,
     settings: { ...fastEngineSettings, ...options.settings },

@@ -61,7 +61,7 @@ describe('what the dashboard shows of a rotation', () => {
       },
     };
 
-    const view = presentRotation(withConsumers, now);
+    const view = presentRotation(withConsumers as unknown as Parameters<typeof presentRotation>[0], now);
 
     expect(view.consumers).toEqual([
       { name: 'https://orders.example.com/rotor/consumer', state: 'adopted', version: 'b'.repeat(32), at: '2026-12-04T11:59:30.000Z', detail: 'reported b' },

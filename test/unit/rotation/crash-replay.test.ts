@@ -115,7 +115,7 @@ describe('continuity at every step boundary (I1)', () => {
 
     // Assess
     const rotation = world.ledger.rotations()[0]!;
-    expect(rotation.steps.map((s) => s.step)).toEqual(['begin', 'prepare', 'promote', 'verify', 'retire', 'revoke']);
+    expect(rotation.steps.map((s) => s.step)).toEqual(['begin', 'prepare', 'promote', 'nudge', 'verify', 'retire', 'revoke']);
     expect(rotation.status).toBe('Completed');
     expect(provider!.accepts(initial)).toBe(false);
     expect(provider!.calls.revoke).toBe(1);

@@ -48,7 +48,7 @@ describe('a random secret rotates end to end', () => {
     expect(fresh!.expiresOn!.getTime()).toBe(startedAt + 60 * DAY);
     const rotation = onlyRotation(world);
     expect(rotation.status).toBe('Completed');
-    expect(rotation.steps.map((s) => `${s.step}:${s.outcome}`)).toEqual(['begin:succeeded', 'prepare:succeeded', 'promote:succeeded', 'verify:succeeded', 'retire:succeeded']);
+    expect(rotation.steps.map((s) => `${s.step}:${s.outcome}`)).toEqual(['begin:succeeded', 'prepare:succeeded', 'promote:succeeded', 'nudge:succeeded', 'verify:succeeded', 'retire:succeeded']);
     expect(rotation.versions).toMatchObject({ previous, promoted: fresh!.version });
     const verify = rotation.steps.find((s) => s.step === 'verify')!;
     expect(Date.parse(verify.startedAt) - Date.parse(rotation.steps[2]!.endedAt)).toBe(5 * 60_000);
@@ -339,7 +339,7 @@ describe('idempotence', () => {
     expect(world.store.versions(pendingRef(secret))).toHaveLength(1);
     const rotation = onlyRotation(world);
     expect(rotation.status).toBe('Completed');
-    expect(rotation.steps).toHaveLength(5);
+    expect(rotation.steps).toHaveLength(6);
     expect(world.queue.duplicatesDropped).toBeGreaterThan(0);
   });
 

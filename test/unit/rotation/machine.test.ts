@@ -40,6 +40,7 @@ const undoAt: Record<StepName, readonly UndoRecord[]> = {
   prepare: [],
   apply: [prepared],
   promote: [prepared, applied],
+  nudge: [prepared, applied, promoted],
   verify: [prepared, applied, promoted],
   retire: [prepared, applied, promoted],
   revoke: [prepared, applied, promoted],
@@ -50,7 +51,8 @@ const before: Record<StepName, StepName | undefined> = {
   prepare: StepName.Begin,
   apply: StepName.Prepare,
   promote: StepName.Apply,
-  verify: StepName.Promote,
+  nudge: StepName.Promote,
+  verify: StepName.Nudge,
   retire: StepName.Verify,
   revoke: StepName.Retire,
   rollback: StepName.Verify,
@@ -233,7 +235,7 @@ const live: Record<string, Record<EventName, string>> = {
     'cancel-requested': 'Running/apply#1 undo[prepared] | audit cancel.requested',
   },
   'Running/promote': {
-    succeeded: `Running/verify#1 undo[${ALL}] | audit step.promote.succeeded | send verify#1 +${GRACE}ms`,
+    succeeded: `Running/nudge#1 undo[${ALL}] | audit step.promote.succeeded | send nudge#1`,
     skipped: 'Skipped/promote#1 undo[prepared,applied] | audit step.promote.succeeded | release',
     aborted: 'Aborted/promote#1 undo[prepared,applied] | audit step.promote.failed | release | notify Aborted',
     unhealthy: retries(StepName.Promote, 'prepared,applied'),
@@ -247,6 +249,25 @@ const live: Record<string, Record<EventName, string>> = {
     resumed: 'unchanged | send promote#1',
     'cancel-requested': 'Running/promote#1 undo[prepared,applied] | audit cancel.requested',
   },
+  'Running/nudge': {
+    // No consumer that reports: verify waits the grace, as before.
+    succeeded: `Running/verify#1 undo[${ALL}] | audit step.nudge.succeeded | send verify#1 +${GRACE}ms`,
+    skipped: `Skipped/nudge#1 undo[${ALL}] | audit step.nudge.succeeded | release`,
+    aborted: `Aborted/nudge#1 undo[${ALL}] | audit step.nudge.failed | release | notify Aborted`,
+    unhealthy: retries(StepName.Nudge, ALL),
+    'failed-transient': retries(StepName.Nudge, ALL),
+    // A consumer that refuses the nudge (or cannot be nudged) is never left behind: rollback.
+    'failed-permanent': rollsBack(StepName.Nudge, ALL, 'failed'),
+    'dead-lettered': rollsBack(StepName.Nudge, ALL, 'failed'),
+    'deadline-passed': rollsBack(StepName.Nudge, ALL, 'failed'),
+    'not-current:older': 'unchanged | send nudge#1',
+    'not-current:just-committed': 'unchanged | audit step.promote.succeeded | send nudge#1',
+    'not-current:same': 'unchanged | send nudge#1',
+    resumed: 'unchanged | send nudge#1',
+    // After promote: nudges may be going out, so the cancel is recorded and taken when the step
+    // finishes (then rolled back, and the consumers are nudged back).
+    'cancel-requested': `Running/nudge#1 undo[${ALL}] | audit cancel.requested`,
+  },
   'Running/verify': {
     succeeded: `Running/retire#1 undo[${ALL}] | audit step.verify.succeeded | send retire#1`,
     skipped: `Skipped/verify#1 undo[${ALL}] | audit step.verify.succeeded | release`,
@@ -258,7 +279,7 @@ const live: Record<string, Record<EventName, string>> = {
     'dead-lettered': rollsBack(StepName.Verify, ALL, 'failed'),
     'deadline-passed': rollsBack(StepName.Verify, ALL, 'failed'),
     'not-current:older': 'unchanged | send verify#1',
-    'not-current:just-committed': 'unchanged | audit step.promote.succeeded | send verify#1',
+    'not-current:just-committed': 'unchanged | audit step.nudge.succeeded | send verify#1',
     'not-current:same': 'unchanged | send verify#1',
     resumed: 'unchanged | send verify#1',
     // After promote, verify pending: rolled back at once (verify changes nothing).
@@ -400,5 +421,59 @@ describe('advance: details the table does not show', () => {
     const { rotation: next } = advance(rotation, eventFor('unhealthy', rotation).event, new Date(NOW), 0, rules);
     expect(next).toMatchObject({ status: 'RollingBack', step: 'rollback' });
     expect(next.reason).toContain('after 3 attempts');
+  });
+
+  it('sends verify at once after the nudge when every declared consumer reports, instead of waiting the grace', () => {
+    const adoption = { timeoutMs: 60_000, consumers: [{ entry: 'https://a.example.com/c', kind: 'https' as const, state: 'declared' as const }] };
+    const rotation = { ...rotationAt(RotationStatus.Running, StepName.Nudge), adoption };
+
+    const { rotation: next, effects } = advance(rotation, { kind: 'step-finished', startedAt: new Date(NOW).toISOString(), outcome: { kind: 'succeeded' } }, new Date(NOW), 0, rules);
+
+    expect(next.step).toBe('verify');
+    expect(effects.map((e) => describeEffect(e, NOW))).toEqual(['audit step.nudge.succeeded', 'send verify#1']);
+  });
+
+  it('waits the grace when a declared consumer cannot report (a Container App)', () => {
+    const adoption = {
+      timeoutMs: 60_000,
+      consumers: [
+        { entry: 'https://a.example.com/c', kind: 'https' as const, state: 'declared' as const },
+        { entry: 'containerapp:/x', kind: 'containerapp' as const, state: 'declared' as const },
+      ],
+    };
+    const rotation = { ...rotationAt(RotationStatus.Running, StepName.Nudge), adoption };
+
+    const { effects } = advance(rotation, { kind: 'step-finished', startedAt: new Date(NOW).toISOString(), outcome: { kind: 'succeeded' } }, new Date(NOW), 0, rules);
+
+    expect(effects.map((e) => describeEffect(e, NOW))).toContain(`send verify#2`.replace('#2', '#1') + ` +${GRACE}ms`);
+  });
+
+  it('polls adoption with backoff bounded by the adoption deadline, and polls do not count as failed attempts', () => {
+    // Prepare: verify has polled 5 times already; maxStepAttempts is 3
+    const waited = Array.from({ length: 5 }, (_, i) => ({ ...record(StepName.Verify, 'waiting'), attempt: i + 1 }));
+    const rotation = { ...rotationAt(RotationStatus.Running, StepName.Verify), attempt: 6, steps: [record(StepName.Nudge), ...waited] };
+
+    // Act
+    const waiting = advance(rotation, { kind: 'step-finished', startedAt: new Date(NOW).toISOString(), outcome: { kind: 'waiting', reason: 'behind', maxDelayMs: 100 } }, new Date(NOW), 0, rules);
+    const unhealthy = advance(rotation, { kind: 'step-finished', startedAt: new Date(NOW).toISOString(), outcome: { kind: 'unhealthy', reason: 'probe 503' } }, new Date(NOW), 0, rules);
+
+    // Assess
+    expect(waiting.rotation).toMatchObject({ status: 'Running', step: 'verify', attempt: 7 });
+    expect(waiting.rotation.steps.at(-1)).toMatchObject({ outcome: 'waiting', detail: 'behind' });
+    expect(waiting.effects.map((e) => describeEffect(e, NOW))).toContain('send verify#7 +100ms');
+    expect(unhealthy.rotation).toMatchObject({ status: 'Running', step: 'verify', attempt: 7 });
+  });
+
+  it('counts the adoption timeout into the deadline when it is longer than the grace', () => {
+    const rotation = rotationAt(RotationStatus.Running, StepName.Begin);
+    const longer = { ...policy, adoptionTimeoutMs: GRACE * 10 };
+    const { rotation: next } = advance(
+      rotation,
+      { kind: 'step-finished', startedAt: new Date(NOW).toISOString(), outcome: { kind: 'succeeded' }, patch: { policy: longer, versions: { previous: 'v1' } } },
+      new Date(NOW),
+      0,
+      rules,
+    );
+    expect(Date.parse(next.deadline)).toBe(T0 + rules.rotationBudgetMs + GRACE * 10 + REVOKE_AFTER);
   });
 });

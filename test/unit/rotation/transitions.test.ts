@@ -29,9 +29,9 @@ const permanent: StepOutcome = { kind: 'failed', code: RotationErrorCode.Provide
 
 describe('nextStep', () => {
   it.each([
-    ['single with apply', single, ['begin', 'prepare', 'apply', 'promote', 'verify', 'retire']],
-    ['single without apply (random)', random, ['begin', 'prepare', 'promote', 'verify', 'retire']],
-    ['alternating with revoke-after', alternating, ['begin', 'prepare', 'promote', 'verify', 'retire', 'revoke']],
+    ['single with apply', single, ['begin', 'prepare', 'apply', 'promote', 'nudge', 'verify', 'retire']],
+    ['single without apply (random)', random, ['begin', 'prepare', 'promote', 'nudge', 'verify', 'retire']],
+    ['alternating with revoke-after', alternating, ['begin', 'prepare', 'promote', 'nudge', 'verify', 'retire', 'revoke']],
   ])('walks the happy path of %s', (_name, plan, expected) => {
     // Act
     const path: string[] = [StepName.Begin];
@@ -42,7 +42,9 @@ describe('nextStep', () => {
   });
 
   it('schedules verify after the grace period and revoke after revoke-after', () => {
-    expect(nextStep(StepName.Promote, alternating)).toEqual({ step: StepName.Verify, delayMs: 60_000 });
+    expect(nextStep(StepName.Promote, alternating)).toEqual({ step: StepName.Nudge, delayMs: 0 });
+    expect(nextStep(StepName.Nudge, alternating)).toEqual({ step: StepName.Verify, delayMs: 60_000 });
+    expect(nextStep(StepName.Nudge, { ...alternating, consumersReport: true })).toEqual({ step: StepName.Verify, delayMs: 0 });
     expect(nextStep(StepName.Retire, alternating)).toEqual({ step: StepName.Revoke, delayMs: 3_600_000 });
   });
 });
