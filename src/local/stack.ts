@@ -3,6 +3,7 @@ import { createEmulatorSecretClient } from '../../emulators/keyvault/index.js';
 import { startEmulatorStack, type EmulatorStack } from '../../emulators/stack.js';
 import { composeRotor, useRotor, type Rotor } from '../app/compose.js';
 import { loadSettings } from '../config/index.js';
+import { keyVaultClientOptions } from '../keyvault/client-options.js';
 import { createEventGridNotifier } from '../notify/event-grid-notifier.js';
 import type { Logger } from '../observability/logger.js';
 import type { EngineSettings } from '../rotation/engine.js';
@@ -99,7 +100,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const rotor = composeRotor({
       settings,
       logger: options.log,
-      secretClientFor: () => createEmulatorSecretClient(emulators.keyVault, { clientOptions: { retryOptions: { maxRetries: 0 } } }),
+      secretClientFor: () => createEmulatorSecretClient(emulators.keyVault, { clientOptions: keyVaultClientOptions() }),
       notifier: createEventGridNotifier({ endpoint: emulators.eventGrid.topicEndpoint, credential: { key: emulators.eventGrid.topicKey }, log: options.log }),
       // Locally only the random rotator: the Azure ones need ARM and Graph.
       rotators: [createRandomRotator()],
