@@ -78,7 +78,7 @@ describe('Service Bus emulator: drain', () => {
     const [third] = await client.createReceiver(queue).receiveMessages(1, { maxWaitTimeInMs: 20_000 });
 
     // Assess: the broker kept no credit for the first receiver, which would have taken "c".
-    expect(receiver.credit).toBe(0);
+    expect((receiver as unknown as { credit: number }).credit).toBe(0); // rhea keeps it, its typings leave it out
     expect(bodies.map(bodyText)).toEqual(['a', 'b']);
     expect(third?.body).toBe('c');
   });
