@@ -8,7 +8,7 @@ import { SecretStoreError, SecretStoreErrorCode } from '../keyvault/errors.js';
 import { keyVaultClientOptions } from '../keyvault/client-options.js';
 import { createKeyVaultSecretStore } from '../keyvault/secret-store.js';
 import { createBlobLedger } from '../ledger/blob-ledger.js';
-import { ledgerStorageOptions } from '../ledger/storage-options.js';
+import { withRequestTimeouts } from '../ledger/storage-options.js';
 import { createNotifierFromSettings } from '../notify/event-grid-notifier.js';
 import { createLogger, jsonLineSink, type Logger } from '../observability/logger.js';
 import { createServiceBusStepQueue } from '../queue/step-queue.js';
@@ -55,9 +55,9 @@ function serviceBusClientFor(connection: Connection, credential: () => TokenCred
 }
 
 function blobServiceClientFor(connection: Connection, credential: () => TokenCredential): BlobServiceClient {
-  return connection.kind === 'identity'
-    ? new BlobServiceClient(connection.endpoint, credential(), ledgerStorageOptions)
-    : BlobServiceClient.fromConnectionString(connection.connectionString, ledgerStorageOptions);
+  return withRequestTimeouts(
+    connection.kind === 'identity' ? new BlobServiceClient(connection.endpoint, credential()) : BlobServiceClient.fromConnectionString(connection.connectionString),
+  );
 }
 
 /**
@@ -133,7 +133,7 @@ export function getRotor(): Promise<Rotor> {
   current ??= (async () => {
     const rotor = composeRotor();
     if (rotor.settings.ledgerStorage.kind === 'connectionString') {
-      const blob = BlobServiceClient.fromConnectionString(rotor.settings.ledgerStorage.connectionString, ledgerStorageOptions);
+      const blob = withRequestTimeouts(BlobServiceClient.fromConnectionString(rotor.settings.ledgerStorage.connectionString));
       await blob.getContainerClient(rotor.settings.ledgerContainer).createIfNotExists();
     }
     return rotor;
