@@ -9,6 +9,7 @@ import type { Logger } from '../observability/logger.js';
 import type { EngineSettings } from '../rotation/engine.js';
 import { createRandomRotator } from '../rotators/random/random-rotator.js';
 import { startAzuriteBlob, type LocalAzurite } from './azurite.js';
+import { persistentOptions, portOf, retryWhilePortBusy, type StackDataDir } from './data-dir.js';
 import { rotorFunctions } from './catalogue.js';
 import { startDemoConsumerApp, type DemoConsumerApp } from './demo/consumer-app.js';
 import { demoConsumerModes, seedDemoSecrets, type SeededSecret } from './demo/seed.js';
@@ -38,6 +39,8 @@ export interface LocalStackOptions {
   /** Event Grid retry waits are multiplied by this (1 = as the service). */
   readonly eventGridRetryTimeScale?: number;
   readonly keyVaultThrottle?: boolean;
+  /** Keep the vault, ledger, queues, ports and keys here across restarts (`npm start -- --data-dir`); unset: all in memory. */
+  readonly dataDir?: StackDataDir;
 }
 
 export interface LocalStackEndpoints {
@@ -75,12 +78,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     for (const step of cleanups.reverse()) await step().catch(() => undefined);
   };
   try {
-    const emulators = await startEmulatorStack({
-      ...(options.keyVaultThrottle === false ? { keyVault: { throttle: false } } : {}),
-      eventGrid: { retryTimeScale: options.eventGridRetryTimeScale ?? 1 },
-    });
+    const persisted = persistentOptions(options.dataDir);
+    const emulators = await retryWhilePortBusy(() =>
+      startEmulatorStack({
+        keyVault: { ...(options.keyVaultThrottle === false ? { throttle: false } : {}), ...persisted?.keyVault },
+        eventGrid: { retryTimeScale: options.eventGridRetryTimeScale ?? 1, ...persisted?.eventGrid },
+        ...(persisted === undefined ? {} : { serviceBus: persisted.serviceBus }),
+      }),
+    );
     cleanups.push(() => emulators.stop());
-    const azurite = await startAzuriteBlob();
+    const azurite = await retryWhilePortBusy(() => startAzuriteBlob(persisted?.azurite));
     cleanups.push(() => azurite.stop());
 
     const vaultUrl = new URL(emulators.keyVault.url).origin;
@@ -111,14 +118,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     useRotor(rotor);
     cleanups.push(() => Promise.resolve(useRotor(undefined)));
 
-    const host = await startLocalHost({
+    const startHost = (): Promise<LocalHost> => startLocalHost({
       functions: rotorFunctions,
       env,
       log: options.log,
       port: options.port ?? 0,
       timers: options.timers ?? 'schedule',
       serviceBus: { sessionIdleTimeoutMs: 500 },
+      ...persisted?.host,
     });
+    const host = persisted === undefined ? await startHost() : await retryWhilePortBusy(startHost);
     cleanups.push(() => host.stop());
 
     await emulators.eventGrid.admin.createSubscription({
@@ -132,10 +141,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     let seeded: SeededSecret[] = [];
     if (options.demo === true) {
       const reader = createEmulatorSecretClient(emulators.keyVault, { role: 'user' });
-      consumer = await startDemoConsumerApp({ client: reader, secrets: demoConsumerModes });
+      consumer = await retryWhilePortBusy(() => startDemoConsumerApp({ client: reader, secrets: demoConsumerModes, port: persisted?.consumerPort ?? 0 }));
       cleanups.push(() => consumer!.stop());
-      seeded = await seedDemoSecrets(createEmulatorSecretClient(emulators.keyVault), consumer);
+      const earlier = options.dataDir?.identity.seeded;
+      seeded = earlier === undefined ? await seedDemoSecrets(createEmulatorSecretClient(emulators.keyVault), consumer) : (earlier as SeededSecret[]);
     }
+    options.dataDir?.record({
+      ports: {
+        keyVault: portOf(emulators.keyVault.url),
+        eventGrid: portOf(emulators.eventGrid.url),
+        serviceBus: emulators.serviceBus.port,
+        azurite: portOf(azurite.blobEndpoint),
+        host: portOf(host.url),
+        ...(consumer === undefined ? {} : { consumer: portOf(consumer.url) }),
+      },
+      ...(options.demo === true ? { seeded } : {}),
+    });
 
     return {
       host,
