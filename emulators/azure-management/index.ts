@@ -22,7 +22,23 @@ import {
   type StorageAccountState,
 } from './state.js';
 
+import {
+  containerApp,
+  containerAppId,
+  referenceResource,
+  resolveReferences,
+  siteKey,
+  webSite,
+  webSiteId,
+  type ContainerAppSeed,
+  type ContainerAppState,
+  type KeyVaultResolver,
+  type WebSiteSeed,
+  type WebSiteState,
+} from './consumer-apps.js';
+
 export * from './state.js';
+export * from './consumer-apps.js';
 
 /**
  * A local stand-in for the few Azure Resource Manager, Microsoft Graph,
@@ -61,6 +77,16 @@ export interface AzureManagementEmulatorOptions {
   readonly operationPolls?: number;
   /** Retry-After (seconds) on 202 answers. Default 0, so tests do not wait. */
   readonly operationRetryAfterSeconds?: number;
+  /** App Service sites (and slots) with Key Vault references: consumers of secrets. */
+  readonly webSites?: readonly WebSiteSeed[];
+  /** Container Apps with revisions: consumers of secrets. */
+  readonly containerApps?: readonly ContainerAppSeed[];
+  /** The vault the sites' references point at, read as the sites' identity would. */
+  readonly keyVault?: { readonly url: string; readonly name?: string; readonly resolve: KeyVaultResolver };
+  /** A refresh resolves the references this long after it is accepted (Azure does it in the background). Default 0. */
+  readonly referenceRefreshDelayMs?: number;
+  /** Sites also re-resolve on this timer: App Service's 24-hour refetch, compressed. Default: never. */
+  readonly referenceRefetchIntervalMs?: number;
 }
 
 export type ServiceName = 'arm' | 'graph' | 'token' | 'eventgrid';
@@ -103,6 +129,13 @@ export interface AzureManagementAdmin {
   /** Add or remove a password as someone outside Rotor would. */
   addPassword(appId: string, seed?: { displayName?: string; secretText?: string }): Readonly<PasswordCredentialState>;
   removePassword(appId: string, keyId: string): void;
+  webSite(name: string, slot?: string): Readonly<WebSiteState>;
+  /** Adds a site and resolves its references, as creating it in Azure does. */
+  addWebSite(seed: WebSiteSeed): Promise<Readonly<WebSiteState>>;
+  /** Resolves a site's references now, as a restart or the 24-hour refetch does. */
+  restartWebSite(name: string, slot?: string): Promise<void>;
+  containerApp(name: string): Readonly<ContainerAppState>;
+  addContainerApp(seed: ContainerAppSeed): Readonly<ContainerAppState>;
   /** Answer the next matching requests with a fault. */
   inject(rule: FaultRule): void;
   clearFaults(): void;
@@ -122,6 +155,8 @@ export interface AzureManagementEmulator {
   /** ARM resource id of a storage account / topic the stand-in holds. */
   storageAccountId(name: string): string;
   eventGridTopicId(name: string): string;
+  webSiteId(name: string, slot?: string): string;
+  containerAppId(name: string): string;
   /** Topic endpoint for publishing (`aeg-sas-key`). */
   topicEndpoint(name: string): string;
   /** Azurite blob endpoint of a storage account (requires `azurite: true`). */
@@ -133,6 +168,8 @@ export interface AzureManagementEmulator {
 const storageApiVersions = new Set(['2021-09-01', '2022-09-01', '2023-01-01', '2023-05-01', '2024-01-01', '2025-01-01']);
 const eventGridApiVersions = new Set(['2022-06-15', '2023-12-15-preview', '2024-06-01-preview', '2025-02-15']);
 const eventGridDataApiVersion = '2018-01-01';
+const webApiVersions = new Set(['2022-03-01', '2022-09-01', '2023-01-01', '2023-12-01', '2024-04-01', '2024-11-01', '2025-03-01']);
+const containerAppsApiVersions = new Set(['2023-05-01', '2024-03-01', '2025-01-01']);
 
 class HttpAnswer {
   constructor(
@@ -176,6 +213,26 @@ export async function startAzureManagementEmulator(options: AzureManagementEmula
     const app = application(seed);
     apps.set(app.appId.toLowerCase(), app);
   }
+  const sites = new Map<string, WebSiteState>();
+  const containerApps = new Map<string, ContainerAppState>();
+  const resolver = options.keyVault?.resolve;
+  const vaultView = options.keyVault === undefined
+    ? { name: 'kv-none', url: 'https://kv-none.vault.azure.net' }
+    : { name: options.keyVault.name ?? new URL(options.keyVault.url).hostname.split('.')[0] ?? 'kv', url: new URL(options.keyVault.url).origin };
+  for (const seed of options.webSites ?? []) {
+    const site = webSite(seed);
+    sites.set(siteKey(site.name, site.slot), site);
+    await resolveReferences(site, resolver);
+  }
+  for (const seed of options.containerApps ?? []) containerApps.set(seed.name.toLowerCase(), containerApp(seed));
+  const refreshTimers = new Set<NodeJS.Timeout>();
+  const refetch =
+    options.referenceRefetchIntervalMs === undefined
+      ? undefined
+      : setInterval(() => {
+          for (const site of sites.values()) void resolveReferences(site, resolver);
+        }, options.referenceRefetchIntervalMs);
+  refetch?.unref();
 
   let azurite: AzuriteAccounts | undefined;
   const syncAzurite = () => azurite?.setAccounts([...accounts.values()].map((a) => ({ name: a.name, key1: a.key1, key2: a.key2 })));
@@ -296,6 +353,73 @@ export async function startAzureManagementEmulator(options: AzureManagementEmula
       headers['Azure-AsyncOperation'] = `${base}/subscriptions/${subscriptionId}/providers/Microsoft.EventGrid/locations/westeurope/operationsStatus/${id}?api-version=${apiVersion}`;
     }
     return new HttpAnswer(202, undefined, headers);
+  };
+
+  // ---- ARM: consumers (App Service Key Vault references, Container Apps revisions) ---------
+
+  const siteRoute =
+    /^\/subscriptions\/([^/]+)\/resourcegroups\/([^/]+)\/providers\/microsoft\.web\/sites\/([^/]+)(?:\/slots\/([^/]+))?\/config\/configreferences\/appsettings(\/refresh)?$/i;
+  const revisionsRoute = /^\/subscriptions\/([^/]+)\/resourcegroups\/([^/]+)\/providers\/microsoft\.app\/containerapps\/([^/]+)\/revisions(?:\/([^/]+)\/(restart))?$/i;
+  const inScope = (r: { subscriptionId: string; resourceGroup: string }, subscriptionId: string, resourceGroup: string) =>
+    r.subscriptionId.toLowerCase() === subscriptionId.toLowerCase() && r.resourceGroup.toLowerCase() === resourceGroup.toLowerCase();
+
+  /** The consumer endpoints; `undefined` for any other path. */
+  const handleConsumerArm = (method: string, path: string, apiVersion: string | undefined): HttpAnswer | undefined => {
+    const siteMatch = siteRoute.exec(path);
+    if (siteMatch !== null) {
+      const [, subscriptionId, resourceGroup, name, slot, refresh] = siteMatch as unknown as [string, string, string, string, string | undefined, string | undefined];
+      if (apiVersion === undefined) return armError(400, 'MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.');
+      if (!webApiVersions.has(apiVersion)) {
+        return armError(400, 'NoRegisteredProviderFound', `No registered resource provider found for location 'westeurope' and API version '${apiVersion}' for type 'sites'. The supported api-versions are '${[...webApiVersions].join(', ')}'.`);
+      }
+      const site = sites.get(siteKey(name, slot));
+      if (site === undefined || !inScope(site, subscriptionId, resourceGroup)) {
+        return armError(404, 'ResourceNotFound', `The Resource 'Microsoft.Web/sites/${name}' under resource group '${resourceGroup}' was not found.`);
+      }
+      if (refresh !== undefined) {
+        if (method !== 'POST') return armError(405, 'MethodNotAllowed', 'The requested resource does not support http method ' + method + '.');
+        site.refreshes += 1;
+        // App Service re-resolves in the background; the caller reads the outcome with GET.
+        const timer = setTimeout(() => {
+          refreshTimers.delete(timer);
+          void resolveReferences(site, resolver);
+        }, options.referenceRefreshDelayMs ?? 0);
+        refreshTimers.add(timer);
+        return new HttpAnswer(200);
+      }
+      if (method !== 'GET') return armError(405, 'MethodNotAllowed', 'The requested resource does not support http method ' + method + '.');
+      return new HttpAnswer(200, { value: site.references.map((r) => referenceResource(site, r, vaultView)) });
+    }
+    const appMatch = revisionsRoute.exec(path);
+    if (appMatch !== null) {
+      const [, subscriptionId, resourceGroup, name, revisionName, restart] = appMatch as unknown as [string, string, string, string, string | undefined, string | undefined];
+      if (apiVersion === undefined) return armError(400, 'MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.');
+      if (!containerAppsApiVersions.has(apiVersion)) {
+        return armError(400, 'NoRegisteredProviderFound', `No registered resource provider found for location 'westeurope' and API version '${apiVersion}' for type 'containerApps'. The supported api-versions are '${[...containerAppsApiVersions].join(', ')}'.`);
+      }
+      const app = containerApps.get(name.toLowerCase());
+      if (app === undefined || !inScope(app, subscriptionId, resourceGroup)) {
+        return armError(404, 'ResourceNotFound', `The Resource 'Microsoft.App/containerApps/${name}' under resource group '${resourceGroup}' was not found.`);
+      }
+      if (restart === undefined) {
+        if (method !== 'GET') return armError(405, 'MethodNotAllowed', 'The requested resource does not support http method ' + method + '.');
+        return new HttpAnswer(200, {
+          value: app.revisions.map((r) => ({
+            id: `${containerAppId(app)}/revisions/${r.name}`,
+            name: r.name,
+            type: 'Microsoft.App/containerApps/revisions',
+            properties: { active: r.active, trafficWeight: r.active ? 100 : 0, healthState: 'Healthy', runningState: r.active ? 'Running' : 'Stopped', replicas: r.active ? 1 : 0 },
+          })),
+        });
+      }
+      if (method !== 'POST') return armError(405, 'MethodNotAllowed', 'The requested resource does not support http method ' + method + '.');
+      const revision = app.revisions.find((r) => r.name.toLowerCase() === (revisionName ?? '').toLowerCase());
+      if (revision === undefined) return armError(404, 'ResourceNotFound', `The revision '${revisionName ?? ''}' was not found.`);
+      revision.restarts += 1;
+      revision.lastRestartAt = new Date().toISOString();
+      return new HttpAnswer(200);
+    }
+    return undefined;
   };
 
   // ---- Graph -----------------------------------------------------------------
@@ -488,7 +612,7 @@ export async function startAzureManagementEmulator(options: AzureManagementEmula
     } else if (service === 'graph') {
       answer = handleGraph(method, path, url.searchParams, parseJson(text));
     } else {
-      answer = handleArm(method, path, apiVersion, parseJson(text));
+      answer = handleConsumerArm(method, path, apiVersion) ?? handleArm(method, path, apiVersion, parseJson(text));
     }
     record(answer.status);
     if (fault?.kind === 'drop') {
@@ -527,7 +651,32 @@ export async function startAzureManagementEmulator(options: AzureManagementEmula
     return app;
   };
 
+  const mustSite = (name: string, slot?: string) => {
+    const site = sites.get(siteKey(name, slot));
+    if (site === undefined) throw new Error(`No web site ${name}${slot === undefined ? '' : `/${slot}`} in the stand-in`);
+    return site;
+  };
+  const mustContainerApp = (name: string) => {
+    const app = containerApps.get(name.toLowerCase());
+    if (app === undefined) throw new Error(`No container app ${name} in the stand-in`);
+    return app;
+  };
+
   const admin: AzureManagementAdmin = {
+    webSite: mustSite,
+    async addWebSite(seed) {
+      const site = webSite(seed);
+      sites.set(siteKey(site.name, site.slot), site);
+      await resolveReferences(site, resolver);
+      return site;
+    },
+    restartWebSite: (name, slot) => resolveReferences(mustSite(name, slot), resolver),
+    containerApp: mustContainerApp,
+    addContainerApp(seed) {
+      const app = containerApp(seed);
+      containerApps.set(app.name.toLowerCase(), app);
+      return app;
+    },
     storageAccount: mustAccount,
     eventGridTopic: mustTopic,
     application: mustApp,
@@ -576,6 +725,8 @@ export async function startAzureManagementEmulator(options: AzureManagementEmula
     ca: pems.cert,
     storageAccountId: (name) => storageAccountId(mustAccount(name)),
     eventGridTopicId: (name) => eventGridTopicId(mustTopic(name)),
+    webSiteId: (name, slot) => webSiteId(mustSite(name, slot)),
+    containerAppId: (name) => containerAppId(mustContainerApp(name)),
     topicEndpoint: (name) => `${base}/eventgrid/${mustTopic(name).type}/${name}/api/events`,
     blobEndpoint(accountName) {
       if (azurite === undefined) throw new Error('Start the stand-in with azurite: true to get blob endpoints');
@@ -583,6 +734,8 @@ export async function startAzureManagementEmulator(options: AzureManagementEmula
     },
     admin,
     async stop() {
+      if (refetch !== undefined) clearInterval(refetch);
+      for (const timer of refreshTimers) clearTimeout(timer);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await azurite?.stop();

@@ -15,6 +15,9 @@ import { createServiceBusStepQueue } from '../queue/step-queue.js';
 import { createRotationEngine, type EngineSettings, type RotationEngine } from '../rotation/engine.js';
 import type { Clock, HealthProbe, Notifier, RotationLedger, SecretStore, StepQueue } from '../rotation/ports.js';
 import { createRotatorRegistry, type Rotator, type RotatorRegistry } from '../rotators/rotator.js';
+import type { ConsumerGateway } from '../consumers/adapter.js';
+import { createConsumerGatewayFromOptions } from '../consumers/gateway.js';
+import { createBlobConsumerRegistry, type ConsumerRegistry } from '../consumers/registry.js';
 import { builtInRotators } from './rotators.js';
 
 /** Everything the functions need, built once per process. */
@@ -28,6 +31,10 @@ export interface Rotor {
   readonly notifier: Notifier;
   readonly healthProbe: HealthProbe;
   readonly rotators: RotatorRegistry;
+  /** Consumers beyond the `rotor-consumers` tag, beside the ledger. */
+  readonly consumerRegistry: ConsumerRegistry;
+  /** Nudges declared consumers and reads their adoption. */
+  readonly consumers: ConsumerGateway;
   /** Closes the Service Bus connection this composition opened. */
   close(): Promise<void>;
 }
@@ -43,6 +50,8 @@ export interface ComposeOptions {
   readonly notifier?: Notifier;
   readonly healthProbe?: HealthProbe;
   readonly rotators?: readonly Rotator[];
+  /** Consumer adapters; default: ARM through the managed identity, https signed with ROTOR_CONSUMER_SIGNING_KEY. */
+  readonly consumers?: ConsumerGateway;
   readonly logger?: Logger;
   readonly clock?: Clock;
   readonly engineSettings?: Partial<EngineSettings>;
@@ -91,6 +100,11 @@ export function composeRotor(options: ComposeOptions = {}): Rotor {
   const blobService = options.blobServiceClient ?? blobServiceClientFor(settings.ledgerStorage, lazyCredential);
   const ledger = createBlobLedger({ container: blobService.getContainerClient(settings.ledgerContainer), ...(options.clock === undefined ? {} : { clock: options.clock }) });
 
+  const consumerRegistry = createBlobConsumerRegistry({ container: blobService.getContainerClient(settings.ledgerContainer) });
+  const consumers =
+    options.consumers ??
+    createConsumerGatewayFromOptions({ credential: lazyCredential, ...(settings.consumerSigningKey === undefined ? {} : { signingKey: settings.consumerSigningKey }) });
+
   const notifier = options.notifier ?? createNotifierFromSettings(settings.notifications, lazyCredential, logger);
   const healthProbe = options.healthProbe ?? createHttpHealthProbe();
   const rotators = createRotatorRegistry(options.rotators ?? builtInRotators({ credential: lazyCredential() }));
@@ -116,6 +130,8 @@ export function composeRotor(options: ComposeOptions = {}): Rotor {
     notifier,
     healthProbe,
     rotators,
+    consumerRegistry,
+    consumers,
     close: async () => {
       if (ownsServiceBus) await serviceBus.close();
     },

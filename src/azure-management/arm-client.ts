@@ -26,6 +26,8 @@ export interface ArmClient {
    * until the operation ends, and its final body (if any) returned.
    */
   postAction(resourceId: string, action: string, apiVersion: string, body?: unknown, signal?: AbortSignal): Promise<unknown>;
+  /** `GET {endpoint}{path}?api-version=...`: a resource or a list under one; the parsed body of a 200. */
+  getResource(path: string, apiVersion: string, signal?: AbortSignal): Promise<unknown>;
 }
 
 const defaultSleep = (ms: number, signal?: AbortSignal): Promise<void> =>
@@ -53,6 +55,12 @@ export function createArmClient(options: ArmClientOptions): ArmClient {
       if (first.status === 204) return undefined;
       if (first.status !== 202) failForStatus(what, first);
       return followOperation(transport, first, { what, sleep, maxOperationMs, pollIntervalMs, ...(signal === undefined ? {} : { signal }) });
+    },
+    async getResource(path, apiVersion, signal) {
+      const url = `${endpoint}${path}?api-version=${encodeURIComponent(apiVersion)}`;
+      const response = await transport.send({ method: 'GET', url, ...(signal === undefined ? {} : { signal }) });
+      if (response.status !== 200) failForStatus(`GET ${path}`, response);
+      return response.json;
     },
   };
 }

@@ -13,6 +13,7 @@ import {
   type SecretsView,
   type StartedView,
 } from './wire.js';
+import { consumersSchema, type ConsumersView } from './consumers.js';
 
 /** A parsed answer and the JSON exactly as the API sent it (what `--json` prints). */
 export interface Answer<T> {
@@ -28,6 +29,10 @@ export interface RotorApi {
   /** One page of a secret's history; `nextLink` (from a previous page) wins over the other inputs. */
   listRotations(input: { secret: string; vault?: string; limit?: number; nextLink?: string }): Promise<Answer<HistoryPage>>;
   listSecrets(input: { vault?: string }): Promise<Answer<SecretsView>>;
+  /** A secret's consumers (tag and registry) with the registry's ETag, for a conditional PUT or DELETE. */
+  getConsumers(input: { secret: string; vault?: string }): Promise<Answer<ConsumersView> & { readonly etag?: string }>;
+  putConsumers(input: { secret: string; vault?: string; consumers: readonly string[]; ifMatch?: string }): Promise<Answer<ConsumersView>>;
+  deleteConsumers(input: { secret: string; vault?: string; ifMatch?: string }): Promise<void>;
 }
 
 export interface ApiClientOptions {
@@ -62,8 +67,13 @@ export function createApiClient(options: ApiClientOptions): RotorApi {
     return url;
   };
 
-  async function call(method: 'GET' | 'POST', url: URL, body?: unknown): Promise<{ status: number; json: unknown }> {
-    const headers: Record<string, string> = { accept: 'application/json, application/problem+json' };
+  async function call(
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+    url: URL,
+    body?: unknown,
+    extraHeaders: Record<string, string> = {},
+  ): Promise<{ status: number; json: unknown; etag?: string }> {
+    const headers: Record<string, string> = { accept: 'application/json, application/problem+json', ...extraHeaders };
     if (options.key !== undefined) headers['x-functions-key'] = options.key;
     if (body !== undefined) headers['content-type'] = 'application/json';
     let response: Response;
@@ -80,8 +90,10 @@ export function createApiClient(options: ApiClientOptions): RotorApi {
     const text = await response.text();
     const json = parseJson(text);
     if (response.ok) {
+      if (response.status === 204) return { status: 204, json: undefined };
+      const etag = response.headers.get('etag') ?? undefined;
       if (json === undefined) throw new BadResponseError(`${method} ${url.pathname} answered ${response.status} with a body that is not JSON`);
-      return { status: response.status, json };
+      return { status: response.status, json, ...(etag === undefined ? {} : { etag }) };
     }
     throw problemFrom(response, json);
   }
@@ -122,6 +134,19 @@ export function createApiClient(options: ApiClientOptions): RotorApi {
     async listSecrets(input) {
       const { json } = await call('GET', urlFor('secrets', { vault: input.vault }));
       return { value: parse(secretsSchema, json, 'the secret list'), raw: json };
+    },
+    async getConsumers(input) {
+      const { json, etag } = await call('GET', urlFor(`secrets/${encodeURIComponent(input.secret)}/consumers`, { vault: input.vault }));
+      return { value: parse(consumersSchema, json, 'the consumer list'), raw: json, ...(etag === undefined ? {} : { etag }) };
+    },
+    async putConsumers(input) {
+      const url = urlFor(`secrets/${encodeURIComponent(input.secret)}/consumers`, { vault: input.vault });
+      const { json } = await call('PUT', url, { consumers: input.consumers }, input.ifMatch === undefined ? {} : { 'if-match': input.ifMatch });
+      return { value: parse(consumersSchema, json, 'the consumer list'), raw: json };
+    },
+    async deleteConsumers(input) {
+      const url = urlFor(`secrets/${encodeURIComponent(input.secret)}/consumers`, { vault: input.vault });
+      await call('DELETE', url, undefined, input.ifMatch === undefined ? {} : { 'if-match': input.ifMatch });
     },
   };
 }

@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseIsoDuration } from '../time/iso-duration.js';
+import { buildConsumersCommand, type ConsumersCommand } from './consumers.js';
 import { UsageError } from './errors.js';
 
 /**
@@ -13,6 +14,7 @@ export const CommandName = {
   Status: 'status',
   History: 'history',
   Secrets: 'secrets',
+  Consumers: 'consumers',
   Help: 'help',
 } as const;
 export type CommandName = (typeof CommandName)[keyof typeof CommandName];
@@ -29,6 +31,7 @@ export type Command =
   | { readonly name: 'status'; readonly rotationId: string; readonly watch: boolean; readonly timeoutMs: number }
   | { readonly name: 'history'; readonly secret: string; readonly vault?: string; readonly limit: number | 'all' }
   | { readonly name: 'secrets'; readonly vault?: string }
+  | ConsumersCommand
   | { readonly name: 'help'; readonly topic?: CommandName };
 
 export interface ParsedCommandLine {
@@ -62,6 +65,7 @@ const commandOptions = {
   status: { watch: { type: 'boolean' }, timeout: { type: 'string' } },
   history: { vault: { type: 'string' }, limit: { type: 'string' }, all: { type: 'boolean' } },
   secrets: { vault: { type: 'string' } },
+  consumers: { vault: { type: 'string' } },
   help: {},
 } as const satisfies Record<CommandName, Options>;
 
@@ -144,6 +148,8 @@ function buildCommand(name: CommandName, values: Record<string, string | boolean
     case 'secrets':
       noPositionals(name, positionals);
       return { name, ...vaultPart };
+    case 'consumers':
+      return buildConsumersCommand(positionals, vaultPart.vault);
     case 'help': {
       const [topic, ...rest] = positionals;
       if (rest.length > 0) throw new UsageError(`help takes at most one command name, got: ${positionals.join(' ')}`);

@@ -35,6 +35,10 @@ const COMMANDS: Record<CommandName, string> = {
   --all               show every rotation, following the API's pages`,
   secrets: `rotor secrets [--vault URL]
   The secrets Rotor manages: rotator, strategy, current version, expiry, next due, last rotation.`,
+  consumers: `rotor consumers list|add|remove|set|clear <secret> [entry...] [--vault URL]
+  The applications that must move to a new version before the old one is retired.
+  Entries: appservice:<resource id>, containerapp:<resource id>, https://<endpoint>.
+  list shows the rotor-consumers tag and the registry; add/remove/set/clear edit the registry.`,
   help: `rotor help [command]
   This text, or the help of one command.`,
 };
@@ -57,6 +61,7 @@ export function helpText(topic?: CommandName): string {
     '  rotor rotate db-password --dry-run',
     '  rotor status <rotation-id> --watch',
     '  rotor history db-password --all --json',
+    '  rotor consumers add db-password https://orders.example.com/rotor/consumer',
     '',
   ].join('\n');
 }

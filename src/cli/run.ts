@@ -11,6 +11,7 @@ import {
   UsageError,
   type ApiProblemError,
 } from './errors.js';
+import { renderConsumers, type ConsumersView } from './consumers.js';
 import { helpText } from './help.js';
 import { terminalStatuses } from '../rotation/model.js';
 import { paintStatus, renderDryRun, renderHistory, renderProblem, renderRotation, renderSecrets, type Style } from './render.js';
@@ -141,6 +142,8 @@ async function execute(command: Exclude<Command, { name: 'help' }>, ctx: Context
       return history(command, ctx);
     case 'secrets':
       return secrets(command, ctx);
+    case 'consumers':
+      return consumers(command, ctx);
   }
 }
 
@@ -272,6 +275,38 @@ async function secrets(command: Extract<Command, { name: 'secrets' }>, ctx: Cont
   if (ctx.globals.json) printJson(ctx, raw);
   else if (value.items.length === 0) ctx.out('No secrets carry a Rotor policy (tag rotor-rotator).');
   else renderSecrets(value.items, { ...ctx.style, now: ctx.now() }).forEach((line) => ctx.out(line));
+  return ExitCode.Ok;
+}
+
+async function consumers(command: Extract<Command, { name: 'consumers' }>, ctx: Context): Promise<number> {
+  const target = { secret: command.secret, ...(command.vault === undefined ? {} : { vault: command.vault }) };
+  let answer: { value: ConsumersView; raw: unknown } | undefined;
+  switch (command.action) {
+    case 'list':
+      answer = await ctx.api.getConsumers(target);
+      break;
+    case 'set':
+      answer = await ctx.api.putConsumers({ ...target, consumers: command.entries });
+      break;
+    case 'add':
+    case 'remove': {
+      const current = await ctx.api.getConsumers(target);
+      const registered = current.value.registered?.entries ?? [];
+      const next =
+        command.action === 'add' ? [...registered, ...command.entries.filter((e) => !registered.includes(e))] : registered.filter((e) => !command.entries.includes(e));
+      const missing = command.action === 'remove' ? command.entries.filter((e) => !registered.includes(e)) : [];
+      if (missing.length > 0) ctx.err(`rotor: not in the registry (a tag entry is removed by editing the tag): ${missing.join(' ')}`);
+      answer = await ctx.api.putConsumers({ ...target, consumers: next, ...(current.etag === undefined ? {} : { ifMatch: current.etag }) });
+      break;
+    }
+    case 'clear':
+      await ctx.api.deleteConsumers(target);
+      if (ctx.globals.json) printJson(ctx, { secret: command.secret, registered: null });
+      else ctx.out(`Registry of ${command.secret} cleared; consumers in its rotor-consumers tag still apply.`);
+      return ExitCode.Ok;
+  }
+  if (ctx.globals.json) printJson(ctx, answer.raw);
+  else renderConsumers(answer.value).forEach((line) => ctx.out(line));
   return ExitCode.Ok;
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SecretValue } from '../secrecy/secret-value.js';
 import { parseIsoDuration } from '../time/iso-duration.js';
 import { ConfigurationError, type SettingProblem } from './errors.js';
 
@@ -64,6 +65,11 @@ export const settingCatalogue = {
     where: 'either',
     description: '`debug`, `info`, `warn` or `error`. Default `info`.',
   },
+  ROTOR_CONSUMER_SIGNING_KEY: {
+    where: 'either',
+    description:
+      'HMAC-SHA256 key signing the nudges sent to https consumers (`X-Rotor-Signature`, as webhook calls are signed). In Azure set it as a Key Vault reference. Unset: https consumers cannot be nudged, and a rotation that declares one rolls back naming the setting.',
+  },
   AZURE_CLIENT_ID: {
     where: 'azure',
     description: 'Client id of the user-assigned managed identity used by `DefaultAzureCredential`.',
@@ -122,6 +128,7 @@ const environmentSchema = z.object({
     .max(100, 'must be at most 100')
     .default(8),
   ROTOR_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error'], { error: 'must be debug, info, warn or error' }).default('info'),
+  ROTOR_CONSUMER_SIGNING_KEY: optionalText.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
   AZURE_CLIENT_ID: optionalText,
 } satisfies Record<SettingName, z.ZodType>);
 
@@ -144,6 +151,8 @@ export interface RotorSettings {
   readonly maxStepAttempts: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   readonly managedIdentityClientId?: string;
+  /** Signs nudges to https consumers; a SecretValue, so it never reaches a log. */
+  readonly consumerSigningKey?: SecretValue;
 }
 
 function connection(
@@ -213,6 +222,7 @@ export function loadSettings(env: Readonly<Record<string, string | undefined>> =
     maxStepAttempts: e.ROTOR_MAX_STEP_ATTEMPTS,
     logLevel: e.ROTOR_LOG_LEVEL,
     ...(e.AZURE_CLIENT_ID === undefined ? {} : { managedIdentityClientId: e.AZURE_CLIENT_ID }),
+    ...(e.ROTOR_CONSUMER_SIGNING_KEY === undefined ? {} : { consumerSigningKey: SecretValue.from(e.ROTOR_CONSUMER_SIGNING_KEY) }),
   };
 }
 

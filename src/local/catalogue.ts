@@ -3,6 +3,7 @@ import { keyVaultEventsOptions } from '../../functions/keyVaultEvents.js';
 import { listSecretRotationsOptions } from '../../functions/listSecretRotations.js';
 import { listSecretsOptions } from '../../functions/listSecrets.js';
 import { rotationDeadLettersOptions } from '../../functions/rotationDeadLetters.js';
+import { secretConsumersOptions } from '../../functions/secretConsumers.js';
 import { rotationStepsOptions } from '../../functions/rotationSteps.js';
 import { startRotationOptions } from '../../functions/startRotation.js';
 import { sweepOptions } from '../../functions/sweep.js';
@@ -19,6 +20,7 @@ export const rotorFunctions: readonly FunctionRegistration[] = [
   { name: 'getRotation', trigger: 'http', options: getRotationOptions },
   { name: 'listSecretRotations', trigger: 'http', options: listSecretRotationsOptions },
   { name: 'listSecrets', trigger: 'http', options: listSecretsOptions },
+  { name: 'secretConsumers', trigger: 'http', options: secretConsumersOptions },
   { name: 'sweep', trigger: 'timer', options: sweepOptions },
   { name: 'rotationSteps', trigger: 'serviceBusQueue', options: rotationStepsOptions },
   { name: 'rotationDeadLetters', trigger: 'serviceBusQueue', options: rotationDeadLettersOptions },

@@ -39,6 +39,8 @@ export interface LocalStackOptions {
   /** Event Grid retry waits are multiplied by this (1 = as the service). */
   readonly eventGridRetryTimeScale?: number;
   readonly keyVaultThrottle?: boolean;
+  /** Key Vault call retry delays (default Key Vault's documented 1-16 s); tests that inject vault faults shorten them. */
+  readonly keyVaultBackoffMs?: readonly number[];
   /** Keep the vault, ledger, queues, ports and keys here across restarts (`npm start -- --data-dir`); unset: all in memory. */
   readonly dataDir?: StackDataDir;
 }
@@ -112,6 +114,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       // Locally only the random rotator: the Azure ones need ARM and Graph.
       rotators: [createRandomRotator()],
       engineSettings: { ...localEngineSettings, ...options.engineSettings },
+      ...(options.keyVaultBackoffMs === undefined ? {} : { keyVaultBackoffMs: options.keyVaultBackoffMs }),
     });
     cleanups.push(() => rotor.close());
     await BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(settings.ledgerContainer).createIfNotExists();

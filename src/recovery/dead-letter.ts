@@ -7,8 +7,10 @@ import type { WaysInServices } from '../ways-in/services.js';
 /**
  * A step message that reached the dead-letter sub-queue: delivered too often
  * (the step handler kept throwing) or unreadable. The rotation it stalled
- * cannot go on, so the engine ends it: rollback if it had changed the world,
- * Failed otherwise, with the dead-letter reason, and notifies. An unreadable
+ * cannot go on, so the engine ends it as a permanent failure of that step
+ * (the machine's table: rollback up to verify if it had changed the world,
+ * Failed otherwise, never a rollback after verify), with the dead-letter
+ * reason, and notifies. An unreadable
  * body is traced through its session id (the secret) to the rotation holding
  * the secret's lock.
  */

@@ -34,6 +34,8 @@ export const RotationErrorCode = {
   Unhealthy: 'Unhealthy',
   RetriesExhausted: 'RetriesExhausted',
   DeadlineExceeded: 'DeadlineExceeded',
+  /** Service Bus gave up delivering the step's message (the handler kept throwing, or the body was unreadable). */
+  DeadLettered: 'DeadLettered',
 } as const;
 export type RotationErrorCode = (typeof RotationErrorCode)[keyof typeof RotationErrorCode];
 

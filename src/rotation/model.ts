@@ -80,13 +80,31 @@ export interface StepRecord {
   readonly error?: { readonly code: string; readonly message: string };
 }
 
-/** What a step changed in the world, so rollback can walk it back (newest first). */
-export interface UndoRecord {
-  readonly step: StepName;
-  readonly action: string;
+export const UndoAction = {
+  /** prepare wrote a pending version (and, alternating, minted on the inactive slot). */
+  Prepared: 'prepared',
+  /** apply made the new credential valid at the provider (single). */
+  Applied: 'applied',
+  /** promote wrote the new latest version. */
+  Promoted: 'promoted',
+} as const;
+export type UndoAction = (typeof UndoAction)[keyof typeof UndoAction];
+
+interface UndoOf<S extends StepName, A extends UndoAction> {
+  readonly step: S;
+  readonly action: A;
   /** References only: version ids, slot names, provider credential ids. */
   readonly refs: Readonly<Record<string, string>>;
 }
+
+/** What a step changed in the world, so rollback can walk it back (newest first); the action is fixed by the step. */
+export type UndoRecord =
+  | UndoOf<typeof StepName.Prepare, typeof UndoAction.Prepared>
+  | UndoOf<typeof StepName.Apply, typeof UndoAction.Applied>
+  | UndoOf<typeof StepName.Promote, typeof UndoAction.Promoted>;
+
+/** The steps that change the world and so leave an undo record. */
+export type UndoableStep = UndoRecord['step'];
 
 export interface Rotation {
   readonly id: string;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { secretRefSchema } from '../keyvault/secret-ref.js';
-import { RotationStatus, StepName, Strategy, TriggerKind, type Rotation } from './model.js';
+import { RotationStatus, StepName, Strategy, TriggerKind, UndoAction, type Rotation } from './model.js';
 
 /**
  * The rotation record as stored (ledger blobs): parsed on every read, so a
@@ -62,6 +62,12 @@ export const rotationSchema = z.object({
       error: z.object({ code: z.string(), message: z.string() }).optional(),
     }),
   ),
-  undo: z.array(z.object({ step: values(StepName), action: z.string(), refs: stringMap })),
+  undo: z.array(
+    z.union([
+      z.object({ step: z.literal(StepName.Prepare), action: z.literal(UndoAction.Prepared), refs: stringMap }),
+      z.object({ step: z.literal(StepName.Apply), action: z.literal(UndoAction.Applied), refs: stringMap }),
+      z.object({ step: z.literal(StepName.Promote), action: z.literal(UndoAction.Promoted), refs: stringMap }),
+    ]),
+  ),
   reason: z.string().optional(),
 }) satisfies z.ZodType<Rotation>;

@@ -25,7 +25,7 @@ export interface WaysInServices {
   readonly startRotation: StartRotation;
   /** Sends a stuck rotation's current step again; the engine ends it if its deadline has passed. */
   readonly resumeRotation: RotationEngine['resumeRotation'];
-  /** Ends the rotation a dead-lettered step belonged to: rollback if the world changed, Failed otherwise. */
+  /** Ends the rotation a dead-lettered step belonged to, as a permanent failure of that step (see `advance`). */
   readonly failRotation: RotationEngine['failRotation'];
   readonly secrets: SecretStore;
   readonly ledger: RotationLedger;

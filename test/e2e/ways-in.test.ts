@@ -33,6 +33,7 @@ beforeAll(async () => {
     keyVaultThrottle: false,
     // Retries wait long enough that a rotation can be caught mid-retry (the dead-letter case).
     engineSettings: { backoff: { baseMs: 20_000, maxMs: 20_000 } },
+    keyVaultBackoffMs: [10, 20],
   });
   client = createEmulatorSecretClient(stack.emulators.keyVault);
   vaultUrl = new URL(stack.emulators.keyVault.url).origin;
@@ -277,6 +278,40 @@ describe('a poisoned step message', () => {
     await eventually(() => Promise.resolve(notifications(rotationId).includes('Rotor.Rotation.Failed') ? true : undefined));
     // The dead-letter trigger completed the message once its handler returned.
     await eventually(() => Promise.resolve(stack.emulators.serviceBus.admin.getCounters('rotation-steps').deadLetterQueue === 0 ? true : undefined));
+  });
+});
+
+describe('a step dead-lettered after verify', () => {
+  it('at retire ends Failed with the verified value kept as latest; the old credential is not restored', async () => {
+    // Prepare: a rotation held at retire, retrying a vault that answers 503 to updates (disabling the old version).
+    const initial = await managedSecret('poisoned-retire', { expiresInDays: 80 });
+    const fault = stack.emulators.keyVault.admin.faults.inject({ operation: 'update', effect: { kind: 'status', status: 503 } });
+    const started = await api('/rotations', { method: 'POST', body: { secret: 'poisoned-retire' } });
+    const rotationId: string = started.body.rotationId;
+    await eventually(async () => ((await api(`/rotations/${rotationId}`)).body.steps.some((s: { step: string }) => s.step === 'retire') ? true : undefined));
+    stack.emulators.keyVault.admin.faults.remove(fault.id);
+
+    // Act: a message the step handler cannot read, in the secret's session, is dead-lettered while retire waits.
+    const sb = new ServiceBusClient(stack.emulators.serviceBus.connectionString);
+    const sender = sb.createSender('rotation-steps');
+    await sender.sendMessages({ body: 'not a step message', sessionId: stepSessionId({ vaultUrl, name: 'poisoned-retire' }), messageId: 'poison-retire-e2e' });
+    await sender.close();
+    await sb.close();
+    const rotation = await ended(rotationId);
+
+    // Assess
+    expect(rotation.status).toBe('Failed');
+    expect(rotation.reason).toContain('MaxDeliveryCountExceeded');
+    expect(rotation.steps.map((s: { step: string }) => s.step)).not.toContain('rollback');
+    expect(rotation.versions.restored).toBeUndefined();
+    const latest = await client.getSecret('poisoned-retire');
+    expect(latest.properties.version).toBe(rotation.versions.promoted);
+    expect(latest.value).not.toBe(initial.value);
+    const versions: string[] = [];
+    for await (const v of client.listPropertiesOfSecretVersions('poisoned-retire')) versions.push(v.version ?? '');
+    expect(versions.sort()).toEqual([initial.properties.version, rotation.versions.promoted].sort());
+    await eventually(() => Promise.resolve(notifications(rotationId).includes('Rotor.Rotation.Failed') ? true : undefined));
+    expect(notifications(rotationId)).not.toContain('Rotor.Rotation.RolledBack');
   });
 });
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { deadLetterReasonOf, handleDeadLetteredStep } from '../../../src/recovery/dead-letter.js';
 import { stepSessionId } from '../../../src/queue/step-message.js';
-import { createFakeWorld, FAKE_VAULT, type FakeWorld } from '../../helpers/fakes/index.js';
+import { Strategy } from '../../../src/rotation/model.js';
+import { createFakeProvider, createFakeWorld, FAKE_VAULT, type FakeWorld } from '../../helpers/fakes/index.js';
 import { createFakeWaysIn, waysInOverWorld } from '../../helpers/ways-in-fakes.js';
 
 const DAY = 86_400_000;
@@ -20,6 +21,55 @@ async function runDueSteps(world: FakeWorld): Promise<void> {
     world.queue.complete(message);
   }
 }
+
+/** Delivers messages (moving the clock to each one's time) until the rotation's current step is `step`. */
+async function runUntil(world: FakeWorld, step: string): Promise<void> {
+  while (world.ledger.rotations()[0]?.step !== step) {
+    const dueAt = world.queue.nextDueAt();
+    if (dueAt === undefined) throw new Error(`the rotation stopped before ${step}`);
+    if (dueAt > world.clock.now().getTime()) world.clock.advance(dueAt - world.clock.now().getTime());
+    const message = world.queue.nextDue(world.clock.now().getTime())!;
+    await world.engine.handleStep(structuredClone(message.body));
+    world.queue.complete(message);
+  }
+}
+
+describe('a dead letter after verify (alternating, revoke-after)', () => {
+  it.each(['retire', 'revoke'])('at %s ends Failed and keeps the verified credential, never rolling back', async (step) => {
+    // Prepare
+    const initial = 'initial-credential-0123456789';
+    const provider = createFakeProvider({ strategy: Strategy.Alternating, initial });
+    const world = createFakeWorld({ rotators: [provider.rotator] });
+    world.store.seed(secret, {
+      value: initial,
+      tags: { 'rotor-rotator': provider.rotator.kind, 'rotor-slot': 'key1', 'rotor-grace': 'PT5M', 'rotor-revoke-after': 'PT1H' },
+      expiresOn: new Date(world.clock.now().getTime() + 10 * DAY),
+    });
+    const started = await world.engine.startRotation(secret, { kind: 'manual' });
+    const rotationId = started.outcome === 'started' ? started.rotationId : '';
+    await runUntil(world, step);
+    world.queue.pending.splice(0); // the message Service Bus gave up on is no longer in the queue
+    const verified = world.store.versions(secret).at(-1)!;
+
+    // Act
+    const result = await handleDeadLetteredStep({ body: { rotationId, secret, step, attempt: 1 }, metadata: dlq }, waysInOverWorld(world));
+    await world.drain();
+
+    // Assess
+    expect(result.outcome).toBe('failed');
+    const rotation = world.ledger.rotations()[0]!;
+    expect(rotation.status).toBe('Failed');
+    expect(rotation.reason).toContain('MaxDeliveryCountExceeded');
+    expect(rotation.steps.map((s) => s.step)).not.toContain('rollback');
+    expect(rotation.versions.restored).toBeUndefined();
+    expect(world.store.versions(secret).at(-1)).toMatchObject({ version: verified.version, enabled: true });
+    expect(world.store.versions(secret).at(-1)!.value).not.toBe(initial);
+    expect(provider.accepts(verified.value)).toBe(true);
+    expect(provider.calls.restore).toBe(0);
+    expect(world.notifier.sent.map((n) => n.type)).toEqual(['Rotor.Rotation.Started', 'Rotor.Rotation.Failed']);
+    expect(world.ledger.locks().size).toBe(0);
+  });
+});
 
 describe('handleDeadLetteredStep (real engine, fake ports)', () => {
   it('fails a rotation that had changed nothing, with the reason, and notifies', async () => {

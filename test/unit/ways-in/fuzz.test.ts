@@ -48,7 +48,11 @@ function mutated(base: Record<string, unknown>): fc.Arbitrary<unknown> {
   );
 }
 
-describe('fuzzing the intake', () => {
+// Thousands of runs take seconds on an idle machine and far longer on a busy one;
+// the budget bounds a hang, it is not a speed assertion (speed lives in bench/).
+const fuzzBudget = { timeout: 300_000 };
+
+describe('fuzzing the intake', fuzzBudget, () => {
   it('answers thousands of malformed and hostile events with a deliberate outcome', async () => {
     // Prepare
     const { services } = createFakeWaysIn({ secrets: [secretInfo('db-password', 'ee059b2bb5bc48398a53b168c6cdcb10', { tags: { 'rotor-rotator': 'random' } })] });
@@ -71,7 +75,7 @@ describe('fuzzing the intake', () => {
   });
 });
 
-describe('fuzzing the API', () => {
+describe('fuzzing the API', fuzzBudget, () => {
   const documented = new Set([200, 202, 400, 404, 409, 413, 415, 422]);
 
   async function answer(init: Parameters<typeof handleStartRotation>[0], handler: typeof handleStartRotation, services: Parameters<typeof handleStartRotation>[1]) {

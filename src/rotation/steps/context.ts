@@ -1,0 +1,155 @@
+import { isSecretStoreError, SecretStoreErrorCode } from '../../keyvault/errors.js';
+import { formatSecretRef, type SecretRef } from '../../keyvault/secret-ref.js';
+import type { Logger } from '../../observability/logger.js';
+import type { CurrentCredential, PreparedCredential, Rotator, RotatorContext, RotatorRegistry } from '../../rotators/rotator.js';
+import type { SecretValue } from '../../secrecy/secret-value.js';
+import { RotationError, RotationErrorCode } from '../errors.js';
+import type { RotationPatch } from '../machine.js';
+import type { Rotation, UndoableStep, UndoRecord } from '../model.js';
+import { disablePending, readPending } from '../pending.js';
+import { currentSlot } from '../policy.js';
+import type { RotationPolicy } from '../policy-types.js';
+import type { HealthProbe, RotationLedger, SecretStore, StoredSecret } from '../ports.js';
+import type { StepOutcome } from '../transitions.js';
+
+/**
+ * What every step module shares: the ports, and the small reads a step needs
+ * (the policy snapshot, the rotator, a version, the pending value). Each step
+ * is written to be run again after a crash at any point: before changing the
+ * world it looks whether an earlier attempt already did, and every undo
+ * tolerates "never happened".
+ */
+export interface StepPorts {
+  readonly secretStore: SecretStore;
+  readonly ledger: RotationLedger;
+  readonly healthProbe: HealthProbe;
+  readonly rotators: RotatorRegistry;
+  readonly minValidityMs: number;
+  /** A restored version expires no earlier than this after the rollback, so the next attempt is a day away, not at once (I7). */
+  readonly rollbackRetryAfterMs: number;
+}
+
+export interface StepInput {
+  readonly rotation: Rotation;
+  readonly attempt: number;
+  readonly now: Date;
+  readonly log: Logger;
+  /** Persists progress inside a step (rollback records each undo action as it completes). */
+  readonly checkpoint: (patch: RotationPatch) => Promise<Rotation>;
+}
+
+export interface StepResult {
+  readonly outcome: StepOutcome;
+  readonly patch?: RotationPatch;
+  /** Pushed on the undo stack when the step succeeded. */
+  readonly undo?: UndoRecord;
+}
+
+export type RotationStep = (input: StepInput) => Promise<StepResult>;
+
+/** Walks back what the step's own undo record says it changed (`rotation` as rollback has it now); returns what rollback records. */
+export type UndoStep<S extends UndoableStep> = (record: Extract<UndoRecord, { readonly step: S }>, rotation: Rotation, input: StepInput) => Promise<RotationPatch>;
+
+/** A world-changing step: its action and its undo side by side. */
+export interface UndoableStepModule<S extends UndoableStep> {
+  readonly run: RotationStep;
+  readonly undo: UndoStep<S>;
+}
+
+export interface StepContext {
+  readonly ports: StepPorts;
+  readonly store: SecretStore;
+  policyOf(rotation: Rotation): RotationPolicy;
+  rotatorOf(rotation: Rotation): Rotator;
+  readVersion(secret: SecretRef, version: string | undefined, what: string): Promise<StoredSecret>;
+  credentialOf(stored: StoredSecret): CurrentCredential;
+  rotatorContext(rotation: Rotation, current: CurrentCredential, input: StepInput): RotatorContext;
+  /** The prepared value; `undefined` once its pending version is disabled (the rotation finished with it). */
+  preparedOf(rotation: Rotation): Promise<PreparedCredential | undefined>;
+  requirePrepared(rotation: Rotation): Promise<PreparedCredential>;
+  setEnabledIfPresent(secret: SecretRef, version: string | undefined, enabled: boolean): Promise<void>;
+  disablePendingIfPresent(rotation: Rotation): Promise<void>;
+}
+
+export function createStepContext(ports: StepPorts): StepContext {
+  const store = ports.secretStore;
+
+  async function ignoreNotFound(action: () => Promise<void>): Promise<void> {
+    try {
+      await action();
+    } catch (error) {
+      if (!isSecretStoreError(error, SecretStoreErrorCode.NotFound)) throw error;
+    }
+  }
+
+  const context: StepContext = {
+    ports,
+    store,
+    policyOf(rotation) {
+      if (rotation.policy === undefined) throw new RotationError(RotationErrorCode.InvalidPolicy, 'the rotation has no policy: begin did not record one');
+      return rotation.policy;
+    },
+    rotatorOf(rotation) {
+      const rotator = ports.rotators.get(rotation.rotator);
+      if (rotator === undefined) throw new RotationError(RotationErrorCode.RotatorNotFound, `no rotator "${rotation.rotator}" is registered`);
+      return rotator;
+    },
+    async readVersion(secret, version, what) {
+      if (version === undefined) throw new RotationError(RotationErrorCode.SecretNotFound, `the ${what} version is not recorded`);
+      const stored = await store.getVersion(secret, version);
+      if (stored === undefined) throw new RotationError(RotationErrorCode.SecretNotFound, `the ${what} version ${version} of ${formatSecretRef(secret)} is gone`);
+      return stored;
+    },
+    credentialOf(stored) {
+      const slot = currentSlot(stored.tags);
+      return {
+        version: stored.version,
+        value: stored.value,
+        tags: stored.tags,
+        ...(stored.contentType === undefined ? {} : { contentType: stored.contentType }),
+        ...(slot === undefined ? {} : { slot }),
+      };
+    },
+    rotatorContext(rotation, current, input) {
+      return {
+        rotationId: rotation.id,
+        secret: rotation.secret,
+        policy: context.policyOf(rotation),
+        current,
+        attempt: input.attempt,
+        log: input.log,
+        readSecret: async (name: string): Promise<SecretValue> => {
+          const other = await store.getLatest({ vaultUrl: rotation.secret.vaultUrl, name });
+          if (other === undefined) throw new RotationError(RotationErrorCode.InvalidConfiguration, `secret ${name} that the rotator reads does not exist in the vault`);
+          return other.value;
+        },
+      };
+    },
+    async preparedOf(rotation) {
+      const pendingVersion = rotation.versions.pending;
+      if (pendingVersion === undefined) return undefined;
+      const pending = await readPending(store, rotation.secret, pendingVersion);
+      if (pending === undefined) return undefined;
+      return {
+        ...pending.prepared,
+        ...(rotation.prepared?.refs === undefined ? {} : { refs: rotation.prepared.refs }),
+        ...(rotation.slots?.next === undefined ? {} : { slot: rotation.slots.next }),
+      };
+    },
+    async requirePrepared(rotation) {
+      const prepared = await context.preparedOf(rotation);
+      if (prepared === undefined) throw new RotationError(RotationErrorCode.SecretNotFound, 'the pending value of this rotation is no longer readable');
+      return prepared;
+    },
+    async setEnabledIfPresent(secret, version, enabled) {
+      if (version === undefined) return;
+      await ignoreNotFound(() => store.setEnabled(secret, version, enabled));
+    },
+    async disablePendingIfPresent(rotation) {
+      const version = rotation.versions.pending;
+      if (version === undefined) return;
+      await ignoreNotFound(() => disablePending(store, rotation.secret, version));
+    },
+  };
+  return context;
+}

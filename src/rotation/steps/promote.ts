@@ -1,0 +1,91 @@
+import { isSecretStoreError, SecretStoreErrorCode } from '../../keyvault/errors.js';
+import type { SecretRef } from '../../keyvault/secret-ref.js';
+import { RotationError, RotationErrorCode } from '../errors.js';
+import { StepName, Strategy, UndoAction } from '../model.js';
+import { currentSlot, EngineTag, tagsForNewVersion } from '../policy.js';
+import type { StoredSecret } from '../ports.js';
+import type { RotationStep, StepContext, UndoableStepModule, UndoStep } from './context.js';
+
+/**
+ * promote: the prepared value becomes the latest version, with the policy tags
+ * carried forward. Undo: the previous value is written back as a new latest
+ * version (disabling the latest would answer 403 to every consumer), then the
+ * failed version is disabled. A latest version somebody else wrote meanwhile
+ * wins: nothing is restored over it.
+ */
+export function promoteStep(context: StepContext): UndoableStepModule<typeof StepName.Promote> {
+  const { store, ports } = context;
+
+  const run: RotationStep = async ({ rotation, now }) => {
+    const policy = context.policyOf(rotation);
+    const latest = await store.getLatest(rotation.secret);
+    let promoted: string;
+    if (latest !== undefined && latest.tags[EngineTag.Rotation] === rotation.id) {
+      promoted = latest.version; // an earlier attempt wrote it; the ledger had not recorded it yet
+    } else if (latest === undefined || latest.version !== rotation.versions.previous) {
+      throw new RotationError(
+        RotationErrorCode.ConcurrentWrite,
+        `the latest version is ${latest?.version ?? 'gone'}, not ${rotation.versions.previous ?? '?'}: someone else changed the secret during the rotation`,
+      );
+    } else {
+      const prepared = await context.requirePrepared(rotation);
+      const contentType = prepared.contentType ?? latest.contentType;
+      const written = await store.setSecret(rotation.secret, {
+        value: prepared.value,
+        tags: tagsForNewVersion(policy.tags, { rotationId: rotation.id, ...(rotation.strategy === Strategy.Alternating && prepared.slot !== undefined ? { slot: prepared.slot } : {}) }),
+        expiresOn: new Date(now.getTime() + policy.validityMs),
+        ...(contentType === undefined ? {} : { contentType }),
+      });
+      promoted = written.version;
+    }
+    return {
+      outcome: { kind: 'succeeded', detail: `new version ${promoted}` },
+      patch: { versions: { ...rotation.versions, promoted } },
+      undo: { step: StepName.Promote, action: UndoAction.Promoted, refs: { version: promoted } },
+    };
+  };
+
+  /** Reads the latest version, treating a disabled latest as "not ours to judge" rather than an error. */
+  async function latestOrDisabled(secret: SecretRef): Promise<StoredSecret | 'disabled' | undefined> {
+    try {
+      return await store.getLatest(secret);
+    } catch (error) {
+      if (isSecretStoreError(error, SecretStoreErrorCode.SecretDisabled)) return 'disabled';
+      throw error;
+    }
+  }
+
+  const undo: UndoStep<typeof StepName.Promote> = async (record, rotation, { now }) => {
+    const latest = await latestOrDisabled(rotation.secret);
+    let promoted = record.refs.version ?? rotation.versions.promoted;
+    let restored = rotation.versions.restored;
+    if (latest !== undefined && latest !== 'disabled' && latest.tags[EngineTag.Rotation] === rotation.id) {
+      if (promoted === undefined) promoted = latest.version;
+      if (latest.version === promoted) {
+        const previous = await context.readVersion(rotation.secret, rotation.versions.previous, 'previous');
+        const floor = now.getTime() + ports.minValidityMs + ports.rollbackRetryAfterMs;
+        const expiresOn = previous.expiresOn === undefined ? undefined : new Date(Math.max(previous.expiresOn.getTime(), floor));
+        const slot = rotation.strategy === Strategy.Alternating ? currentSlot(previous.tags) : undefined;
+        const written = await store.setSecret(rotation.secret, {
+          value: previous.value,
+          tags: tagsForNewVersion(previous.tags, { rotationId: rotation.id, ...(slot === undefined ? {} : { slot }) }),
+          ...(previous.contentType === undefined ? {} : { contentType: previous.contentType }),
+          ...(expiresOn === undefined ? {} : { expiresOn }),
+        });
+        restored = written.version;
+      } else {
+        restored = latest.version; // an earlier attempt restored it already
+      }
+    }
+    await context.setEnabledIfPresent(rotation.secret, promoted, false);
+    return {
+      versions: {
+        ...rotation.versions,
+        ...(promoted === undefined ? {} : { promoted }),
+        ...(restored === undefined ? {} : { restored }),
+      },
+    };
+  };
+
+  return { run, undo };
+}

@@ -1,0 +1,387 @@
+import { describe, expect, it } from 'vitest';
+import { RotationErrorCode } from '../../../src/rotation/errors.js';
+import { advance, type Effect, type MachineEvent, type MachineRules } from '../../../src/rotation/machine.js';
+import { RotationStatus, StepName, Strategy, UndoAction, type Rotation, type StepRecord, type UndoRecord } from '../../../src/rotation/model.js';
+import type { RotationPolicy } from '../../../src/rotation/policy-types.js';
+
+/**
+ * The machine's whole table: every (status, step, event) with the record it
+ * leads to and the effects, in order. Live rows are the (status, step) pairs a
+ * rotation can be in (checked below by walking the machine); every ended
+ * status is crossed with every step.
+ */
+
+const T0 = Date.parse('2026-12-04T12:00:00.000Z');
+const GRACE = 60_000;
+const REVOKE_AFTER = 3_600_000;
+const rules: MachineRules = {
+  maxStepAttempts: 3,
+  backoff: { baseMs: 1_000, maxMs: 8_000 },
+  rotationBudgetMs: 7_200_000,
+  hasApply: (rotator) => rotator === 'single-apply',
+};
+const policy: RotationPolicy = {
+  rotator: 'single-apply',
+  strategy: Strategy.Single,
+  validityMs: 30 * 86_400_000,
+  graceMs: GRACE,
+  health: [],
+  revokeAfterMs: REVOKE_AFTER,
+  tags: { 'rotor-rotator': 'single-apply' },
+};
+
+const prepared: UndoRecord = { step: StepName.Prepare, action: UndoAction.Prepared, refs: { pendingVersion: 'p1' } };
+const applied: UndoRecord = { step: StepName.Apply, action: UndoAction.Applied, refs: {} };
+const promoted: UndoRecord = { step: StepName.Promote, action: UndoAction.Promoted, refs: { version: 'v2' } };
+
+/** The undo stack a rotation holds when it reaches each step on the happy path (single with apply, revoke-after). */
+const undoAt: Record<StepName, readonly UndoRecord[]> = {
+  begin: [],
+  prepare: [],
+  apply: [prepared],
+  promote: [prepared, applied],
+  verify: [prepared, applied, promoted],
+  retire: [prepared, applied, promoted],
+  revoke: [prepared, applied, promoted],
+  rollback: [prepared, applied, promoted],
+};
+const before: Record<StepName, StepName | undefined> = {
+  begin: undefined,
+  prepare: StepName.Begin,
+  apply: StepName.Prepare,
+  promote: StepName.Apply,
+  verify: StepName.Promote,
+  retire: StepName.Verify,
+  revoke: StepName.Retire,
+  rollback: StepName.Verify,
+};
+
+function record(step: StepName, outcome: StepRecord['outcome'] = 'succeeded'): StepRecord {
+  return { step, attempt: 1, startedAt: new Date(T0).toISOString(), endedAt: new Date(T0).toISOString(), outcome };
+}
+
+function rotationAt(status: RotationStatus, step: StepName): Rotation {
+  const last = before[step];
+  return {
+    id: 'r1',
+    secret: { vaultUrl: 'https://kv.vault.azure.net', name: 'api-key' },
+    trigger: { kind: 'manual' },
+    rotator: 'single-apply',
+    strategy: Strategy.Single,
+    status,
+    step,
+    attempt: 1,
+    dryRun: false,
+    createdAt: new Date(T0).toISOString(),
+    updatedAt: new Date(T0).toISOString(),
+    deadline: new Date(T0 + 10_000_000).toISOString(),
+    ...(status === RotationStatus.Running || status === RotationStatus.RollingBack ? {} : { endedAt: new Date(T0).toISOString() }),
+    versions: step === StepName.Begin ? {} : { previous: 'v1' },
+    ...(step === StepName.Begin ? {} : { policy }),
+    steps: last === undefined ? [] : [record(last, step === StepName.Rollback ? 'failed' : 'succeeded')],
+    undo: undoAt[step],
+  };
+}
+
+const NOW = T0 + 1_000;
+const LATE = T0 + 20_000_000;
+
+type EventName =
+  | 'succeeded'
+  | 'skipped'
+  | 'aborted'
+  | 'unhealthy'
+  | 'failed-transient'
+  | 'failed-permanent'
+  | 'dead-lettered'
+  | 'deadline-passed'
+  | 'not-current:older'
+  | 'not-current:just-committed'
+  | 'not-current:same'
+  | 'resumed';
+const eventNames: readonly EventName[] = [
+  'succeeded',
+  'skipped',
+  'aborted',
+  'unhealthy',
+  'failed-transient',
+  'failed-permanent',
+  'dead-lettered',
+  'deadline-passed',
+  'not-current:older',
+  'not-current:just-committed',
+  'not-current:same',
+  'resumed',
+];
+
+function eventFor(name: EventName, rotation: Rotation): { event: MachineEvent; now: number } {
+  const finished = (outcome: Extract<MachineEvent, { kind: 'step-finished' }>['outcome'], extra: object = {}): { event: MachineEvent; now: number } => ({
+    event: { kind: 'step-finished', startedAt: new Date(NOW).toISOString(), outcome, ...extra },
+    now: NOW,
+  });
+  switch (name) {
+    case 'succeeded': {
+      const undo = rotation.step === StepName.Prepare ? prepared : rotation.step === StepName.Apply ? applied : rotation.step === StepName.Promote ? promoted : undefined;
+      const patch = rotation.step === StepName.Begin ? { policy, versions: { previous: 'v1' } } : {};
+      return finished({ kind: 'succeeded' }, { patch, ...(undo === undefined ? {} : { undo }) });
+    }
+    case 'skipped':
+      return finished({ kind: 'skipped', reason: 'stale trigger' });
+    case 'aborted':
+      return finished({ kind: 'aborted', reason: 'pre-flight probe 503' });
+    case 'unhealthy':
+      return finished({ kind: 'unhealthy', reason: 'probe 503' });
+    case 'failed-transient':
+      return finished({ kind: 'failed', code: RotationErrorCode.VaultThrottled, message: '429' });
+    case 'failed-permanent':
+      return finished({ kind: 'failed', code: RotationErrorCode.ProviderRejected, message: 'no' });
+    case 'dead-lettered':
+      return { event: { kind: 'dead-lettered', step: rotation.step, attempt: 1, reason: 'MaxDeliveryCountExceeded' }, now: NOW };
+    case 'deadline-passed':
+      return { event: { kind: 'deadline-passed' }, now: LATE };
+    case 'not-current:older':
+      return { event: { kind: 'message-not-current', step: rotation.step, attempt: 0 }, now: NOW };
+    case 'not-current:just-committed':
+      return { event: { kind: 'message-not-current', step: before[rotation.step] ?? rotation.step, attempt: before[rotation.step] === undefined ? 0 : 1 }, now: NOW };
+    case 'not-current:same':
+      return { event: { kind: 'message-not-current', step: rotation.step, attempt: 1 }, now: NOW };
+    case 'resumed':
+      return { event: { kind: 'resumed' }, now: NOW };
+  }
+}
+
+function describeEffect(effect: Effect, now: number): string {
+  switch (effect.kind) {
+    case 'audit':
+      return `audit ${effect.entry.event}`;
+    case 'send-step':
+      return `send ${effect.message.step}#${effect.message.attempt}${effect.notBefore === undefined ? '' : ` +${Date.parse(effect.notBefore) - now}ms`}`;
+    case 'release-lock':
+      return 'release';
+    case 'notify':
+      return `notify ${effect.notification.type.replace('Rotor.Rotation.', '')}`;
+  }
+}
+
+function run(status: RotationStatus, step: StepName, name: EventName): string {
+  const rotation = rotationAt(status, step);
+  const { event, now } = eventFor(name, rotation);
+  const result = advance(rotation, event, new Date(now), 0, rules);
+  if (result.rotation === rotation) return ['unchanged', ...result.effects.map((e) => describeEffect(e, now))].join(' | ');
+  const r = result.rotation;
+  const state = `${r.status}/${r.step}#${r.attempt ?? 1} undo[${r.undo.map((u) => u.action).join(',')}]`;
+  return [state, ...result.effects.map((e) => describeEffect(e, now))].join(' | ');
+}
+
+// What every live (status, step) does with a permanent end: the dead-letter decision is the same row.
+const rollsBack = (step: StepName, undo: string, audit: string): string => `RollingBack/rollback#1 undo[${undo}] | audit step.${step}.${audit} | send rollback#1`;
+const fails = (step: StepName, undo: string, audit = 'failed'): string => `Failed/${step}#1 undo[${undo}] | audit step.${step}.${audit} | release | notify Failed`;
+const retries = (step: StepName, undo: string): string => `Running/${step}#2 undo[${undo}] | audit step.${step}.retrying | send ${step}#2 +500ms`;
+const rollbackRetries = `RollingBack/rollback#2 undo[prepared,applied,promoted] | audit step.rollback.retrying | send rollback#2 +500ms`;
+const ALL = 'prepared,applied,promoted';
+
+const live: Record<string, Record<EventName, string>> = {
+  'Running/begin': {
+    succeeded: 'Running/prepare#1 undo[] | audit step.begin.succeeded | send prepare#1 | notify Started',
+    skipped: 'Skipped/begin#1 undo[] | audit step.begin.succeeded | release',
+    aborted: 'Aborted/begin#1 undo[] | audit step.begin.failed | release | notify Aborted',
+    unhealthy: retries(StepName.Begin, ''),
+    'failed-transient': retries(StepName.Begin, ''),
+    'failed-permanent': fails(StepName.Begin, ''),
+    'dead-lettered': fails(StepName.Begin, ''),
+    'deadline-passed': fails(StepName.Begin, ''),
+    'not-current:older': 'unchanged | send begin#1',
+    'not-current:just-committed': 'unchanged | send begin#1',
+    'not-current:same': 'unchanged | send begin#1',
+    resumed: 'unchanged | send begin#1',
+  },
+  'Running/prepare': {
+    succeeded: 'Running/apply#1 undo[prepared] | audit step.prepare.succeeded | send apply#1',
+    skipped: 'Skipped/prepare#1 undo[] | audit step.prepare.succeeded | release',
+    aborted: 'Aborted/prepare#1 undo[] | audit step.prepare.failed | release | notify Aborted',
+    unhealthy: retries(StepName.Prepare, ''),
+    'failed-transient': retries(StepName.Prepare, ''),
+    'failed-permanent': fails(StepName.Prepare, ''),
+    'dead-lettered': fails(StepName.Prepare, ''),
+    'deadline-passed': fails(StepName.Prepare, ''),
+    'not-current:older': 'unchanged | send prepare#1',
+    'not-current:just-committed': 'unchanged | audit step.begin.succeeded | send prepare#1 | notify Started',
+    'not-current:same': 'unchanged | send prepare#1',
+    resumed: 'unchanged | send prepare#1',
+  },
+  'Running/apply': {
+    succeeded: 'Running/promote#1 undo[prepared,applied] | audit step.apply.succeeded | send promote#1',
+    skipped: 'Skipped/apply#1 undo[prepared] | audit step.apply.succeeded | release',
+    aborted: 'Aborted/apply#1 undo[prepared] | audit step.apply.failed | release | notify Aborted',
+    unhealthy: retries(StepName.Apply, 'prepared'),
+    'failed-transient': retries(StepName.Apply, 'prepared'),
+    'failed-permanent': rollsBack(StepName.Apply, 'prepared,applied', 'failed'),
+    'dead-lettered': rollsBack(StepName.Apply, 'prepared,applied', 'failed'),
+    'deadline-passed': rollsBack(StepName.Apply, 'prepared,applied', 'failed'),
+    'not-current:older': 'unchanged | send apply#1',
+    'not-current:just-committed': 'unchanged | audit step.prepare.succeeded | send apply#1',
+    'not-current:same': 'unchanged | send apply#1',
+    resumed: 'unchanged | send apply#1',
+  },
+  'Running/promote': {
+    succeeded: `Running/verify#1 undo[${ALL}] | audit step.promote.succeeded | send verify#1 +${GRACE}ms`,
+    skipped: 'Skipped/promote#1 undo[prepared,applied] | audit step.promote.succeeded | release',
+    aborted: 'Aborted/promote#1 undo[prepared,applied] | audit step.promote.failed | release | notify Aborted',
+    unhealthy: retries(StepName.Promote, 'prepared,applied'),
+    'failed-transient': retries(StepName.Promote, 'prepared,applied'),
+    'failed-permanent': rollsBack(StepName.Promote, ALL, 'failed'),
+    'dead-lettered': rollsBack(StepName.Promote, ALL, 'failed'),
+    'deadline-passed': rollsBack(StepName.Promote, ALL, 'failed'),
+    'not-current:older': 'unchanged | send promote#1',
+    'not-current:just-committed': 'unchanged | audit step.apply.succeeded | send promote#1',
+    'not-current:same': 'unchanged | send promote#1',
+    resumed: 'unchanged | send promote#1',
+  },
+  'Running/verify': {
+    succeeded: `Running/retire#1 undo[${ALL}] | audit step.verify.succeeded | send retire#1`,
+    skipped: `Skipped/verify#1 undo[${ALL}] | audit step.verify.succeeded | release`,
+    aborted: `Aborted/verify#1 undo[${ALL}] | audit step.verify.failed | release | notify Aborted`,
+    unhealthy: retries(StepName.Verify, ALL),
+    'failed-transient': retries(StepName.Verify, ALL),
+    'failed-permanent': rollsBack(StepName.Verify, ALL, 'failed'),
+    // A dead-lettered verify rolls back: the new credential was never confirmed.
+    'dead-lettered': rollsBack(StepName.Verify, ALL, 'failed'),
+    'deadline-passed': rollsBack(StepName.Verify, ALL, 'failed'),
+    'not-current:older': 'unchanged | send verify#1',
+    'not-current:just-committed': 'unchanged | audit step.promote.succeeded | send verify#1',
+    'not-current:same': 'unchanged | send verify#1',
+    resumed: 'unchanged | send verify#1',
+  },
+  'Running/retire': {
+    succeeded: `Running/revoke#1 undo[${ALL}] | audit step.retire.succeeded | send revoke#1 +${REVOKE_AFTER}ms`,
+    skipped: `Skipped/retire#1 undo[${ALL}] | audit step.retire.succeeded | release`,
+    aborted: `Aborted/retire#1 undo[${ALL}] | audit step.retire.failed | release | notify Aborted`,
+    unhealthy: retries(StepName.Retire, ALL),
+    'failed-transient': retries(StepName.Retire, ALL),
+    'failed-permanent': fails(StepName.Retire, ALL),
+    // After verify the new credential stands: a dead letter ends Failed, never a rollback.
+    'dead-lettered': fails(StepName.Retire, ALL),
+    'deadline-passed': fails(StepName.Retire, ALL),
+    'not-current:older': 'unchanged | send retire#1',
+    'not-current:just-committed': 'unchanged | audit step.verify.succeeded | send retire#1',
+    'not-current:same': 'unchanged | send retire#1',
+    resumed: 'unchanged | send retire#1',
+  },
+  'Running/revoke': {
+    succeeded: `Completed/revoke#1 undo[${ALL}] | audit step.revoke.succeeded | release | notify Completed`,
+    skipped: `Skipped/revoke#1 undo[${ALL}] | audit step.revoke.succeeded | release`,
+    aborted: `Aborted/revoke#1 undo[${ALL}] | audit step.revoke.failed | release | notify Aborted`,
+    unhealthy: retries(StepName.Revoke, ALL),
+    'failed-transient': retries(StepName.Revoke, ALL),
+    'failed-permanent': fails(StepName.Revoke, ALL),
+    // The old credential may already be revoked at the provider: restoring it would be an outage.
+    'dead-lettered': fails(StepName.Revoke, ALL),
+    'deadline-passed': fails(StepName.Revoke, ALL),
+    'not-current:older': 'unchanged | send revoke#1',
+    'not-current:just-committed': 'unchanged | audit step.retire.succeeded | send revoke#1',
+    'not-current:same': 'unchanged | send revoke#1',
+    resumed: 'unchanged | send revoke#1',
+  },
+  'RollingBack/rollback': {
+    succeeded: `RolledBack/rollback#1 undo[${ALL}] | audit step.rollback.succeeded | release | notify RolledBack`,
+    skipped: `Skipped/rollback#1 undo[${ALL}] | audit step.rollback.succeeded | release`,
+    aborted: `Aborted/rollback#1 undo[${ALL}] | audit step.rollback.failed | release | notify Aborted`,
+    unhealthy: rollbackRetries,
+    'failed-transient': rollbackRetries,
+    'failed-permanent': fails(StepName.Rollback, ALL),
+    'dead-lettered': fails(StepName.Rollback, ALL),
+    // Rollback runs however late it is.
+    'deadline-passed': 'unchanged',
+    'not-current:older': 'unchanged | send rollback#1',
+    'not-current:just-committed': 'unchanged | audit step.verify.failed | send rollback#1',
+    'not-current:same': 'unchanged | send rollback#1',
+    resumed: 'unchanged | send rollback#1',
+  },
+};
+
+const steps = Object.values(StepName);
+const ended = [RotationStatus.Completed, RotationStatus.RolledBack, RotationStatus.Failed, RotationStatus.Aborted, RotationStatus.Skipped];
+const endNotice: Record<(typeof ended)[number], string> = {
+  Completed: ' | notify Completed',
+  RolledBack: ' | notify RolledBack',
+  Failed: ' | notify Failed',
+  Aborted: ' | notify Aborted',
+  Skipped: '',
+};
+
+/** An ended rotation only repeats what followed its end (its own last message redelivered) and releases its lock on resume. */
+function endedRow(status: (typeof ended)[number], step: StepName, name: EventName): string {
+  const last = before[step];
+  if (name === 'resumed') return 'unchanged | release';
+  if (name !== 'not-current:same') return 'unchanged';
+  return last === undefined ? `unchanged | release${endNotice[status]}` : `unchanged | audit step.${last}.${step === StepName.Rollback ? 'failed' : 'succeeded'} | release${endNotice[status]}`;
+}
+
+describe('advance: every (status, step, event)', () => {
+  const liveRows = Object.entries(live).flatMap(([pair, row]) => eventNames.map((name) => [pair, name, row[name]] as const));
+  it.each(liveRows)('%s on %s → %s', (pair, name, expected) => {
+    const [status, step] = pair.split('/') as [RotationStatus, StepName];
+    expect(run(status, step, name)).toBe(expected);
+  });
+
+  const endedRows = ended.flatMap((status) => steps.flatMap((step) => eventNames.map((name) => [`${status}/${step}`, name, endedRow(status, step, name)] as const)));
+  it.each(endedRows)('%s on %s → %s', (pair, name, expected) => {
+    const [status, step] = pair.split('/') as [RotationStatus, StepName];
+    expect(run(status, step, name)).toBe(expected);
+  });
+
+  it('lists every live (status, step) a rotation can reach, and no other', () => {
+    // Prepare: walk every outcome from begin, breadth first
+    const reached = new Set<string>();
+    const queue: Rotation[] = [rotationAt(RotationStatus.Running, StepName.Begin)];
+    while (queue.length > 0) {
+      const rotation = queue.shift()!;
+      const pair = `${rotation.status}/${rotation.step}`;
+      if (reached.has(pair) || rotation.status === RotationStatus.Completed || ended.includes(rotation.status as never)) continue;
+      reached.add(pair);
+      for (const name of eventNames) {
+        const { event, now } = eventFor(name, rotation);
+        queue.push(advance(rotation, event, new Date(now), 0, rules).rotation);
+      }
+    }
+
+    // Assess
+    expect([...reached].sort()).toEqual(Object.keys(live).sort());
+  });
+});
+
+describe('advance: details the table does not show', () => {
+  it('gives a dead-lettered retire a reason naming the dead letter and keeps the verified version', () => {
+    // Prepare
+    const rotation = { ...rotationAt(RotationStatus.Running, StepName.Retire), versions: { previous: 'v1', promoted: 'v2' } };
+
+    // Act
+    const { rotation: next } = advance(rotation, { kind: 'dead-lettered', step: StepName.Retire, attempt: 1, reason: 'MaxDeliveryCountExceeded' }, new Date(NOW), 0, rules);
+
+    // Assess
+    expect(next.status).toBe('Failed');
+    expect(next.reason).toContain('MaxDeliveryCountExceeded');
+    expect(next.versions).toEqual({ previous: 'v1', promoted: 'v2' });
+    expect(next.steps.at(-1)).toMatchObject({ step: 'retire', outcome: 'failed', error: { code: 'DeadLettered' } });
+  });
+
+  it('ignores a dead letter for a message the record is past', () => {
+    const rotation = rotationAt(RotationStatus.Running, StepName.Verify);
+    const result = advance(rotation, { kind: 'dead-lettered', step: StepName.Promote, attempt: 1, reason: 'late' }, new Date(NOW), 0, rules);
+    expect(result).toEqual({ rotation, effects: [] });
+  });
+
+  it('sets the deadline at begin from the policy it read: budget, grace and revoke-after', () => {
+    const rotation = rotationAt(RotationStatus.Running, StepName.Begin);
+    const { event, now } = eventFor('succeeded', rotation);
+    const { rotation: next } = advance(rotation, event, new Date(now), 0, rules);
+    expect(Date.parse(next.deadline)).toBe(T0 + rules.rotationBudgetMs + GRACE + REVOKE_AFTER);
+  });
+
+  it('gives up after the last attempt instead of retrying', () => {
+    const rotation = { ...rotationAt(RotationStatus.Running, StepName.Verify), attempt: 3 };
+    const { rotation: next } = advance(rotation, eventFor('unhealthy', rotation).event, new Date(NOW), 0, rules);
+    expect(next).toMatchObject({ status: 'RollingBack', step: 'rollback' });
+    expect(next.reason).toContain('after 3 attempts');
+  });
+});
