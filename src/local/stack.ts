@@ -1,5 +1,6 @@
 import { BlobServiceClient } from '@azure/storage-blob';
 import { createEmulatorSecretClient } from '../../emulators/keyvault/index.js';
+import { rotorStepQueue } from '../../emulators/servicebus/index.js';
 import { startEmulatorStack, type EmulatorStack } from '../../emulators/stack.js';
 import { composeRotor, useRotor, type Rotor } from '../app/compose.js';
 import { loadSettings } from '../config/index.js';
@@ -8,6 +9,7 @@ import { createEventGridNotifier } from '../notify/event-grid-notifier.js';
 import type { Logger } from '../observability/logger.js';
 import type { EngineSettings } from '../rotation/engine.js';
 import { createRandomRotator } from '../rotators/random/random-rotator.js';
+import type { Rotator } from '../rotators/rotator.js';
 import { startAzuriteBlob, type LocalAzurite } from './azurite.js';
 import { persistentOptions, portOf, retryWhilePortBusy, type StackDataDir } from './data-dir.js';
 import { rotorFunctions } from './catalogue.js';
@@ -43,6 +45,10 @@ export interface LocalStackOptions {
   readonly keyVaultBackoffMs?: readonly number[];
   /** Keep the vault, ledger, queues, ports and keys here across restarts (`npm start -- --data-dir`); unset: all in memory. */
   readonly dataDir?: StackDataDir;
+  /** Rotators the host runs with; default the random rotator (the Azure ones need ARM and Graph). */
+  readonly rotators?: readonly Rotator[];
+  /** Lock duration of the step queue (default 60 s, as in Azure; the chaos suite uses Azure's minimum, 5 s). */
+  readonly stepQueueLockDurationMs?: number;
 }
 
 export interface LocalStackEndpoints {
@@ -85,7 +91,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       startEmulatorStack({
         keyVault: { ...(options.keyVaultThrottle === false ? { throttle: false } : {}), ...persisted?.keyVault },
         eventGrid: { retryTimeScale: options.eventGridRetryTimeScale ?? 1, ...persisted?.eventGrid },
-        ...(persisted === undefined ? {} : { serviceBus: persisted.serviceBus }),
+        serviceBus: { ...persisted?.serviceBus, queues: [{ ...rotorStepQueue, ...(options.stepQueueLockDurationMs === undefined ? {} : { lockDurationMs: options.stepQueueLockDurationMs }) }] },
       }),
     );
     cleanups.push(() => emulators.stop());
@@ -111,8 +117,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       logger: options.log,
       secretClientFor: () => createEmulatorSecretClient(emulators.keyVault, { clientOptions: keyVaultClientOptions() }),
       notifier: createEventGridNotifier({ endpoint: emulators.eventGrid.topicEndpoint, credential: { key: emulators.eventGrid.topicKey }, log: options.log }),
-      // Locally only the random rotator: the Azure ones need ARM and Graph.
-      rotators: [createRandomRotator()],
+      // Locally only the random rotator unless told otherwise: the Azure ones need ARM and Graph.
+      rotators: options.rotators ?? [createRandomRotator()],
       engineSettings: { ...localEngineSettings, ...options.engineSettings },
       ...(options.keyVaultBackoffMs === undefined ? {} : { keyVaultBackoffMs: options.keyVaultBackoffMs }),
     });
