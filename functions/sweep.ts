@@ -1,12 +1,14 @@
 import { app, type InvocationContext, type Timer, type TimerFunctionOptions } from '@azure/functions';
+import { warnOfExpiries } from '../src/radar/services.js';
 import { runSweep } from '../src/sweep/sweep.js';
 import { servicesFor } from '../src/ways-in/invocation.js';
 
-/** The periodic sweep (schedule `ROTOR_SWEEP_SCHEDULE`): starts due secrets, ends or resumes stuck rotations. */
+/** The periodic sweep (schedule `ROTOR_SWEEP_SCHEDULE`): starts due secrets, ends or resumes stuck rotations, sends expiry warnings. */
 export async function sweepHandler(timer: Timer, context: InvocationContext): Promise<void> {
   const services = await servicesFor(context);
   if (timer.isPastDue) services.log.info('sweep is running late');
   await runSweep(services);
+  await warnOfExpiries(context);
 }
 
 export const sweepOptions: TimerFunctionOptions = {

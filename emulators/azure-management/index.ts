@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { generate } from 'selfsigned';
+import { loopbackCertificate } from '../loopback-certificate.js';
 import { startAzuriteAccounts, type AzuriteAccounts } from './azurite-accounts.js';
 import {
   application,
@@ -10,6 +10,7 @@ import {
   eventGridTopicId,
   newStorageKey,
   newTopicKey,
+  keyCredential,
   passwordCredential,
   storageAccount,
   storageAccountId,
@@ -17,6 +18,8 @@ import {
   type ApplicationState,
   type EventGridTopicSeed,
   type EventGridTopicState,
+  type KeyCredentialSeed,
+  type KeyCredentialState,
   type PasswordCredentialState,
   type StorageAccountSeed,
   type StorageAccountState,
@@ -51,7 +54,7 @@ export * from './consumer-apps.js';
  *   (regenerateKey long-running: 202 with `Location` [and `Azure-AsyncOperation`], `Retry-After`);
  *   operation polling under `/subscriptions/{sub}/providers/Microsoft.EventGrid/locations/{loc}/...`.
  * - Graph v1.0 (bearer token): `GET /applications/{id}` and `/applications(appId='{appId}')`
- *   (`$select` honoured), `POST .../addPassword` (200, secret text once), `POST .../removePassword` (204).
+ *   (`$select` honoured; password and certificate credentials), `POST .../addPassword` (200, secret text once), `POST .../removePassword` (204).
  * - Identity platform: `POST /{tenant}/oauth2/v2.0/token`, client credentials grant against the apps' secrets.
  * - Event Grid data plane: `POST /eventgrid/{topics|domains}/{name}/api/events` with `aeg-sas-key`.
  *
@@ -77,6 +80,8 @@ export interface AzureManagementEmulatorOptions {
   readonly operationPolls?: number;
   /** Retry-After (seconds) on 202 answers. Default 0, so tests do not wait. */
   readonly operationRetryAfterSeconds?: number;
+  /** Called after a topic's keys are regenerated, so an Event Grid data plane elsewhere (the local stack's emulator) follows. */
+  readonly onEventGridKeys?: (topicName: string, keys: { readonly key1: string; readonly key2: string }) => void;
   /** App Service sites (and slots) with Key Vault references: consumers of secrets. */
   readonly webSites?: readonly WebSiteSeed[];
   /** Container Apps with revisions: consumers of secrets. */
@@ -129,6 +134,8 @@ export interface AzureManagementAdmin {
   /** Add or remove a password as someone outside Rotor would. */
   addPassword(appId: string, seed?: { displayName?: string; secretText?: string }): Readonly<PasswordCredentialState>;
   removePassword(appId: string, keyId: string): void;
+  /** Upload a certificate credential's public part as someone outside Rotor would. */
+  addCertificate(appId: string, seed?: KeyCredentialSeed): Readonly<KeyCredentialState>;
   webSite(name: string, slot?: string): Readonly<WebSiteState>;
   /** Adds a site and resolves its references, as creating it in Azure does. */
   addWebSite(seed: WebSiteSeed): Promise<Readonly<WebSiteState>>;
@@ -241,15 +248,7 @@ export async function startAzureManagementEmulator(options: AzureManagementEmula
   }
 
   const host = options.host ?? '127.0.0.1';
-  const pems = await generate([{ name: 'commonName', value: 'rotor-azure-management-stand-in' }], {
-    keyType: 'ec',
-    curve: 'P-256',
-    algorithm: 'sha256',
-    extensions: [
-      { name: 'basicConstraints', cA: true },
-      { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' }] },
-    ],
-  });
+  const pems = await loopbackCertificate('rotor-azure-management-stand-in');
 
   let base = '';
 
@@ -343,6 +342,7 @@ export async function startAzureManagementEmulator(options: AzureManagementEmula
     if (keyName === undefined) return armError(400, 'InvalidRequest', "Invalid key name. Valid values are 'key1' and 'key2'.");
     if (keyName === 'key1') topic.key1 = newTopicKey();
     else topic.key2 = newTopicKey();
+    options.onEventGridKeys?.(topic.name, { key1: topic.key1, key2: topic.key2 });
     const result = () => ({ key1: topic.key1, key2: topic.key2 });
     if (regenerateMode === 'sync') return new HttpAnswer(200, result());
     const id = randomUUID();
@@ -440,6 +440,17 @@ export async function startAzureManagementEmulator(options: AzureManagementEmula
         keyId: p.keyId,
         secretText: null,
         startDateTime: p.startDateTime,
+      })),
+      // Graph lists `key` as null unless it is asked for by $select; the stand-in holds no key material.
+      keyCredentials: app.keyCredentials.map((k) => ({
+        customKeyIdentifier: k.customKeyIdentifier,
+        displayName: k.displayName,
+        endDateTime: k.endDateTime,
+        key: null,
+        keyId: k.keyId,
+        startDateTime: k.startDateTime,
+        type: k.type,
+        usage: k.usage,
       })),
     };
     if (select === null) return full;
@@ -623,7 +634,7 @@ export async function startAzureManagementEmulator(options: AzureManagementEmula
     send(response, answer);
   };
 
-  const server: Server = createServer({ key: pems.private, cert: pems.cert }, (request, response) => {
+  const server: Server = createServer({ key: pems.key, cert: pems.cert }, (request, response) => {
     handle(request, response).catch(() => {
       if (!response.headersSent) send(response, armError(500, 'InternalServerError', 'The stand-in failed.'));
     });
@@ -705,6 +716,11 @@ export async function startAzureManagementEmulator(options: AzureManagementEmula
     removePassword(appId, keyId) {
       const app = mustApp(appId);
       app.passwordCredentials = app.passwordCredentials.filter((p) => p.keyId !== keyId);
+    },
+    addCertificate(appId, seed = {}) {
+      const credential = keyCredential(seed, new Date());
+      mustApp(appId).keyCredentials.push(credential);
+      return credential;
     },
     inject(rule) {
       faults.push({ ...rule, remaining: rule.times ?? 1 });

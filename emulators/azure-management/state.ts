@@ -31,12 +31,27 @@ export interface PasswordCredentialState {
   readonly endDateTime: string;
 }
 
+/** A certificate credential (Graph `keyCredential`): only its public part and dates; the stand-in keeps no key material. */
+export interface KeyCredentialState {
+  readonly keyId: string;
+  readonly displayName: string | null;
+  /** `AsymmetricX509Cert` for certificates. */
+  readonly type: string;
+  /** `Verify` for certificates an app signs client assertions with. */
+  readonly usage: string;
+  /** Base64 of the certificate thumbprint, as Graph lists it. */
+  readonly customKeyIdentifier: string;
+  readonly startDateTime: string;
+  readonly endDateTime: string;
+}
+
 export interface ApplicationState {
   /** Object id. */
   readonly id: string;
   readonly appId: string;
   readonly displayName: string;
   passwordCredentials: PasswordCredentialState[];
+  keyCredentials: KeyCredentialState[];
 }
 
 export interface StorageAccountSeed {
@@ -63,11 +78,19 @@ export interface PasswordSeed {
   readonly endDateTime?: string;
 }
 
+export interface KeyCredentialSeed {
+  readonly keyId?: string;
+  readonly displayName?: string;
+  readonly startDateTime?: string;
+  readonly endDateTime?: string;
+}
+
 export interface ApplicationSeed {
   readonly id?: string;
   readonly appId?: string;
   readonly displayName?: string;
   readonly passwords?: readonly PasswordSeed[];
+  readonly certificates?: readonly KeyCredentialSeed[];
 }
 
 export const defaultSubscriptionId = '00000000-0000-0000-0000-00000000a2e0';
@@ -95,6 +118,19 @@ export function passwordCredential(seed: PasswordSeed, now: Date): PasswordCrede
     secretText,
     startDateTime: now.toISOString(),
     endDateTime: seed.endDateTime ?? new Date(now.getTime() + 2 * 365 * 24 * 3600_000).toISOString(),
+  };
+}
+
+/** A certificate credential; default validity one year, Entra's portal default for an uploaded certificate's own dates. */
+export function keyCredential(seed: KeyCredentialSeed, now: Date): KeyCredentialState {
+  return {
+    keyId: seed.keyId ?? randomUUID(),
+    displayName: seed.displayName ?? 'CN=rotor-stand-in',
+    type: 'AsymmetricX509Cert',
+    usage: 'Verify',
+    customKeyIdentifier: randomBytes(20).toString('base64'),
+    startDateTime: seed.startDateTime ?? now.toISOString(),
+    endDateTime: seed.endDateTime ?? new Date(now.getTime() + 365 * 24 * 3600_000).toISOString(),
   };
 }
 
@@ -129,6 +165,7 @@ export function application(seed: ApplicationSeed): ApplicationState {
     appId: seed.appId ?? randomUUID(),
     displayName: seed.displayName ?? 'app',
     passwordCredentials: (seed.passwords ?? []).map((p) => passwordCredential(p, now)),
+    keyCredentials: (seed.certificates ?? []).map((c) => keyCredential(c, now)),
   };
 }
 

@@ -180,6 +180,13 @@ export class EventGridEmulatorCore {
     return { name: topic.name, resourceId: topic.resourceId, inputSchema: topic.inputSchema, endpoint: topic.endpoint, keys: [topic.keys.key1, topic.keys.key2] };
   }
 
+  /** Sets a custom topic's keys to those ARM holds (the local stack's ARM stand-in regenerates them). */
+  setKeys(topicName: string, keys: { readonly key1: string; readonly key2: string }): void {
+    const topic = this.#topics.get(topicName.toLowerCase());
+    if (topic?.keys === undefined) throw new EventGridEmulatorError(codes.TopicNotFound, `No custom topic named '${topicName}'.`);
+    topic.keys = { key1: keys.key1, key2: keys.key2 };
+  }
+
   /** Replaces key1 or key2 of a custom topic, as ARM `regenerateKey` does; the old key stops working at once. */
   regenerateKey(topicName: string, keyName: 'key1' | 'key2'): string {
     const topic = this.#topics.get(topicName.toLowerCase());

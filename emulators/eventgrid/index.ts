@@ -69,6 +69,8 @@ export interface EventGridAdmin {
   listSubscriptions(): SubscriptionInfo[];
   topics(): TopicInfo[];
   regenerateKey(topic: string, keyName: 'key1' | 'key2'): string;
+  /** Sets a custom topic's keys to the ones ARM holds (the local stack's ARM stand-in regenerates them). */
+  setKeys(topic: string, keys: { readonly key1: string; readonly key2: string }): void;
   published(filter?: { topic?: string }): PublishedRecord[];
   deadLetters(filter?: { subscription?: string }): DeadLetterRecord[];
   attempts(filter?: { subscription?: string }): AttemptRecord[];
@@ -194,6 +196,7 @@ export async function startEventGridEmulator(options: EventGridEmulatorOptions =
       listSubscriptions: () => core.listSubscriptions(),
       topics: () => core.topics(),
       regenerateKey: (t, k) => core.regenerateKey(t, k),
+      setKeys: (t, k) => core.setKeys(t, k),
       published: (f) => core.published(f),
       deadLetters: (f) => core.deadLetters(f),
       attempts: (f) => core.attempts(f),

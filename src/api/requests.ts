@@ -20,7 +20,9 @@ function hasControlCharacters(text: string): boolean {
 
 export const startRotationBodySchema = z.strictObject({
   vault: z.string({ error: 'must be a vault URL string' }).max(2048, 'is too long').pipe(vaultUrlSchema).optional(),
-  secret: z.string({ error: 'is required: the secret name' }).pipe(secretNameSchema),
+  secret: z
+    .string({ error: (issue) => (issue.input === undefined ? 'is required: the secret name' : 'must be a string: the secret name') })
+    .pipe(secretNameSchema),
   dryRun: z.boolean({ error: 'must be true or false' }).optional(),
   reason: z
     .string({ error: 'must be a string' })
@@ -35,24 +37,34 @@ export const rotationIdSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/, 'must be a rotation id (letters, digits, ".", "_", ":", "-"; at most 200)');
 
+/** `limit` of a paged listing: a whole number from 1 to `max`. */
+function pageLimit(max: number, why = '') {
+  return z
+    .string()
+    .regex(/^\d{1,4}$/, `must be a whole number from 1 to ${max}`)
+    .transform(Number)
+    .pipe(z.number().int().min(1, 'must be at least 1').max(max, `must be at most ${max}${why}`))
+    .optional();
+}
+
+/** A `continuationToken` handed back from a previous page's `nextLink`. */
+const continuationTokenSchema = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(4096, 'is too long')
+  .regex(/^[\x21-\x7e]+$/, 'must be the token from a previous nextLink')
+  .optional();
+
 export const historyQuerySchema = z.object({
   vault: z.string().max(2048, 'is too long').pipe(vaultUrlSchema).optional(),
-  limit: z
-    .string()
-    .regex(/^\d{1,4}$/, 'must be a whole number from 1 to 100')
-    .transform(Number)
-    .pipe(z.number().int().min(1, 'must be at least 1').max(100, 'must be at most 100'))
-    .optional(),
-  continuationToken: z
-    .string()
-    .min(1, 'must not be empty')
-    .max(4096, 'is too long')
-    .regex(/^[\x21-\x7e]+$/, 'must be the token from a previous nextLink')
-    .optional(),
+  limit: pageLimit(100),
+  continuationToken: continuationTokenSchema,
 });
 
 export const secretsQuerySchema = z.object({
   vault: z.string().max(2048, 'is too long').pipe(vaultUrlSchema).optional(),
+  limit: pageLimit(25, ' (one Key Vault page)'),
+  continuationToken: continuationTokenSchema,
 });
 
 function invalid(request: HttpRequest, detail: string, errors: readonly ProblemField[]): Checked<never> {

@@ -1,8 +1,12 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
+import { isSecretStoreError, SecretStoreErrorCode } from '../keyvault/errors.js';
 import { formatSecretRef, secretNameSchema, type SecretRef } from '../keyvault/secret-ref.js';
 import type { Logger } from '../observability/logger.js';
 import { TriggerKind, type Rotation } from '../rotation/model.js';
-import type { RotationSummary } from '../rotation/ports.js';
+import { z } from 'zod';
+import { isListingLinkOf } from '../keyvault/listing-pages.js';
+import { hasSecretPages } from '../keyvault/secret-store.js';
+import type { Page, RotationSummary, SecretVersionInfo } from '../rotation/ports.js';
 import type { RotationPolicy } from '../rotation/policy-types.js';
 import { currentVersionOf } from '../sweep/current-version.js';
 import { dueAt } from '../sweep/due.js';
@@ -54,7 +58,7 @@ function rotationUrl(request: HttpRequest, id: string): string {
  * `API_DEADLINE_MS`) is a 503 problem with Retry-After; any other failure a
  * 500. Both are logged, with no internals in the body.
  */
-async function answering(request: HttpRequest, log: Logger, handle: () => Promise<HttpResponseInit>): Promise<HttpResponseInit> {
+export async function answering(request: HttpRequest, log: Logger, handle: () => Promise<HttpResponseInit>): Promise<HttpResponseInit> {
   try {
     return await withinDeadline(handle(), API_DEADLINE_MS);
   } catch (error) {
@@ -171,6 +175,12 @@ export function handleListSecretRotations(request: HttpRequest, services: WaysIn
       limit,
       ...(query.value.continuationToken === undefined ? {} : { continuationToken: query.value.continuationToken }),
     });
+    if (page.items.length === 0 && query.value.continuationToken === undefined && !(await secretExists(services, secret))) {
+      return problem(ProblemType.SecretNotFound, 404, `${formatSecretRef(secret)} does not exist`, {
+        instance: instanceOf(request),
+        errors: [{ field: 'name', in: 'path', detail: `no secret of this name in ${secret.vaultUrl}, and no rotation of one` }],
+      });
+    }
     const items = page.items.map((item: RotationSummary) => ({ ...item, location: rotationUrl(request, item.id) }));
     const next = page.continuationToken;
     const nextLink =
@@ -184,7 +194,24 @@ export function handleListSecretRotations(request: HttpRequest, services: WaysIn
   });
 }
 
-/** `GET /api/secrets?vault=`: the managed secrets, with policy, current version, expiry, last rotation, next due. */
+/** Whether the secret has any version (enabled or not); reads properties only, never a value. */
+async function secretExists(services: WaysInServices, secret: SecretRef): Promise<boolean> {
+  try {
+    for await (const _version of services.secrets.listVersions(secret)) return true;
+    return false;
+  } catch (error) {
+    if (isSecretStoreError(error, SecretStoreErrorCode.NotFound)) return false;
+    throw error;
+  }
+}
+
+/**
+ * `GET /api/secrets?vault=&limit=&continuationToken=`: the managed secrets, a
+ * page at a time, with policy, current version, expiry, last rotation, next
+ * due. A page is one Key Vault listing call (at most 25 secrets, unmanaged
+ * ones left out) plus, for each managed one, a read of its latest version and
+ * two ledger reads, in parallel: the cost of a page does not grow with the vault.
+ */
 export function handleListSecrets(request: HttpRequest, services: WaysInServices): Promise<HttpResponseInit> {
   return answering(request, services.log, async () => {
     const query = checkQuery(request, secretsQuerySchema);
@@ -195,36 +222,101 @@ export function handleListSecrets(request: HttpRequest, services: WaysInServices
       if (!vault.ok) return vault.response;
       vaults = [vault.value];
     }
-    const items: unknown[] = [];
-    for (const vaultUrl of vaults) {
-      for await (const info of services.secrets.listSecrets(vaultUrl)) {
-        const reading = services.readPolicy(info.tags);
-        if (reading.kind === 'unmanaged') continue;
-        const [active, history, currentVersion] = await Promise.all([
-          services.ledger.activeRotation(info.secret),
-          services.ledger.listRotations(info.secret, { limit: 1 }),
-          currentVersionOf(services.secrets, info),
-        ]);
-        const last = history.items[0];
-        const due = dueAt(info, reading, services.expiryHorizonMs);
-        items.push({
-          vaultUrl: info.secret.vaultUrl,
-          name: info.secret.name,
-          ...(currentVersion === undefined ? {} : { currentVersion }),
-          enabled: info.enabled,
-          ...(info.expiresOn === undefined ? {} : { expiresOn: info.expiresOn.toISOString() }),
-          ...(info.updatedOn === undefined ? {} : { updatedOn: info.updatedOn.toISOString() }),
-          policy: presentPolicy(reading),
-          ...(active === undefined ? {} : { activeRotationId: active, activeRotation: rotationUrl(request, active) }),
-          ...(last === undefined
-            ? {}
-            : { lastRotation: { id: last.id, status: last.status, createdAt: last.createdAt, ...(last.endedAt === undefined ? {} : { endedAt: last.endedAt }), location: rotationUrl(request, last.id) } }),
-          ...(due === undefined ? {} : { nextDue: due.toISOString() }),
-        });
-      }
+    const limit = query.value.limit ?? SECRETS_PAGE_LIMIT;
+    const position = query.value.continuationToken === undefined ? { vault: vaults[0] } : readListingToken(query.value.continuationToken, vaults);
+    const followable = position?.cursor === undefined || position.vault === undefined || !hasSecretPages(services.secrets) || isListingLinkOf(position.vault, position.cursor);
+    if (position === undefined || !followable) {
+      return problem(ProblemType.InvalidRequest, 400, 'The continuation token is not one this listing gave', {
+        instance: instanceOf(request),
+        errors: [{ field: 'continuationToken', in: 'query', detail: 'is not a token from a previous page of this listing' }],
+      });
     }
-    return json(200, { items });
+    if (position.vault === undefined) return json(200, { items: [] });
+
+    const page = await pageOfVault(services, position.vault, position.cursor, limit);
+    const listed = page.items.flatMap((info) => {
+      const reading = services.readPolicy(info.tags);
+      return reading.kind === 'unmanaged' ? [] : [{ info, reading }];
+    });
+    const items = await Promise.all(listed.map(({ info, reading }) => presentListedSecret(request, services, info, reading)));
+    const following = vaults[vaults.indexOf(position.vault) + 1];
+    const next = page.continuationToken !== undefined ? { vault: position.vault, cursor: page.continuationToken } : following === undefined ? undefined : { vault: following };
+    const params = `${query.value.vault === undefined ? '' : `vault=${encodeURIComponent(query.value.vault)}&`}limit=${limit}`;
+    const nextLink = next === undefined ? undefined : apiUrl(request, `secrets?${params}&continuationToken=${encodeURIComponent(writeListingToken(next))}`);
+    return json(200, { items, ...(nextLink === undefined ? {} : { nextLink }) });
   });
+}
+
+/** Secrets listed per page unless `limit` says fewer: Key Vault's own page size. */
+const SECRETS_PAGE_LIMIT = 25;
+
+interface ListingPosition {
+  readonly vault: string;
+  /** Key Vault's next link (or, for a store that cannot page, how many to skip). */
+  readonly cursor?: string;
+}
+
+const listingTokenSchema = z.object({ vault: z.string(), cursor: z.string().optional() });
+
+function writeListingToken(position: ListingPosition): string {
+  return Buffer.from(JSON.stringify(position), 'utf8').toString('base64url');
+}
+
+/** The position a token names, if it names one of these vaults. */
+function readListingToken(token: string, vaults: readonly string[]): { vault?: string; cursor?: string } | undefined {
+  try {
+    const parsed = listingTokenSchema.safeParse(JSON.parse(Buffer.from(token, 'base64url').toString('utf8')));
+    if (!parsed.success || !vaults.includes(parsed.data.vault)) return undefined;
+    return parsed.data;
+  } catch {
+    return undefined;
+  }
+}
+
+async function pageOfVault(services: WaysInServices, vaultUrl: string, cursor: string | undefined, limit: number): Promise<Page<SecretVersionInfo>> {
+  if (hasSecretPages(services.secrets)) {
+    return services.secrets.listSecretsPage(vaultUrl, { limit, ...(cursor === undefined ? {} : { continuationToken: cursor }) });
+  }
+  // A store that cannot page (test fakes): skip what earlier pages showed.
+  const skip = Number(cursor ?? '0');
+  const items: SecretVersionInfo[] = [];
+  let seen = 0;
+  for await (const info of services.secrets.listSecrets(vaultUrl)) {
+    seen += 1;
+    if (seen <= skip) continue;
+    if (items.length === limit) return { items, continuationToken: String(skip + limit) };
+    items.push(info);
+  }
+  return { items };
+}
+
+async function presentListedSecret(
+  request: HttpRequest,
+  services: WaysInServices,
+  info: SecretVersionInfo,
+  reading: Exclude<PolicyReading, { kind: 'unmanaged' }>,
+): Promise<unknown> {
+  const [active, history, currentVersion] = await Promise.all([
+    services.ledger.activeRotation(info.secret),
+    services.ledger.listRotations(info.secret, { limit: 1 }),
+    currentVersionOf(services.secrets, info),
+  ]);
+  const last = history.items[0];
+  const due = dueAt(info, reading, services.expiryHorizonMs);
+  return {
+    vaultUrl: info.secret.vaultUrl,
+    name: info.secret.name,
+    ...(currentVersion === undefined ? {} : { currentVersion }),
+    enabled: info.enabled,
+    ...(info.expiresOn === undefined ? {} : { expiresOn: info.expiresOn.toISOString() }),
+    ...(info.updatedOn === undefined ? {} : { updatedOn: info.updatedOn.toISOString() }),
+    policy: presentPolicy(reading),
+    ...(active === undefined ? {} : { activeRotationId: active, activeRotation: rotationUrl(request, active) }),
+    ...(last === undefined
+      ? {}
+      : { lastRotation: { id: last.id, status: last.status, createdAt: last.createdAt, ...(last.endedAt === undefined ? {} : { endedAt: last.endedAt }), location: rotationUrl(request, last.id) } }),
+    ...(due === undefined ? {} : { nextDue: due.toISOString() }),
+  };
 }
 
 /** The policy as an operator reads it: no raw tags, since a mis-tagged secret could carry anything in them. */

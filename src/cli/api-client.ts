@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { ApiProblemError, ApiUnreachableError, BadResponseError } from './errors.js';
+import { expiringSchema, type ExpiringView } from './expiring.js';
 import {
   dryRunSchema,
   historyPageSchema,
@@ -29,6 +30,7 @@ export interface RotorApi {
   /** One page of a secret's history; `nextLink` (from a previous page) wins over the other inputs. */
   listRotations(input: { secret: string; vault?: string; limit?: number; nextLink?: string }): Promise<Answer<HistoryPage>>;
   listSecrets(input: { vault?: string }): Promise<Answer<SecretsView>>;
+  listExpiring(input: { within?: string }): Promise<Answer<ExpiringView>>;
   /** A secret's consumers (tag and registry) with the registry's ETag, for a conditional PUT or DELETE. */
   getConsumers(input: { secret: string; vault?: string }): Promise<Answer<ConsumersView> & { readonly etag?: string }>;
   putConsumers(input: { secret: string; vault?: string; consumers: readonly string[]; ifMatch?: string }): Promise<Answer<ConsumersView>>;
@@ -132,8 +134,21 @@ export function createApiClient(options: ApiClientOptions): RotorApi {
       return { value: parse(historyPageSchema, json, 'the history'), raw: json };
     },
     async listSecrets(input) {
-      const { json } = await call('GET', urlFor('secrets', { vault: input.vault }));
-      return { value: parse(secretsSchema, json, 'the secret list'), raw: json };
+      // The API answers a page at a time; the CLI shows them all, one page after another.
+      let { json } = await call('GET', urlFor('secrets', { vault: input.vault }));
+      const first = parse(secretsSchema, json, 'the secret list');
+      const items = [...first.items];
+      for (let next = nextLinkOf(json); next !== undefined; next = nextLinkOf(json)) {
+        ({ json } = await call('GET', sameOrigin(next, base)));
+        items.push(...parse(secretsSchema, json, 'the secret list').items);
+      }
+      const value = { ...first, items };
+      delete (value as { nextLink?: unknown }).nextLink;
+      return { value, raw: value };
+    },
+    async listExpiring(input) {
+      const { json } = await call('GET', urlFor('expiring', { within: input.within }));
+      return { value: parse(expiringSchema, json, 'the expiry radar'), raw: json };
     },
     async getConsumers(input) {
       const { json, etag } = await call('GET', urlFor(`secrets/${encodeURIComponent(input.secret)}/consumers`, { vault: input.vault }));
@@ -149,6 +164,11 @@ export function createApiClient(options: ApiClientOptions): RotorApi {
       await call('DELETE', url, undefined, input.ifMatch === undefined ? {} : { 'if-match': input.ifMatch });
     },
   };
+}
+
+function nextLinkOf(json: unknown): string | undefined {
+  const link = (json as { nextLink?: unknown } | null)?.nextLink;
+  return typeof link === 'string' && link !== '' ? link : undefined;
 }
 
 /**

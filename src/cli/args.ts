@@ -14,6 +14,7 @@ export const CommandName = {
   Status: 'status',
   History: 'history',
   Secrets: 'secrets',
+  Expiring: 'expiring',
   Consumers: 'consumers',
   Help: 'help',
 } as const;
@@ -30,9 +31,21 @@ export type Command =
   | { readonly name: 'rotate'; readonly secret: string; readonly vault?: string; readonly reason?: string; readonly dryRun: boolean; readonly wait: boolean; readonly timeoutMs: number }
   | { readonly name: 'status'; readonly rotationId: string; readonly watch: boolean; readonly timeoutMs: number }
   | { readonly name: 'history'; readonly secret: string; readonly vault?: string; readonly limit: number | 'all' }
-  | { readonly name: 'secrets'; readonly vault?: string }
+  | { readonly name: 'secrets'; readonly vault?: string; readonly set?: LocalSecretSpec }
+  | { readonly name: 'expiring'; readonly within?: string }
   | ConsumersCommand
   | { readonly name: 'help'; readonly topic?: CommandName };
+
+/** `rotor secrets set NAME ...`: a secret written straight into the local stack's vault. */
+export interface LocalSecretSpec {
+  readonly name: string;
+  readonly tags: Readonly<Record<string, string>>;
+  /** From now; absent: no expiry. */
+  readonly expiresInMs?: number;
+  /** Read the value from standard input; otherwise a random one is generated. */
+  readonly valueFromStdin: boolean;
+  readonly contentType?: string;
+}
 
 export interface ParsedCommandLine {
   readonly globals: GlobalFlags;
@@ -64,7 +77,14 @@ const commandOptions = {
   },
   status: { watch: { type: 'boolean' }, timeout: { type: 'string' } },
   history: { vault: { type: 'string' }, limit: { type: 'string' }, all: { type: 'boolean' } },
-  secrets: { vault: { type: 'string' } },
+  secrets: {
+    vault: { type: 'string' },
+    tag: { type: 'string', multiple: true },
+    expires: { type: 'string' },
+    'value-stdin': { type: 'boolean' },
+    'content-type': { type: 'string' },
+  },
+  expiring: { within: { type: 'string' } },
   consumers: { vault: { type: 'string' } },
   help: {},
 } as const satisfies Record<CommandName, Options>;
@@ -96,11 +116,11 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
   }
   const name: CommandName = word ?? CommandName.Help;
   const options: Options = { ...globalOptions, ...commandOptions[name] };
-  let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
+  let parsed: { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] };
   try {
     // The option set depends on the command, so the values are typed loosely and read through stringFlag.
     const result = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
-    parsed = { values: result.values as Record<string, string | boolean | undefined>, positionals: result.positionals };
+    parsed = { values: result.values as Record<string, string | boolean | string[] | undefined>, positionals: result.positionals };
   } catch (error) {
     throw usageFromParseArgs(error, name);
   }
@@ -120,7 +140,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
   return { globals, command: buildCommand(name, values, positionals) };
 }
 
-function buildCommand(name: CommandName, values: Record<string, string | boolean | undefined>, positionals: readonly string[]): Command {
+function buildCommand(name: CommandName, values: Record<string, string | boolean | string[] | undefined>, positionals: readonly string[]): Command {
   const vault = stringFlag(values.vault);
   const vaultPart = vault === undefined ? {} : { vault: checkVault(vault) };
   switch (name) {
@@ -145,9 +165,22 @@ function buildCommand(name: CommandName, values: Record<string, string | boolean
       if (all && values.limit !== undefined) throw new UsageError('--all and --limit exclude each other: --all lists every rotation');
       return { name, secret, ...vaultPart, limit: all ? 'all' : limitOf(values.limit) };
     }
-    case 'secrets':
+    case 'secrets': {
+      const setOnly = ['tag', 'expires', 'value-stdin', 'content-type'].filter((f) => values[f] !== undefined);
+      if (positionals[0] !== 'set') {
+        noPositionals(name, positionals);
+        if (setOnly.length > 0) throw new UsageError(`--${setOnly[0]} applies only to 'rotor secrets set NAME'`);
+        return { name, ...vaultPart };
+      }
+      if (vault !== undefined) throw new UsageError('secrets set writes to the local stack\'s vault; --vault does not apply');
+      return { name, set: localSecretSpec(positionals.slice(1), values) };
+    }
+    case 'expiring': {
       noPositionals(name, positionals);
-      return { name, ...vaultPart };
+      const within = stringFlag(values.within);
+      if (within !== undefined && !((parseIsoDuration(within) ?? 0) > 0)) throw new UsageError(`--within must be an ISO-8601 duration such as P30D or PT12H, got '${within}'`);
+      return { name, ...(within === undefined ? {} : { within: within.trim().toUpperCase() }) };
+    }
     case 'consumers':
       return buildConsumersCommand(positionals, vaultPart.vault);
     case 'help': {
@@ -160,7 +193,38 @@ function buildCommand(name: CommandName, values: Record<string, string | boolean
   }
 }
 
-function stringFlag(value: string | boolean | undefined): string | undefined {
+const SECRET_NAME = /^[0-9A-Za-z-]{1,127}$/;
+
+function localSecretSpec(positionals: readonly string[], values: Record<string, string | boolean | string[] | undefined>): LocalSecretSpec {
+  const [secretName, ...rest] = positionals;
+  if (secretName === undefined) throw new UsageError('secrets set needs a secret name: rotor secrets set <name> --tag rotor-rotator=random');
+  if (rest.length > 0) throw new UsageError(`secrets set takes one secret name, got extra: ${rest.join(' ')}`);
+  if (!SECRET_NAME.test(secretName)) throw new UsageError(`'${secretName}' is not a Key Vault secret name: 1 to 127 letters, digits and hyphens`);
+  const tags: Record<string, string> = {};
+  const given = values.tag;
+  for (const pair of Array.isArray(given) ? given : []) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--tag takes KEY=VALUE, got '${pair}'`);
+    tags[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  if (Object.keys(tags).length > 15) throw new UsageError(`Key Vault allows 15 tags per secret, got ${Object.keys(tags).length}`);
+  const expires = stringFlag(values.expires);
+  let expiresInMs: number | undefined;
+  if (expires !== undefined) {
+    expiresInMs = parseDuration(expires);
+    if (expiresInMs === undefined || expiresInMs <= 0) throw new UsageError(`--expires must be a duration from now such as P7D, 90m or 48h, got '${expires}'`);
+  }
+  const contentType = stringFlag(values['content-type']);
+  return {
+    name: secretName,
+    tags,
+    ...(expiresInMs === undefined ? {} : { expiresInMs }),
+    valueFromStdin: values['value-stdin'] === true,
+    ...(contentType === undefined ? {} : { contentType }),
+  };
+}
+
+function stringFlag(value: string | boolean | string[] | undefined): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
@@ -186,7 +250,7 @@ function checkVault(vault: string): string {
   return vault;
 }
 
-function limitOf(value: string | boolean | undefined): number {
+function limitOf(value: string | boolean | string[] | undefined): number {
   if (typeof value !== 'string') return DEFAULT_HISTORY_LIMIT;
   if (!/^\d{1,6}$/.test(value) || Number(value) < 1) throw new UsageError(`--limit must be a whole number of at least 1, got '${value}'`);
   return Number(value);
@@ -206,7 +270,7 @@ export function parseDuration(text: string): number | undefined {
   return parseIsoDuration(trimmed);
 }
 
-function timeoutOf(value: string | boolean | undefined): number {
+function timeoutOf(value: string | boolean | string[] | undefined): number {
   if (typeof value !== 'string') return DEFAULT_TIMEOUT_MS;
   const ms = parseDuration(value);
   if (ms === undefined || ms <= 0) throw new UsageError(`--timeout must be a duration such as 90s, 10m, 1h or PT10M, got '${value}'`);

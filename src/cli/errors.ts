@@ -14,6 +14,8 @@ export const ExitCode = {
   RotationNotCompleted: 3,
   /** With `--wait`/`--watch`: the timeout passed while the rotation was still running. */
   TimedOut: 4,
+  /** `rotate --dry-run`: the answer is "would not rotate" (a check failed). */
+  WouldNotRotate: 5,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 

@@ -16,7 +16,8 @@ const EXIT_CODES = `Exit codes:
   1  the API answered an error, could not be reached, or answered something unreadable
   2  usage error: unknown command or flag, missing or bad value
   3  with --wait/--watch: the rotation ended RolledBack, Failed, Aborted or Skipped
-  4  with --wait/--watch: the timeout passed while the rotation was still running`;
+  4  with --wait/--watch: the timeout passed while the rotation was still running
+  5  with --dry-run: the answer is "would not rotate"`;
 
 const COMMANDS: Record<CommandName, string> = {
   rotate: `rotor rotate <secret> [--vault URL] [--reason TEXT] [--dry-run] [--wait [--timeout DURATION]]
@@ -34,7 +35,16 @@ const COMMANDS: Record<CommandName, string> = {
   --limit N           show at most N (default 20)
   --all               show every rotation, following the API's pages`,
   secrets: `rotor secrets [--vault URL]
-  The secrets Rotor manages: rotator, strategy, current version, expiry, next due, last rotation.`,
+  The secrets Rotor manages: rotator, strategy, current version, expiry, next due, last rotation.
+rotor secrets set <name> [--tag KEY=VALUE]... [--expires DURATION] [--value-stdin] [--content-type TYPE]
+  Local stack only (npm start): write a secret into the local vault, e.g. to try a policy.
+  --tag KEY=VALUE     a tag (repeat it), e.g. --tag rotor-rotator=random --tag rotor-validity=P90D
+  --expires DURATION  expiry from now (P7D, 48h); within 30 days Key Vault's near-expiry event starts a rotation
+  --value-stdin       read the value from standard input (default: a random value, never printed)`,
+  expiring: `rotor expiring [--within DURATION]
+  The expiry radar: secrets (managed or not) and app registration client secrets and
+  certificates expiring within DURATION (ISO-8601, default P30D), expired ones first.
+  --within DURATION   the window: P30D, P90D, PT12H`,
   consumers: `rotor consumers list|add|remove|set|clear <secret> [entry...] [--vault URL]
   The applications that must move to a new version before the old one is retired.
   Entries: appservice:<resource id>, containerapp:<resource id>, https://<endpoint>.
@@ -61,6 +71,7 @@ export function helpText(topic?: CommandName): string {
     '  rotor rotate db-password --dry-run',
     '  rotor status <rotation-id> --watch',
     '  rotor history db-password --all --json',
+    '  rotor expiring --within P14D',
     '  rotor consumers add db-password https://orders.example.com/rotor/consumer',
     '',
   ].join('\n');

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readStackFile, stateDir } from '../local/stack-file.js';
 import { runCli } from './run.js';
 
 // The `rotor` bin: the process around runCli. Exit codes are documented in help.ts and docs/cli.md.
@@ -13,4 +14,10 @@ process.exitCode = await runCli(process.argv.slice(2), {
   env: process.env,
   stdout: process.stdout,
   stderr: process.stderr,
+  stackFile: () => readStackFile(stateDir(process.env)),
+  readStdin: async () => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  },
 });

@@ -11,8 +11,10 @@ import {
   UsageError,
   type ApiProblemError,
 } from './errors.js';
+import { renderExpiring } from './expiring.js';
 import { renderConsumers, type ConsumersView } from './consumers.js';
 import { helpText } from './help.js';
+import type { StackFile } from '../local/stack-file.js';
 import { terminalStatuses } from '../rotation/model.js';
 import { paintStatus, renderDryRun, renderHistory, renderProblem, renderRotation, renderSecrets, type Style } from './render.js';
 import { withoutPolicyInternals, type HistoryItem, type RotationView } from './wire.js';
@@ -37,6 +39,10 @@ export interface CliIo {
   readonly now?: () => Date;
   /** Per-request limit; defaults to REQUEST_TIMEOUT_MS. */
   readonly requestTimeoutMs?: number;
+  /** The running local stack (`.rotor/stack.json`), used when no URL is given. */
+  readonly stackFile?: () => StackFile | undefined;
+  /** Standard input, for `secrets set --value-stdin`. */
+  readonly readStdin?: () => Promise<string>;
 }
 
 /** The local host's address (`npm start`), so a fresh clone needs no configuration. */
@@ -59,8 +65,14 @@ interface Context {
   readonly sleep: (ms: number) => Promise<void>;
   readonly now: () => Date;
   readonly apiUrl: string;
-  readonly urlSource: string;
+  readonly urlSource: ConnectionSource;
+  readonly keySource: ConnectionSource | 'none';
+  readonly stack: StackFile | undefined;
+  readonly readStdin: () => Promise<string>;
 }
+
+/** Where the API URL or key came from, for hints that point at the right place. */
+type ConnectionSource = '--url' | '--key' | 'ROTOR_API_URL' | 'ROTOR_API_KEY' | '?code=' | 'stack' | 'default';
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const out = (line = ''): void => void io.stdout.write(`${line}\n`);
@@ -84,7 +96,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   const now = io.now ?? ((): Date => new Date());
   let ctx: Context;
   try {
-    const { baseUrl, key, source } = connection(globals, env);
+    const stack = io.stackFile?.();
+    const { baseUrl, key, source, keySource } = connection(globals, env, stack);
     ctx = {
       api: createApiClient({
         baseUrl,
@@ -100,6 +113,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       now,
       apiUrl: displayUrl(baseUrl),
       urlSource: source,
+      keySource,
+      stack,
+      readStdin: io.readStdin ?? (() => Promise.reject(new UsageError('--value-stdin: no standard input here'))),
     };
   } catch (error) {
     if (!isUsageError(error)) throw error;
@@ -114,12 +130,24 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
 }
 
+/**
+ * The API to talk to: --url, else ROTOR_API_URL, else the running local
+ * stack (`.rotor/stack.json`, with its key), else the local host's default.
+ */
 function connection(
   globals: GlobalFlags,
   env: z.infer<typeof envSchema>,
-): { baseUrl: URL; key: string | undefined; source: string } {
-  const [text, source] =
-    globals.url !== undefined ? [globals.url, '--url'] : env.ROTOR_API_URL !== undefined ? [env.ROTOR_API_URL, 'ROTOR_API_URL'] : [DEFAULT_API_URL, 'default'];
+  stack: StackFile | undefined,
+): { baseUrl: URL; key: string | undefined; source: ConnectionSource; keySource: ConnectionSource | 'none' } {
+  const fromStack = globals.url === undefined && env.ROTOR_API_URL === undefined ? stack?.api : undefined;
+  const [text, source]: [string, ConnectionSource] =
+    globals.url !== undefined
+      ? [globals.url, '--url']
+      : env.ROTOR_API_URL !== undefined
+        ? [env.ROTOR_API_URL, 'ROTOR_API_URL']
+        : fromStack !== undefined
+          ? [fromStack.baseUrl, 'stack']
+          : [DEFAULT_API_URL, 'default'];
   let url: URL;
   try {
     url = new URL(text);
@@ -128,8 +156,18 @@ function connection(
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`${source} must be an http:// or https:// URL`);
   // A URL copied from the portal may carry the key as `?code=`; it moves to the header.
-  const key = globals.key ?? env.ROTOR_API_KEY ?? (url.searchParams.get('code') || undefined);
-  return { baseUrl: url, key, source };
+  const code = url.searchParams.get('code') || undefined;
+  const [key, keySource]: [string | undefined, ConnectionSource | 'none'] =
+    globals.key !== undefined
+      ? [globals.key, '--key']
+      : env.ROTOR_API_KEY !== undefined
+        ? [env.ROTOR_API_KEY, 'ROTOR_API_KEY']
+        : code !== undefined
+          ? [code, '?code=']
+          : fromStack !== undefined
+            ? [fromStack.functionKey, 'stack']
+            : [undefined, 'none'];
+  return { baseUrl: url, key, source, keySource };
 }
 
 async function execute(command: Exclude<Command, { name: 'help' }>, ctx: Context): Promise<number> {
@@ -142,6 +180,8 @@ async function execute(command: Exclude<Command, { name: 'help' }>, ctx: Context
       return history(command, ctx);
     case 'secrets':
       return secrets(command, ctx);
+    case 'expiring':
+      return expiring(command, ctx);
     case 'consumers':
       return consumers(command, ctx);
   }
@@ -161,7 +201,7 @@ async function rotate(command: Extract<Command, { name: 'rotate' }>, ctx: Contex
   if (answer.kind === 'dry-run') {
     if (ctx.globals.json) printJson(ctx, answer.raw);
     else renderDryRun(answer.value, ctx.style).forEach((line) => ctx.out(line));
-    return ExitCode.Ok;
+    return answer.value.report.wouldRotate ? ExitCode.Ok : ExitCode.WouldNotRotate;
   }
   const { rotationId, outcome, secret } = answer.value;
   if (!command.wait) {
@@ -271,10 +311,25 @@ async function history(command: Extract<Command, { name: 'history' }>, ctx: Cont
 }
 
 async function secrets(command: Extract<Command, { name: 'secrets' }>, ctx: Context): Promise<number> {
+  if (command.set !== undefined) {
+    // Loaded only here: the Key Vault SDK would slow every other command's start.
+    const { setLocalSecret } = await import('./local-vault.js');
+    return setLocalSecret(command.set, ctx);
+  }
   const { value, raw } = await ctx.api.listSecrets(command.vault === undefined ? {} : { vault: command.vault });
   if (ctx.globals.json) printJson(ctx, raw);
   else if (value.items.length === 0) ctx.out('No secrets carry a Rotor policy (tag rotor-rotator).');
   else renderSecrets(value.items, { ...ctx.style, now: ctx.now() }).forEach((line) => ctx.out(line));
+  return ExitCode.Ok;
+}
+
+async function expiring(command: Extract<Command, { name: 'expiring' }>, ctx: Context): Promise<number> {
+  const { value, raw } = await ctx.api.listExpiring(command.within === undefined ? {} : { within: command.within });
+  if (ctx.globals.json) printJson(ctx, raw);
+  else if (value.items.length === 0) ctx.out(`Nothing expires within ${value.within}.`);
+  else renderExpiring(value, { ...ctx.style, now: ctx.now() }).forEach((line) => ctx.out(line));
+  // What could not be read is said on stderr, so an empty table is never mistaken for "all clear".
+  for (const gap of value.gaps) ctx.err(`warning: ${gap.source}: ${gap.detail}`);
   return ExitCode.Ok;
 }
 
@@ -322,9 +377,20 @@ function reportFailure(error: unknown, ctx: Context): number {
     return ExitCode.ApiError;
   }
   if (isApiUnreachableError(error)) {
-    const how = ctx.urlSource === '--url' ? 'check --url' : ctx.urlSource === 'ROTOR_API_URL' ? 'check ROTOR_API_URL' : 'start it with `npm start`, or set --url / ROTOR_API_URL';
+    const how =
+      ctx.urlSource === '--url'
+        ? 'check --url'
+        : ctx.urlSource === 'ROTOR_API_URL'
+          ? 'check ROTOR_API_URL'
+          : ctx.urlSource === 'stack'
+            ? `.rotor/stack.json names it, but the stack (pid ${ctx.stack?.pid ?? '?'}) does not answer: is npm start still running?`
+            : 'start it with `npm start`, or set --url / ROTOR_API_URL';
     ctx.err(`error: cannot reach the Rotor API at ${error.url} (${error.reason}); ${how}`);
     return ExitCode.ApiError;
+  }
+  if (isUsageError(error)) {
+    ctx.err(`rotor: ${error.message}`);
+    return ExitCode.Usage;
   }
   if (isCliError(error)) {
     ctx.err(`error: ${error.message}`);
@@ -337,8 +403,14 @@ function reportFailure(error: unknown, ctx: Context): number {
 
 function hintFor(problem: ApiProblemError, ctx: Context): void {
   if (problem.activeRotationId !== undefined) ctx.err(`hint: follow it with: rotor status ${problem.activeRotationId} --watch`);
-  else if (problem.status === 401 || problem.status === 403) {
+  else if ((problem.status === 401 || problem.status === 403) && ctx.keySource === 'none') {
     ctx.err(`hint: ${ctx.apiUrl} wants a function key: set ROTOR_API_KEY (or --key)`);
+  } else if (problem.status === 401 || problem.status === 403) {
+    const where = ctx.keySource === 'stack' ? '.rotor/stack.json' : ctx.keySource;
+    ctx.err(`hint: ${ctx.apiUrl} did not accept the function key from ${where}: it is set, but not a key of this API.`);
+    if (ctx.keySource === 'ROTOR_API_KEY' || ctx.keySource === '--key') {
+      ctx.err('hint: npm start makes a new key on every run; without ROTOR_API_URL and ROTOR_API_KEY the CLI reads the running stack\'s own from .rotor/stack.json');
+    }
   } else if (problem.status === 404 && problem.fields.length === 0) {
     ctx.err(`hint: is ${ctx.apiUrl} the API root (it ends in /api)?`);
   }

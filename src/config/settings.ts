@@ -57,6 +57,14 @@ export const settingCatalogue = {
     where: 'either',
     description: 'ISO-8601 duration: the sweep rotates secrets expiring within it. Default `P30D`, Key Vault’s near-expiry horizon.',
   },
+  ROTOR_EXPIRY_WARNINGS: {
+    where: 'either',
+    description: 'Comma-separated ISO-8601 durations: the sweep sends `Rotor.Expiry.Warning` once per object, version and threshold when an expiry comes within one. Default `P30D,P14D,P7D,P1D`.',
+  },
+  ROTOR_WATCH_APPLICATIONS: {
+    where: 'either',
+    description: 'Comma-separated application (client) ids whose app registration credentials the expiry radar watches, besides those named by `entra-app-secret` policies. Default none.',
+  },
   ROTOR_MAX_STEP_ATTEMPTS: {
     where: 'either',
     description: 'Attempts of one step on transient errors before the rotation ends. Default 8.',
@@ -102,6 +110,8 @@ const ncrontab = z
   .default('0 */15 * * * *')
   .refine((v) => v.split(/\s+/).length === 6, 'must be a six-field NCRONTAB expression ({second} {minute} {hour} {day} {month} {day-of-week})');
 
+const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 const environmentSchema = z.object({
   ServiceBusConnection__fullyQualifiedNamespace: optionalText,
   ServiceBusConnection: optionalText,
@@ -121,6 +131,21 @@ const environmentSchema = z.object({
   ROTOR_NOTIFY_TOPIC_KEY: optionalText,
   ROTOR_SWEEP_SCHEDULE: ncrontab,
   ROTOR_EXPIRY_HORIZON: isoDuration('P30D'),
+  ROTOR_EXPIRY_WARNINGS: z
+    .string()
+    .trim()
+    .default('P30D,P14D,P7D,P1D')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s !== ''))
+    .refine((list) => list.length > 0, 'must name at least one duration, such as P30D,P7D')
+    .refine((list) => list.every((d) => (parseIsoDuration(d) ?? 0) > 0), 'must be ISO-8601 durations longer than zero, comma-separated, such as P30D,P14D,P7D,P1D')
+    .transform((list) => [...new Set(list.map((d) => parseIsoDuration(d) as number))].sort((a, b) => b - a)),
+  ROTOR_WATCH_APPLICATIONS: z
+    .string()
+    .trim()
+    .default('')
+    .transform((v) => v.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== ''))
+    .refine((list) => list.every((id) => guid.test(id)), 'must be application (client) ids, GUIDs, comma-separated')
+    .transform((list) => [...new Set(list)]),
   ROTOR_MAX_STEP_ATTEMPTS: z.coerce
     .number({ error: 'must be a whole number' })
     .int('must be a whole number')
@@ -148,6 +173,10 @@ export interface RotorSettings {
     | { readonly enabled: true; readonly endpoint: string; readonly key?: string };
   readonly sweepSchedule: string;
   readonly expiryHorizonMs: number;
+  /** Expiry warning thresholds in milliseconds, widest first, no duplicates. */
+  readonly expiryWarningsMs: readonly number[];
+  /** Application (client) ids the expiry radar watches besides those of `entra-app-secret` policies; lower case. */
+  readonly watchApplications: readonly string[];
   readonly maxStepAttempts: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   readonly managedIdentityClientId?: string;
@@ -219,6 +248,8 @@ export function loadSettings(env: Readonly<Record<string, string | undefined>> =
           },
     sweepSchedule: e.ROTOR_SWEEP_SCHEDULE,
     expiryHorizonMs: e.ROTOR_EXPIRY_HORIZON,
+    expiryWarningsMs: e.ROTOR_EXPIRY_WARNINGS,
+    watchApplications: e.ROTOR_WATCH_APPLICATIONS,
     maxStepAttempts: e.ROTOR_MAX_STEP_ATTEMPTS,
     logLevel: e.ROTOR_LOG_LEVEL,
     ...(e.AZURE_CLIENT_ID === undefined ? {} : { managedIdentityClientId: e.AZURE_CLIENT_ID }),

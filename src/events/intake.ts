@@ -33,6 +33,34 @@ export type IntakeResult =
   /** Malformed: retrying can never help, so it is logged and answered as handled. */
   | { readonly outcome: 'rejected'; readonly problems: readonly string[] };
 
+/**
+ * How long, and for how many, the intake remembers a (secret, version) it
+ * started: shorter than the engine's duplicate window (an hour), so the engine
+ * stays the one that decides; per engine, so each composition has its own.
+ */
+const RECENT_START_TTL_MS = 5 * 60_000;
+const RECENT_START_LIMIT = 20_000;
+const recentStarts = new WeakMap<StartRotation, Map<string, { readonly rotationId: string; readonly at: number }>>();
+
+function recentStartsOf(startRotation: StartRotation): Map<string, { readonly rotationId: string; readonly at: number }> {
+  let recent = recentStarts.get(startRotation);
+  if (recent === undefined) {
+    recent = new Map();
+    recentStarts.set(startRotation, recent);
+  }
+  return recent;
+}
+
+function remember(recent: Map<string, { readonly rotationId: string; readonly at: number }>, key: string, rotationId: string): void {
+  recent.delete(key);
+  recent.set(key, { rotationId, at: Date.now() });
+  // A Map iterates in insertion order: the first keys are the oldest.
+  for (const oldest of recent.keys()) {
+    if (recent.size <= RECENT_START_LIMIT) break;
+    recent.delete(oldest);
+  }
+}
+
 export interface IntakeDependencies {
   readonly startRotation: StartRotation;
   readonly allowedVaults: readonly string[];
@@ -94,6 +122,15 @@ async function classify(input: unknown, deps: IntakeDependencies): Promise<Intak
     return { outcome: 'ignored', reason: IgnoreReason.VaultNotAllowed, detail: `${event.secret.vaultUrl} is not in ROTOR_ALLOWED_VAULTS` };
   }
 
+  // Event Grid delivers at least once, often more: a (secret, version) this instance just
+  // started is answered from memory, with no vault or ledger call.
+  const recent = recentStartsOf(deps.startRotation);
+  const key = `${where.toLowerCase()}@${event.version}`;
+  const seen = recent.get(key);
+  if (seen !== undefined && Date.now() - seen.at < RECENT_START_TTL_MS) {
+    return { outcome: 'duplicate', rotationId: seen.rotationId, secret: event.secret, version: event.version };
+  }
+
   const started = await deps.startRotation(event.secret, {
     kind: TriggerKind.Event,
     eventType: event.eventType,
@@ -103,6 +140,7 @@ async function classify(input: unknown, deps: IntakeDependencies): Promise<Intak
   switch (started.outcome) {
     case 'started':
     case 'duplicate':
+      remember(recent, key, started.rotationId);
       return { outcome: started.outcome, rotationId: started.rotationId, secret: event.secret, version: event.version };
     case 'busy':
       return { outcome: 'ignored', reason: IgnoreReason.Busy, detail: `${where}: rotation ${started.activeRotationId} is active` };

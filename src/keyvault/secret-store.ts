@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KeyVaultSecret, SecretClient, SecretProperties } from '@azure/keyvault-secrets';
 import type { Logger } from '../observability/logger.js';
-import type { SecretStore, SecretVersionInfo, StoredSecret } from '../rotation/ports.js';
+import type { Page, SecretStore, SecretVersionInfo, StoredSecret } from '../rotation/ports.js';
 import { SecretValue } from '../secrecy/secret-value.js';
 import { SecretStoreError, SecretStoreErrorCode } from './errors.js';
+import { enableListingPages, isListingLinkOf, listSecretsPage } from './listing-pages.js';
 import { formatSecretRef, type SecretRef } from './secret-ref.js';
 
 /**
@@ -26,6 +27,15 @@ export interface KeyVaultSecretStoreOptions {
 
 type Operation = 'get' | 'set' | 'update' | 'list' | 'listVersions';
 
+/** A vault's secrets a page at a time: one listing call per page (Key Vault lists at most 25 per call). */
+export interface SecretPages {
+  listSecretsPage(vaultUrl: string, options: { readonly continuationToken?: string; readonly limit: number }): Promise<Page<SecretVersionInfo>>;
+}
+
+export function hasSecretPages(store: SecretStore): store is SecretStore & SecretPages {
+  return typeof (store as Partial<SecretPages>).listSecretsPage === 'function';
+}
+
 /**
  * `SecretStore` over `@azure/keyvault-secrets`. Needs Key Vault Secrets
  * Officer on each vault. Every SDK error is translated once, here, into a
@@ -37,16 +47,19 @@ type Operation = 'get' | 'set' | 'update' | 'list' | 'listVersions';
  * may have created a version, and a blind retry would create a second one —
  * the engine's step retry finds its own version by tag instead.
  */
-export function createKeyVaultSecretStore(options: KeyVaultSecretStoreOptions): SecretStore {
+export function createKeyVaultSecretStore(options: KeyVaultSecretStoreOptions): SecretStore & SecretPages {
   const clients = new Map<string, SecretClient>();
   const backoff = options.backoffMs ?? keyVaultBackoffMs;
   const random = options.random ?? Math.random;
+  /** Per vault origin: whether the client tells a page's next token. */
+  const pagesByToken = new Map<string, boolean>();
 
   function client(vaultUrl: string): SecretClient {
     const origin = new URL(vaultUrl).origin;
     let found = clients.get(origin);
     if (found === undefined) {
       found = options.clientFor(origin);
+      pagesByToken.set(origin, enableListingPages(found));
       clients.set(origin, found);
     }
     return found;
@@ -106,6 +119,19 @@ export function createKeyVaultSecretStore(options: KeyVaultSecretStoreOptions): 
     async *listSecrets(vaultUrl) {
       const ref = { vaultUrl, name: '*' };
       yield* paged('list', ref, () => client(vaultUrl).listPropertiesOfSecrets());
+    },
+
+    async listSecretsPage(vaultUrl, pageOptions) {
+      const ref = { vaultUrl, name: '*' };
+      const token = pageOptions.continuationToken;
+      if (token !== undefined && !isListingLinkOf(vaultUrl, token)) {
+        throw new SecretStoreError(SecretStoreErrorCode.BadRequest, 'list: the continuation token is not a listing link of this vault');
+      }
+      const kv = client(vaultUrl);
+      if (pagesByToken.get(new URL(vaultUrl).origin) !== true) throw new SecretStoreError(SecretStoreErrorCode.Unknown, 'list: this client cannot page');
+      const page = await call('list', ref, undefined, () => listSecretsPage(kv, { maxPageSize: Math.min(Math.max(pageOptions.limit, 1), 25), ...(token === undefined ? {} : { continuationToken: token }) }));
+      const items = page.items.map((p) => info({ vaultUrl, name: p.name }, p));
+      return page.continuationToken === undefined ? { items } : { items, continuationToken: page.continuationToken };
     },
   };
 

@@ -16,7 +16,13 @@ import { LedgerConflictError, LedgerError, LedgerErrorCode } from './errors.js';
  *   `If-None-Match: *`, deleted with `If-Match`; it names its holder and since when.
  * - `index/<vault host>/<name>/<inverted ms>-<id>` — empty blobs whose names
  *   sort newest first, so a secret's history is a prefix listing.
- * - `audit/<yyyy>/<mm>/<dd>/<hh>.jsonl` — append blobs, one JSON line per entry.
+ * - `audit/<yyyy>/<mm>/<dd>/<hh>/<min>-<shard>.jsonl` — append blobs, one JSON
+ *   line per entry. An append blob holds at most 50,000 blocks, so the trail is
+ *   cut per minute and, within a minute, into 16 shards by rotation (one
+ *   rotation's entries stay in one blob, in order): 800,000 entries a minute
+ *   before any blob is full, and a full one (409 BlockCountExceedsLimit)
+ *   spills into `<min>-<shard>.<n>.jsonl`. Entries appended to one blob while
+ *   an append is under way go out together as the next block.
  */
 export interface BlobLedgerOptions {
   readonly container: ContainerClient;
@@ -53,14 +59,61 @@ function indexBlob(rotation: Rotation): string {
   return `${indexPrefix(rotation.secret)}${inverted}-${rotation.id}`;
 }
 
-function auditBlob(at: Date): string {
+/** Audit blobs per minute; a rotation's entries land in one of them. */
+export const AUDIT_SHARDS = 16;
+/** Azure's limit of blocks in one append blob. */
+export const APPEND_BLOB_BLOCK_LIMIT = 50_000;
+/** One append carries at most this much (Azure takes 4 MiB per block). */
+const MAX_AUDIT_BLOCK_BYTES = 1024 * 1024;
+
+function shardOf(rotationId: string): number {
+  // FNV-1a: cheap and stable across processes and versions.
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < rotationId.length; i += 1) hash = Math.imul(hash ^ rotationId.charCodeAt(i), 0x01000193);
+  return (hash >>> 0) % AUDIT_SHARDS;
+}
+
+/** The append blob an audit entry goes to: by minute, then by rotation; `spill` > 0 once the first one filled up. */
+export function auditBlobName(at: Date, rotationId: string, spill = 0): string {
+  return spillName(auditShard(at, rotationId), spill);
+}
+
+function auditShard(at: Date, rotationId: string): string {
   const iso = at.toISOString();
-  return `audit/${iso.slice(0, 4)}/${iso.slice(5, 7)}/${iso.slice(8, 10)}/${iso.slice(11, 13)}.jsonl`;
+  const shard = String(shardOf(rotationId)).padStart(2, '0');
+  return `audit/${iso.slice(0, 4)}/${iso.slice(5, 7)}/${iso.slice(8, 10)}/${iso.slice(11, 13)}/${iso.slice(14, 16)}-${shard}`;
+}
+
+function spillName(shard: string, spill: number): string {
+  return `${shard}${spill === 0 ? '' : `.${spill}`}.jsonl`;
 }
 
 function statusOf(error: unknown): number | undefined {
   if (error instanceof Error && error.name === 'RestError') return (error as Error & { statusCode?: number }).statusCode;
   return undefined;
+}
+
+function isBlockCountExceeded(error: unknown): boolean {
+  return statusOf(error) === 409 && (error as { code?: string }).code === 'BlockCountExceedsLimit';
+}
+
+/** Lines cut into blocks of at most `MAX_AUDIT_BLOCK_BYTES` (a single longer line is a block of its own). */
+function blocksOf(lines: readonly string[]): string[] {
+  const blocks: string[] = [];
+  let current: string[] = [];
+  let size = 0;
+  for (const line of lines) {
+    const bytes = Buffer.byteLength(line);
+    if (current.length > 0 && size + bytes > MAX_AUDIT_BLOCK_BYTES) {
+      blocks.push(current.join(''));
+      current = [];
+      size = 0;
+    }
+    current.push(line);
+    size += bytes;
+  }
+  if (current.length > 0) blocks.push(current.join(''));
+  return blocks;
 }
 
 function translate(error: unknown, what: string): LedgerError {
@@ -78,6 +131,11 @@ export function createBlobLedger(options: BlobLedgerOptions): BlobLedger {
   const { container } = options;
   const clock = options.clock ?? systemClock;
   const json = { blobHTTPHeaders: { blobContentType: 'application/json' } } as const;
+  /** Entries waiting for the next append to their blob, and the blobs with an append under way. */
+  const waiting = new Map<string, { lines: string[]; settle: { resolve: () => void; reject: (error: unknown) => void }[] }>();
+  const flushing = new Set<string>();
+  /** Blobs found full, by base name: appends go to the spill blob with this number. */
+  const spills = new Map<string, number>();
 
   async function put(name: string, body: string, conditions: { ifMatch?: string; ifNoneMatch?: string }): Promise<string> {
     const response = await container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body), { ...json, conditions });
@@ -136,7 +194,7 @@ export function createBlobLedger(options: BlobLedgerOptions): BlobLedger {
     }
   }
 
-  return {
+  const ledger: BlobLedger = {
     async ensureContainer() {
       try {
         await container.createIfNotExists();
@@ -237,20 +295,65 @@ export function createBlobLedger(options: BlobLedgerOptions): BlobLedger {
       return continuationToken === undefined ? { items } : { items, continuationToken };
     },
 
-    async appendAudit(entry: AuditEntry) {
-      const blob = container.getAppendBlobClient(auditBlob(new Date(entry.at)));
-      const line = `${JSON.stringify(entry)}\n`;
-      try {
-        await blob.appendBlock(line, Buffer.byteLength(line));
-      } catch (error) {
-        if (statusOf(error) !== 404) throw translate(error, 'append audit');
-        try {
-          await blob.createIfNotExists();
-          await blob.appendBlock(line, Buffer.byteLength(line));
-        } catch (retryError) {
-          throw translate(retryError, 'append audit');
+    appendAudit(entry: AuditEntry) {
+      const base = auditShard(new Date(entry.at), entry.rotationId);
+      return new Promise<void>((resolve, reject) => {
+        let batch = waiting.get(base);
+        if (batch === undefined) {
+          batch = { lines: [], settle: [] };
+          waiting.set(base, batch);
         }
-      }
+        batch.lines.push(`${JSON.stringify(entry)}\n`);
+        batch.settle.push({ resolve, reject });
+        if (!flushing.has(base)) void flushAudit(base);
+      });
     },
   };
+
+  return ledger;
+
+  async function flushAudit(base: string): Promise<void> {
+    flushing.add(base);
+    try {
+      for (let batch = waiting.get(base); batch !== undefined; batch = waiting.get(base)) {
+        waiting.delete(base);
+        try {
+          for (const block of blocksOf(batch.lines)) await appendAuditBlock(base, block);
+          for (const s of batch.settle) s.resolve();
+        } catch (error) {
+          const translated = translate(error, 'append audit');
+          for (const s of batch.settle) s.reject(translated);
+        }
+      }
+    } finally {
+      flushing.delete(base);
+    }
+  }
+
+  async function appendAuditBlock(base: string, block: string): Promise<void> {
+    for (let spill = spills.get(base) ?? 0; ; spill += 1) {
+      const blob = container.getAppendBlobClient(spillName(base, spill));
+      try {
+        let response;
+        try {
+          response = await blob.appendBlock(block, Buffer.byteLength(block));
+        } catch (error) {
+          if (statusOf(error) !== 404) throw error;
+          await blob.createIfNotExists();
+          response = await blob.appendBlock(block, Buffer.byteLength(block));
+        }
+        // Leave a blob for the next one before it is full, so this instance rarely meets the 409.
+        if ((response.blobCommittedBlockCount ?? 0) >= APPEND_BLOB_BLOCK_LIMIT - 100) rememberSpill(base, spill + 1);
+        return;
+      } catch (error) {
+        if (!isBlockCountExceeded(error)) throw error;
+        rememberSpill(base, spill + 1);
+      }
+    }
+  }
+
+  function rememberSpill(base: string, spill: number): void {
+    if (spills.size > 1_000) spills.clear(); // old minutes: appends there are over
+    spills.set(base, Math.max(spill, spills.get(base) ?? 0));
+  }
 }

@@ -1,3 +1,7 @@
+import { dashboardOptions } from '../../functions/dashboard.js';
+import { dashboardOverviewOptions } from '../../functions/dashboardOverview.js';
+import { dashboardRotationsOptions } from '../../functions/dashboardRotations.js';
+import { expiringOptions } from '../../functions/expiring.js';
 import { getRotationOptions } from '../../functions/getRotation.js';
 import { keyVaultEventsOptions } from '../../functions/keyVaultEvents.js';
 import { listSecretRotationsOptions } from '../../functions/listSecretRotations.js';
@@ -20,6 +24,10 @@ export const rotorFunctions: readonly FunctionRegistration[] = [
   { name: 'getRotation', trigger: 'http', options: getRotationOptions },
   { name: 'listSecretRotations', trigger: 'http', options: listSecretRotationsOptions },
   { name: 'listSecrets', trigger: 'http', options: listSecretsOptions },
+  { name: 'expiring', trigger: 'http', options: expiringOptions },
+  { name: 'dashboard', trigger: 'http', options: dashboardOptions },
+  { name: 'dashboardOverview', trigger: 'http', options: dashboardOverviewOptions },
+  { name: 'dashboardRotations', trigger: 'http', options: dashboardRotationsOptions },
   { name: 'secretConsumers', trigger: 'http', options: secretConsumersOptions },
   { name: 'sweep', trigger: 'timer', options: sweepOptions },
   { name: 'rotationSteps', trigger: 'serviceBusQueue', options: rotationStepsOptions },

@@ -1,5 +1,5 @@
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { closeSync, mkdirSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { createLogger, type LogLevel, type Logger } from '../observability/logger.js';
 
 /**
@@ -36,4 +36,23 @@ export function createFileLog(path: string, options: { readonly echoWarnings?: b
       closeSync(fd);
     },
   };
+}
+
+/** Run logs kept per kind (`rotor`, `demo`); older ones are removed at start. */
+export const KEPT_RUN_LOGS = 10;
+
+/**
+ * A new log file for this run: `<dir>/logs/<kind>-<UTC time>-<pid>.log`, so
+ * runs never grow one file and two stacks never interleave. The oldest logs of
+ * this kind beyond `KEPT_RUN_LOGS` are removed.
+ */
+export function runLogPath(dir: string, kind: string, now: Date = new Date(), pid: number = process.pid): string {
+  const logs = join(dir, 'logs');
+  mkdirSync(logs, { recursive: true });
+  const stamp = now.toISOString().replace(/[:.]/g, '-');
+  const previous = readdirSync(logs)
+    .filter((f) => f.startsWith(`${kind}-`) && f.endsWith('.log'))
+    .sort();
+  for (const old of previous.slice(0, Math.max(0, previous.length - (KEPT_RUN_LOGS - 1)))) rmSync(join(logs, old), { force: true });
+  return join(logs, `${kind}-${stamp}-${pid}.log`);
 }

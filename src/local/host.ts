@@ -24,7 +24,10 @@ import { resolveAppSetting, type FunctionRegistration } from './registrations.js
  * - Service Bus queue triggers: peek-lock, complete on success, abandon on a
  *   throw (Service Bus redelivers, then dead-letters). Session-enabled queues
  *   are served by a bounded number of session workers (`acceptNextSession`),
- *   one message at a time per session, in order.
+ *   one message at a time per session, in order; a worker lets its session go
+ *   once no message comes within the idle timeout (host.json's values).
+ * - Stop is prompt: running invocations get a short grace, then their
+ *   messages are abandoned and redelivered to whoever runs next.
  * - Timer triggers on six-field NCRONTAB schedules, never overlapping.
  */
 
@@ -43,9 +46,15 @@ export interface LocalHostOptions {
     readonly maxConcurrentSessions?: number;
     /** host.json `maxConcurrentCalls` (16), for queues without sessions. */
     readonly maxConcurrentCalls?: number;
-    /** host.json `sessionIdleTimeout`: how long a session worker waits for the next message (10 s in Azure; shorter locally). */
+    /** host.json `sessionIdleTimeout`: how long a session worker waits for the session's next message before taking another session. */
     readonly sessionIdleTimeoutMs?: number;
     readonly maxAutoLockRenewalDurationMs?: number;
+    /**
+     * How long `stop()` lets running invocations finish (2 s). Past it, their
+     * messages are abandoned, so Service Bus hands them to the next host, as
+     * when an instance is recycled; a late result is not settled.
+     */
+    readonly stopGraceMs?: number;
   };
   /** `schedule` (default) runs timers on their schedule; `manual` only through `runTimer`. */
   readonly timers?: 'schedule' | 'manual';
@@ -190,6 +199,13 @@ const logLevels: Record<FunctionsLogLevel, 'debug' | 'info' | 'warn' | 'error' |
   none: undefined,
 };
 
+/** The methods the routes matching this path answer (405 instead of 404 for another method). */
+function allowedMethods(routes: readonly CompiledRoute[], segments: readonly string[]): string[] {
+  const methods = new Set<string>();
+  for (const route of routes) if (route.match(segments) !== undefined) for (const m of route.methods) methods.add(m);
+  return [...methods].sort();
+}
+
 export async function startLocalHost(options: LocalHostOptions): Promise<LocalHost> {
   const log = options.log;
   const functionKey = options.keys?.function ?? randomBytes(24).toString('base64url');
@@ -235,6 +251,11 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       }
     }
     if (found === undefined) {
+      const allowed = allowedMethods(routes, segments);
+      if (allowed.length > 0) {
+        sendProblem(res, 405, `${url.pathname} answers ${allowed.join(', ')}, not ${method}`, url.pathname, { allow: allowed.join(', ') });
+        return;
+      }
       sendProblem(res, 404, `No function answers ${method} ${url.pathname}`, url.pathname);
       return;
     }
@@ -245,7 +266,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       const key = (Array.isArray(given) ? given[0] : given) ?? url.searchParams.get('code');
       const accepted = authLevel === 'admin' ? sameKey(key ?? null, systemKey) : sameKey(key ?? null, functionKey) || sameKey(key ?? null, systemKey);
       if (!accepted) {
-        sendProblem(res, 401, 'A function key is required in x-functions-key or ?code=', url.pathname);
+        const detail = key === undefined || key === null || key === '' ? 'A function key is required in x-functions-key or ?code=' : 'The function key given is not a key of this function app';
+        sendProblem(res, 401, detail, url.pathname);
         return;
       }
     }
@@ -362,6 +384,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
         const path = url.pathname.toLowerCase();
         if (path === '/api' || path.startsWith('/api/')) await serveHttpTrigger(req, res, url);
         else if (path === '/runtime/webhooks/eventgrid') await serveEventGrid(req, res, url);
+        // The host's root is the dashboard (functions/dashboard.ts); a `#key=` fragment survives the redirect.
+        else if (path === '/' && routes.some((r) => r.registration.name === 'dashboard')) send(res, 302, undefined, { location: '/api/dashboard' });
         else if (path === '/' || path === '/admin/host/ping') send(res, 200, 'Rotor local Functions host');
         else sendProblem(res, 404, `Nothing answers ${url.pathname}`, url.pathname);
       } catch (error) {
@@ -416,15 +440,32 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     deadLetterSource: m.deadLetterSource,
   });
 
+  /** Messages whose invocation is running; `stop()` abandons those still running after its grace. */
+  const running = new Set<{ readonly receiver: ServiceBusReceiver; readonly message: ServiceBusReceivedMessage; released: boolean }>();
+
   async function invokeForMessage(
     registration: Extract<FunctionRegistration, { trigger: 'serviceBusQueue' }>,
     receiver: ServiceBusReceiver,
     message: ServiceBusReceivedMessage,
   ): Promise<void> {
+    const entry = { receiver, message, released: false };
+    running.add(entry);
+    let failure: { error: unknown } | undefined;
     try {
       await registration.options.handler(message.body, contextFor(registration.name, metadataOf(message)));
     } catch (error) {
-      log.warn('Service Bus function threw; message abandoned', { function: registration.name, messageId: String(message.messageId), deliveryCount: message.deliveryCount, error });
+      failure = { error };
+    } finally {
+      running.delete(entry);
+    }
+    if (entry.released) return; // stop() already gave it back
+    if (failure !== undefined) {
+      log.warn('Service Bus function threw; message abandoned', {
+        function: registration.name,
+        messageId: String(message.messageId),
+        deliveryCount: message.deliveryCount,
+        error: failure.error,
+      });
       await receiver.abandonMessage(message).catch((e: unknown) => log.warn('abandon failed', { function: registration.name, error: e }));
       return;
     }
@@ -598,12 +639,20 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       server.closeIdleConnections();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
-      // Invocations under way finish and settle their messages first; then the links close.
-      await Promise.allSettled([...inFlight]);
-      await Promise.allSettled(receivers.map((r) => r.close()));
-      await Promise.allSettled([...clients.values()].map((c) => c.close()));
-      await Promise.allSettled(workers);
-      await closed;
+      // Invocations under way get a grace to finish and settle their messages; what still
+      // runs after it has its message abandoned, so the next host runs it again (I4).
+      const grace = sb.stopGraceMs ?? 2_000;
+      const within = <T>(work: Promise<T>, ms: number): Promise<unknown> =>
+        Promise.race([work, new Promise<void>((resolve) => setTimeout(resolve, ms).unref())]);
+      await within(Promise.allSettled([...inFlight]), grace);
+      const unfinished = [...running];
+      for (const entry of unfinished) entry.released = true;
+      await within(Promise.allSettled(unfinished.map((e) => e.receiver.abandonMessage(e.message))), 1_000);
+      if (unfinished.length > 0) log.warn('stopping: invocations still running were abandoned for redelivery', { count: unfinished.length });
+      await within(Promise.allSettled(receivers.map((r) => r.close())), 1_000);
+      await within(Promise.allSettled([...clients.values()].map((c) => c.close())), 1_000);
+      await within(Promise.allSettled(workers), 500);
+      await within(closed, 500);
       log.info('local Functions host stopped', { url });
     },
   };

@@ -7,6 +7,8 @@ import { loadSettings } from '../config/index.js';
 import { keyVaultClientOptions } from '../keyvault/client-options.js';
 import { createEventGridNotifier } from '../notify/event-grid-notifier.js';
 import type { Logger } from '../observability/logger.js';
+import { radarOnGraphStandIn } from '../radar/local.js';
+import { provideRadarServices } from '../radar/services.js';
 import type { EngineSettings } from '../rotation/engine.js';
 import { createRandomRotator } from '../rotators/random/random-rotator.js';
 import type { Rotator } from '../rotators/rotator.js';
@@ -15,7 +17,9 @@ import { persistentOptions, portOf, retryWhilePortBusy, type StackDataDir } from
 import { rotorFunctions } from './catalogue.js';
 import { startDemoConsumerApp, type DemoConsumerApp } from './demo/consumer-app.js';
 import { demoConsumerModes, seedDemoSecrets, type SeededSecret } from './demo/seed.js';
+import { readServiceBusHostSettings } from './host-json.js';
 import { startLocalHost, type LocalHost } from './host.js';
+import { startScenarioServices, type ScenarioEndpoints, type ScenarioServices } from './scenarios/index.js';
 
 /**
  * The whole of Rotor on one machine: the Key Vault, Service Bus and Event
@@ -41,6 +45,12 @@ export interface LocalStackOptions {
   /** Event Grid retry waits are multiplied by this (1 = as the service). */
   readonly eventGridRetryTimeScale?: number;
   readonly keyVaultThrottle?: boolean;
+  /**
+   * `compose`: all seven rotators, against local stand-ins (ARM/Graph, PostgreSQL,
+   * the webhook receiver, a business-events topic); `seed`: also one managed
+   * secret per rotator with its live consumer. Default: the random rotator only.
+   */
+  readonly scenarios?: 'compose' | 'seed';
   /** Key Vault call retry delays (default Key Vault's documented 1-16 s); tests that inject vault faults shorten them. */
   readonly keyVaultBackoffMs?: readonly number[];
   /** Keep the vault, ledger, queues, ports and keys here across restarts (`npm start -- --data-dir`); unset: all in memory. */
@@ -60,6 +70,7 @@ export interface LocalStackEndpoints {
   readonly eventGrid: { readonly url: string; readonly topicEndpoint: string; readonly topicKey: string; readonly admin: string };
   readonly ledger: { readonly blobEndpoint: string; readonly connectionString: string; readonly container: string };
   readonly demo?: { readonly consumerUrl: string; readonly secrets: readonly SeededSecret[] };
+  readonly scenarios?: ScenarioEndpoints;
   /** The app settings Rotor runs with (what `local.settings.json` would hold). */
   readonly settings: Readonly<Record<string, string>>;
 }
@@ -70,6 +81,8 @@ export interface LocalStack {
   readonly azurite: LocalAzurite;
   readonly rotor: Rotor;
   readonly consumer?: DemoConsumerApp;
+  /** With `scenarios`: the stand-ins, and the seeded scenarios with their consumers. */
+  readonly scenarios?: ScenarioServices;
   endpoints(): LocalStackEndpoints;
   stop(): Promise<void>;
 }
@@ -112,13 +125,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ROTOR_LOG_LEVEL: 'info',
     };
     const settings = loadSettings(env);
+    const scenarios = options.scenarios === undefined ? undefined : await startScenarioServices({ log: options.log });
+    if (scenarios !== undefined) cleanups.push(() => scenarios.stop());
     const rotor = composeRotor({
       settings,
       logger: options.log,
       secretClientFor: () => createEmulatorSecretClient(emulators.keyVault, { clientOptions: keyVaultClientOptions() }),
       notifier: createEventGridNotifier({ endpoint: emulators.eventGrid.topicEndpoint, credential: { key: emulators.eventGrid.topicKey }, log: options.log }),
-      // Locally only the random rotator unless told otherwise: the Azure ones need ARM and Graph.
-      rotators: options.rotators ?? [createRandomRotator()],
+      // The Azure, database and webhook rotators run against the scenario stand-ins when they are up.
+      rotators: options.rotators ?? [createRandomRotator(), ...(scenarios?.rotators ?? [])],
       engineSettings: { ...localEngineSettings, ...options.engineSettings },
       ...(options.keyVaultBackoffMs === undefined ? {} : { keyVaultBackoffMs: options.keyVaultBackoffMs }),
     });
@@ -126,6 +141,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(settings.ledgerContainer).createIfNotExists();
     useRotor(rotor);
     cleanups.push(() => Promise.resolve(useRotor(undefined)));
+    if (scenarios !== undefined) {
+      // The expiry radar reads the app registrations from the same Graph stand-in as the Entra rotator.
+      provideRadarServices(radarOnGraphStandIn(rotor, scenarios.ground.standIn));
+      cleanups.push(() => Promise.resolve(provideRadarServices(undefined)));
+    }
 
     const startHost = (): Promise<LocalHost> => startLocalHost({
       functions: rotorFunctions,
@@ -133,7 +153,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       log: options.log,
       port: options.port ?? 0,
       timers: options.timers ?? 'schedule',
-      serviceBus: { sessionIdleTimeoutMs: 500 },
+      // host.json's session settings, so that the local host pulls sessions as Azure's does.
+      serviceBus: readServiceBusHostSettings(),
       ...persisted?.host,
     });
     const host = persisted === undefined ? await startHost() : await retryWhilePortBusy(startHost);
@@ -155,6 +176,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       const earlier = options.dataDir?.identity.seeded;
       seeded = earlier === undefined ? await seedDemoSecrets(createEmulatorSecretClient(emulators.keyVault), consumer) : (earlier as SeededSecret[]);
     }
+    if (options.scenarios === 'seed') {
+      await scenarios?.seed({ admin: createEmulatorSecretClient(emulators.keyVault), reader: createEmulatorSecretClient(emulators.keyVault, { role: 'user' }) });
+    }
     options.dataDir?.record({
       ports: {
         keyVault: portOf(emulators.keyVault.url),
@@ -173,6 +197,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       azurite,
       rotor,
       ...(consumer === undefined ? {} : { consumer }),
+      ...(scenarios === undefined ? {} : { scenarios }),
       endpoints: () => ({
         api: { baseUrl: host.apiUrl, functionKey: host.functionKey, systemKey: host.systemKey },
         functions: rotorFunctions.map((f) => f.name),
@@ -182,6 +207,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         eventGrid: emulators.endpoints().eventGrid,
         ledger: { blobEndpoint: azurite.blobEndpoint, connectionString: azurite.connectionString, container: settings.ledgerContainer },
         ...(consumer === undefined ? {} : { demo: { consumerUrl: consumer.url, secrets: seeded } }),
+        ...(scenarios === undefined ? {} : { scenarios: scenarios.endpoints() }),
         settings: env,
       }),
       stop: cleanup,

@@ -115,7 +115,13 @@ export function createRotationEngine(deps: RotationEngineDeps): RotationEngine {
           await ledger.releaseLock(effect.secret, effect.rotationId);
           break;
         case 'audit':
-          await ledger.appendAudit(effect.entry);
+          // The record, already committed, holds every step; the audit trail is its index by
+          // time. A failed append is logged and never holds the rotation or its next message.
+          try {
+            await ledger.appendAudit(effect.entry);
+          } catch (error) {
+            log.warn('audit entry not written', { rotationId: effect.entry.rotationId, event: effect.entry.event, error: toRotationError(error) });
+          }
           break;
         case 'notify':
           try {

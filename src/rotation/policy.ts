@@ -91,6 +91,10 @@ export function parseHealthTag(text: string): { readonly targets: readonly Healt
       return { problem: `"${url}" is not a URL; write space-separated http(s) URLs, each optionally followed by =<status>` };
     }
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return { problem: `"${url}" must be an http or https URL` };
+    // fetch refuses such URLs (a TypeError at probe time); say it here, without echoing the credentials.
+    if (parsed.username !== '' || parsed.password !== '') {
+      return { problem: `"${parsed.protocol}//…@${parsed.host}${parsed.pathname}" carries user:password@; the probe sends no credentials, so use a health URL that needs none` };
+    }
     if (expectStatus < 100 || expectStatus > 599) return { problem: `status ${expectStatus} of "${url}" is not an HTTP status` };
     targets.push({ url, expectStatus });
   }
@@ -125,28 +129,33 @@ const tagsSchema = z.looseObject({
  */
 export function readPolicy(tags: Readonly<Record<string, string>>, options: ReadPolicyOptions): PolicyReading {
   if (!isManaged(tags)) return { kind: 'unmanaged' };
-  const parsed = tagsSchema.safeParse(tags);
+  // Every problem at once: tags that fail their own format are reported and left out, and the checks go on with the rest.
+  const problems: PolicyProblem[] = [];
+  let parsed = tagsSchema.safeParse(tags);
   if (!parsed.success) {
-    return { kind: 'invalid', problems: parsed.error.issues.map((i) => ({ tag: String(i.path[0] ?? '(tags)'), message: i.message })) };
+    problems.push(...parsed.error.issues.map((i) => ({ tag: String(i.path[0] ?? '(tags)'), message: i.message })));
+    const failing = new Set(problems.map((p) => p.tag));
+    parsed = tagsSchema.safeParse(Object.fromEntries(Object.entries(tags).filter(([key]) => !failing.has(key))));
+    if (!parsed.success) return { kind: 'invalid', problems };
   }
   const t = parsed.data;
-  const problems: PolicyProblem[] = [];
+  const failed = new Set(problems.map((p) => p.tag));
 
   const rotatorKind = t[PolicyTag.Rotator] ?? rotatorForProvider(t[SampleTag.ProviderAddress]);
   if (rotatorKind === undefined) {
-    return {
-      kind: 'invalid',
-      problems: [{ tag: PolicyTag.Rotator, message: `is required: ${SampleTag.ProviderAddress} names no provider Rotor has a rotator for` }],
-    };
+    if (!failed.has(PolicyTag.Rotator)) {
+      problems.push({ tag: PolicyTag.Rotator, message: `is required: ${SampleTag.ProviderAddress} names no provider Rotor has a rotator for` });
+    }
+    return { kind: 'invalid', problems };
   }
   const rotator = options.rotators.get(rotatorKind);
   if (rotator === undefined) {
     const known = [...options.rotators.keys()].sort().join(', ');
-    return { kind: 'invalid', problems: [{ tag: PolicyTag.Rotator, message: `names no known rotator "${rotatorKind}" (known: ${known})` }] };
+    problems.push({ tag: PolicyTag.Rotator, message: `names no known rotator "${rotatorKind}" (known: ${known})` });
   }
 
-  const strategy = t[PolicyTag.Strategy] ?? rotator.strategies[0];
-  if (strategy === undefined || !rotator.strategies.includes(strategy)) {
+  const strategy = t[PolicyTag.Strategy] ?? rotator?.strategies[0];
+  if (rotator !== undefined && (strategy === undefined || !rotator.strategies.includes(strategy))) {
     problems.push({ tag: PolicyTag.Strategy, message: `rotator ${rotator.kind} supports ${rotator.strategies.join(' or ')}, not ${String(strategy)}` });
   }
 
@@ -154,7 +163,7 @@ export function readPolicy(tags: Readonly<Record<string, string>>, options: Read
   const validityTag = t[PolicyTag.Validity] !== undefined ? PolicyTag.Validity : SampleTag.ValidityPeriodDays;
   const sampleDays = t[SampleTag.ValidityPeriodDays];
   const validityMs = t[PolicyTag.Validity] ?? (sampleDays === undefined ? policyDefaults.validityMs : sampleDays * durations.DAY);
-  if (validityMs <= minValidityMs) {
+  if (validityMs <= minValidityMs && !failed.has(validityTag)) {
     problems.push({
       tag: validityTag,
       message: `must exceed ${minValidityMs / durations.DAY} days, or every new version would be near expiry at once and rotate itself`,
@@ -162,7 +171,7 @@ export function readPolicy(tags: Readonly<Record<string, string>>, options: Read
   }
 
   const graceMs = t[PolicyTag.Grace] ?? policyDefaults.graceMs;
-  if (graceMs >= validityMs) problems.push({ tag: PolicyTag.Grace, message: 'must be shorter than the validity' });
+  if (graceMs >= validityMs && !failed.has(PolicyTag.Grace) && !failed.has(validityTag)) problems.push({ tag: PolicyTag.Grace, message: 'must be shorter than the validity' });
 
   let health: readonly HealthProbeTarget[] = [];
   const healthTag = t[PolicyTag.Health];
@@ -173,7 +182,7 @@ export function readPolicy(tags: Readonly<Record<string, string>>, options: Read
   }
 
   const revokeAfterMs = t[PolicyTag.RevokeAfter];
-  if (revokeAfterMs !== undefined && rotator.revoke === undefined) {
+  if (revokeAfterMs !== undefined && rotator !== undefined && rotator.revoke === undefined) {
     problems.push({ tag: PolicyTag.RevokeAfter, message: `rotator ${rotator.kind} cannot revoke credentials; remove the tag` });
   }
 
@@ -185,7 +194,7 @@ export function readPolicy(tags: Readonly<Record<string, string>>, options: Read
       message: `Rotor adds its own tags (${Object.values(EngineTag).join(', ')}) to each version it writes; with them this secret would carry ${tagCount} tags and Key Vault allows ${MAX_TAGS}: remove ${tagCount - MAX_TAGS}`,
     });
   }
-  if (problems.length > 0) return { kind: 'invalid', problems };
+  if (problems.length > 0 || rotator === undefined) return { kind: 'invalid', problems };
 
   const policy: RotationPolicy = {
     rotator: rotator.kind,

@@ -143,8 +143,13 @@ export function createStartRotation(deps: StartDeps): StartRotation {
       const twin = await ledger.getRotation(id);
       return twin === undefined ? { outcome: 'duplicate', rotationId: id } : duplicate(twin.value);
     }
-    await ledger.appendAudit({ at: now.toISOString(), rotationId: id, secret, event: 'rotation.created', detail: { trigger: trigger.kind, rotator: rotation.rotator } });
+    // The begin message first: a failed audit write must never leave the secret locked with nothing to run.
     await sendBegin(rotation);
+    try {
+      await ledger.appendAudit({ at: now.toISOString(), rotationId: id, secret, event: 'rotation.created', detail: { trigger: trigger.kind, rotator: rotation.rotator } });
+    } catch (error) {
+      deps.logger.warn('audit entry not written', { rotationId: id, event: 'rotation.created', error: error instanceof Error ? error.message.slice(0, 200) : 'unknown error' });
+    }
     deps.logger.info('rotation started', { rotationId: id, secretRef: formatSecretRef(secret), trigger: trigger.kind });
     return { outcome: 'started', rotationId: id };
   };

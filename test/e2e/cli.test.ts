@@ -83,7 +83,7 @@ describe('rotor against the local host', () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('id (path): no such rotation');
     expect(wrongKey.code).toBe(1);
-    expect(wrongKey.stderr).toContain('set ROTOR_API_KEY (or --key)');
+    expect(wrongKey.stderr).toContain('did not accept the function key from ROTOR_API_KEY: it is set, but not a key of this API');
   });
 
   it('printed no secret value and no key', () => {

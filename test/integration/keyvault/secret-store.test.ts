@@ -178,4 +178,31 @@ describe('listing under faults', () => {
     // Assess
     expect(versions.map((v) => v.tags.i).sort()).toEqual(Array.from({ length: 30 }, (_, i) => String(i)).sort());
   });
+
+  it('lists a page at a time with one listing call per page, resuming from the token it gave', async () => {
+    // Prepare
+    const pagingKv = await startKeyVaultEmulator({ expiryCheckIntervalMs: 0 });
+    try {
+      const writer = createEmulatorSecretClient(pagingKv);
+      for (let i = 0; i < 30; i += 1) await writer.setSecret(`paged-${String(i).padStart(2, '0')}`, `value-${i}-0123456789`);
+      const pagingStore = createKeyVaultSecretStore({ clientFor: () => createEmulatorSecretClient(pagingKv, { clientOptions: { retryOptions: { maxRetries: 0 } } }) });
+      const origin = new URL(pagingKv.url).origin;
+      pagingKv.admin.resetCounters();
+
+      // Act
+      const first = await pagingStore.listSecretsPage(origin, { limit: 25 });
+      const second = await pagingStore.listSecretsPage(origin, { limit: 25, continuationToken: first.continuationToken! });
+
+      // Assess
+      expect(first.items).toHaveLength(25);
+      expect(first.continuationToken).toBeDefined();
+      expect(second.items).toHaveLength(5);
+      expect(second.continuationToken).toBeUndefined();
+      expect(new Set([...first.items, ...second.items].map((i) => i.secret.name)).size).toBe(30);
+      expect(pagingKv.admin.counters().operations.list.calls).toBe(2);
+      await expect(pagingStore.listSecretsPage(origin, { limit: 25, continuationToken: 'https://elsewhere.example/secrets?$skiptoken=x' })).rejects.toMatchObject({ code: 'BadRequest' });
+    } finally {
+      await pagingKv.stop();
+    }
+  });
 });

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ContainerClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isLedgerConflictError, isLedgerError } from '../../../src/ledger/errors.js';
-import { createBlobLedger, type BlobLedger } from '../../../src/ledger/blob-ledger.js';
+import { auditBlobName, createBlobLedger, type BlobLedger } from '../../../src/ledger/blob-ledger.js';
 import type { Rotation } from '../../../src/rotation/model.js';
 import { startAzuriteBlob, type AzuriteBlob } from '../../helpers/azurite.js';
 import { createFakeWorld, FAKE_VAULT } from '../../helpers/fakes/index.js';
@@ -145,18 +145,23 @@ describe('blob ledger on Azurite', () => {
     expect(second.continuationToken).toBeUndefined();
   });
 
-  it('appends audit entries as JSON lines', async () => {
+  it('appends audit entries as JSON lines, one blob per minute and rotation shard', async () => {
     // Prepare
     const { ledger, container } = await freshLedger();
     const secret = { vaultUrl: FAKE_VAULT, name: 'audited' };
 
     // Act
     await ledger.appendAudit({ at: '2025-06-01T12:05:00.000Z', rotationId: 'r1', secret, event: 'rotation.created' });
-    await ledger.appendAudit({ at: '2025-06-01T12:06:00.000Z', rotationId: 'r1', secret, event: 'step.begin.succeeded', detail: { attempt: 1 } });
+    await ledger.appendAudit({ at: '2025-06-01T12:05:30.000Z', rotationId: 'r1', secret, event: 'step.begin.succeeded', detail: { attempt: 1 } });
+    await ledger.appendAudit({ at: '2025-06-01T12:06:00.000Z', rotationId: 'r1', secret, event: 'step.prepare.succeeded' });
 
     // Assess
-    const lines = (await textOf(container, 'audit/2025/06/01/12.jsonl')).trim().split('\n').map((l) => JSON.parse(l));
+    const first = auditBlobName(new Date('2025-06-01T12:05:00.000Z'), 'r1');
+    expect(first).toMatch(/^audit\/2025\/06\/01\/12\/05-\d\d\.jsonl$/);
+    const lines = (await textOf(container, first)).trim().split('\n').map((l) => JSON.parse(l));
     expect(lines.map((l) => l.event)).toEqual(['rotation.created', 'step.begin.succeeded']);
+    const next = (await textOf(container, auditBlobName(new Date('2025-06-01T12:06:00.000Z'), 'r1'))).trim().split('\n');
+    expect(next.map((l) => JSON.parse(l).event)).toEqual(['step.prepare.succeeded']);
   });
 
   it('refuses a record that does not parse, naming the field', async () => {

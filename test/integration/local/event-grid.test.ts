@@ -59,8 +59,10 @@ describe('Key Vault events through the Event Grid emulator', () => {
     await emulators.eventGrid.admin.waitForIdle();
 
     // Assess
+    // Duplicates reach the webhook; the intake answers those of a version it just started from memory.
+    expect(emulators.eventGrid.admin.attempts().filter((a) => a.duplicate && a.status === 202).length).toBeGreaterThanOrEqual(1);
     const forSecret = fake.calls.filter((c) => c.secret.name === 'db-password');
-    expect(forSecret.length).toBeGreaterThanOrEqual(2);
+    expect(forSecret.length).toBeGreaterThanOrEqual(1);
     expect(new Set(forSecret.map((c) => c.trigger.version))).toEqual(new Set([version]));
     expect(fake.ledger.rotations.size).toBe(1);
     expect(emulators.eventGrid.admin.attempts().every((a) => a.status === 202)).toBe(true);

@@ -89,11 +89,8 @@ describe('HTTP triggers', () => {
     expect(((await res.json()) as { errors: unknown[] }).errors[0]).toMatchObject({ field: 'name', in: 'path' });
   });
 
-  it.each([
-    ['an unknown route', 'GET', '/api/nothing-here'],
-    ['a method the route does not take', 'DELETE', '/api/rotations/abc'],
-  ])('answers %s with 404', async (_case, method, path) => {
-    const res = await fetch(`${host.url}${path}?code=fn-key`, { method });
+  it('answers an unknown route with 404', async () => {
+    const res = await fetch(`${host.url}/api/nothing-here?code=fn-key`);
 
     expect(res.status).toBe(404);
   });
@@ -125,6 +122,28 @@ describe('HTTP triggers', () => {
 
     expect(res.status).toBe(404);
     expect(res.headers.get('content-type')).toBe('application/problem+json');
+  });
+
+  it.each([
+    ['PUT', '/api/rotations', 'POST'],
+    ['DELETE', '/api/rotations/abc', 'GET'],
+    ['POST', '/api/secrets', 'GET'],
+  ])('answers %s %s with 405 and Allow: %s', async (method, path, allow) => {
+    const res = await fetch(`${host.url}${path}?code=fn-key`, { method });
+
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe(allow);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+  });
+
+  it.each([
+    ['no key', {}, 'A function key is required in x-functions-key or ?code='],
+    ['a wrong key', { 'x-functions-key': 'nope' }, 'The function key given is not a key of this function app'],
+  ])('says which 401 it is: %s', async (_case, headers, detail) => {
+    const res = await fetch(`${host.apiUrl}/secrets`, { headers });
+
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { detail: string }).detail).toBe(detail);
   });
 
   it('answers an oversized body with 413 before it reaches the function', async () => {

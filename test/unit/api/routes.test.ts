@@ -88,6 +88,16 @@ describe('POST /api/rotations', () => {
   });
 
   it.each([
+    ['no secret', {}, 'is required: the secret name'],
+    ['a number', { secret: 42 }, 'must be a string: the secret name'],
+    ['null', { secret: null }, 'must be a string: the secret name'],
+  ])('says what is wrong with the secret field when it is %s', async (_case, body, detail) => {
+    const { services } = setup();
+    const res = await read(await handleStartRotation(post(JSON.stringify(body)), services));
+    expect(res.body.errors).toEqual([expect.objectContaining({ field: 'secret', detail })]);
+  });
+
+  it.each([
     ['no body', undefined, { 'content-type': 'application/json' }, 400],
     ['invalid JSON', '{"secret":', { 'content-type': 'application/json' }, 400],
     ['a JSON array', '[]', { 'content-type': 'application/json' }, 400],
@@ -202,6 +212,23 @@ describe('GET /api/secrets/{name}/rotations', () => {
     expect(second.body.nextLink).toBeUndefined();
   });
 
+  it('answers 404 for a secret that does not exist and was never rotated', async () => {
+    const { services } = setup();
+    const request = new HttpRequest({ method: 'GET', url: `${BASE}/secrets/nope/rotations`, params: { name: 'nope' } });
+
+    const res = await read(await handleListSecretRotations(request, services));
+
+    expect(res.status).toBe(404);
+    expect(res.body).toMatchObject({ type: 'urn:rotor:problem:secret-not-found', errors: [{ field: 'name', in: 'path' }] });
+  });
+
+  it('answers 200 with no items for an existing secret never rotated', async () => {
+    const { services } = setup();
+    const res = await read(await handleListSecretRotations(list(''), services));
+    expect(res.status).toBe(200);
+    expect(res.body.items).toEqual([]);
+  });
+
   it.each([
     ['?limit=0', 'limit'],
     ['?limit=abc', 'limit'],
@@ -236,5 +263,52 @@ describe('GET /api/secrets', () => {
     });
     expect(res.body.items[1].policy).toMatchObject({ valid: false, problems: [{ tag: 'rotor-validity' }] });
     expect(JSON.stringify(res.body)).not.toContain('s3cr3t-probe-key');
+  });
+});
+
+describe('GET /api/secrets, page by page', () => {
+  it('answers a page at a time and follows its nextLink to the end, each secret once', async () => {
+    // Prepare
+    const { services } = createFakeWaysIn({
+      secrets: Array.from({ length: 23 }, (_, i) => secretInfo(`s-${String(i).padStart(2, '0')}`, 'v1', { tags: managed, expiresOn: '2027-06-01T00:00:00Z' })),
+    });
+    const names: string[] = [];
+    let url: string | undefined = `${BASE}/secrets?limit=10`;
+    let pages = 0;
+
+    // Act
+    while (url !== undefined) {
+      const res = await read(await handleListSecrets(new HttpRequest({ method: 'GET', url }), services));
+      expect(res.status).toBe(200);
+      pages += 1;
+      names.push(...res.body.items.map((i: { name: string }) => i.name));
+      url = res.body.nextLink;
+    }
+
+    // Assess
+    expect(pages).toBe(3);
+    expect(names).toHaveLength(23);
+    expect(new Set(names).size).toBe(23);
+  });
+
+  it.each([
+    ['not base64 JSON', '%%%'],
+    ['a vault Rotor does not manage', Buffer.from(JSON.stringify({ vault: 'https://other.vault.azure.net' })).toString('base64url')],
+  ])('answers 400 naming continuationToken for a token that is %s', async (_, token) => {
+    const { services } = setup();
+
+    const res = await read(await handleListSecrets(new HttpRequest({ method: 'GET', url: `${BASE}/secrets?continuationToken=${encodeURIComponent(token)}` }), services));
+
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual([expect.objectContaining({ field: 'continuationToken', in: 'query' })]);
+  });
+
+  it('refuses a page size over 25, naming limit', async () => {
+    const { services } = setup();
+
+    const res = await read(await handleListSecrets(new HttpRequest({ method: 'GET', url: `${BASE}/secrets?limit=26` }), services));
+
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual([expect.objectContaining({ field: 'limit' })]);
   });
 });

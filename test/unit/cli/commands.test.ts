@@ -210,10 +210,10 @@ describe('rotor rotate', () => {
     );
   });
 
-  it('--dry-run sends dryRun and prints the verdict with each check', async () => {
+  it('--dry-run sends dryRun and prints the verdict with each check; "would not rotate" exits 5', async () => {
     api.use(on('POST', '/api/rotations', ok(fixture('dry-run'))));
     const run = await cli(['rotate', 'db-password', '--dry-run'], env);
-    expect(run.code).toBe(0);
+    expect(run.code).toBe(5);
     expect(api.requests[0]?.body).toEqual({ secret: 'db-password', dryRun: true });
     expect(run.stdout).toContain('Dry run for db-password in https://kv-demo.vault.azure.net: would not rotate');
     expect(run.stdout).toMatch(/^ {2}FAIL health https:\/\/app\.example\/health: 503$/m);
@@ -246,13 +246,14 @@ describe('errors from the API', () => {
       ],
     ],
     [
-      'no key (401)',
+      'a key that is not accepted (401)',
       401,
       'problem-unauthorized',
       [
         'error: A function key is required (HTTP 401)',
         '  Send the key in the x-functions-key header or the code query parameter',
-        'hint: URL wants a function key: set ROTOR_API_KEY (or --key)',
+        'hint: URL did not accept the function key from ROTOR_API_KEY: it is set, but not a key of this API.',
+        "hint: npm start makes a new key on every run; without ROTOR_API_URL and ROTOR_API_KEY the CLI reads the running stack's own from .rotor/stack.json",
       ],
     ],
   ])('%s: the title, the detail and one line per field, exit 1', async (_name, status, body, expected) => {
@@ -260,7 +261,7 @@ describe('errors from the API', () => {
     const run = await cli(['rotate', 'webhook-token', '--wait'], env);
     expect(run.code).toBe(1);
     expect(run.stdout).toBe('');
-    expect(run.stderr.trimEnd().split('\n')).toEqual(expected.map((l) => l.replace('URL', api.url)));
+    expect(run.stderr.trimEnd().split('\n')).toEqual(expected.map((l) => l.replace('hint: URL ', `hint: ${api.url} `)));
     expect(run.stderr).not.toContain(KEY);
   });
 
@@ -301,6 +302,15 @@ describe('errors from the API', () => {
     const run = await cli(['secrets'], env, { requestTimeoutMs: 200 });
     expect(run.code).toBe(1);
     expect(run.stderr).toBe(`error: cannot reach the Rotor API at ${api.url} (no answer in time); check ROTOR_API_URL\n`);
+  });
+
+  it('--dry-run that would rotate exits 0', async () => {
+    const body = fixture('dry-run');
+    body.report.wouldRotate = true;
+    api.use(on('POST', '/api/rotations', ok(body)));
+    const run = await cli(['rotate', 'db-password', '--dry-run'], env);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('would rotate');
   });
 
   it('a key pasted into the URL as ?code= moves to the header and is never shown', async () => {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { runCli } from '../../../src/cli/run.js';
+import type { StackFile } from '../../../src/local/stack-file.js';
 
 /**
  * A real HTTP server on port 0 answering in the shapes of src/api/routes.ts,
@@ -103,7 +104,7 @@ export interface CliRun {
 export async function cli(
   argv: readonly string[],
   env: Record<string, string | undefined>,
-  options: { tty?: boolean; requestTimeoutMs?: number } = {},
+  options: { tty?: boolean; requestTimeoutMs?: number; stackFile?: StackFile; stdin?: string } = {},
 ): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
@@ -118,6 +119,8 @@ export async function cli(
     },
     now: () => NOW,
     ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }),
+    stackFile: () => options.stackFile,
+    ...(options.stdin === undefined ? {} : { readStdin: () => Promise.resolve(options.stdin ?? '') }),
   });
   return { code, stdout, stderr, slept };
 }

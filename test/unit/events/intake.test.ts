@@ -55,6 +55,18 @@ describe('receiveKeyVaultEvent', () => {
     expect(ledger.rotations.size).toBe(1);
   });
 
+  it('answers a repeated delivery of a (secret, version) it started from memory, without asking the engine again', async () => {
+    const { services, calls } = setup();
+    const [event] = eventsOf('secret-near-expiry.eventgrid.json');
+
+    const first = await receiveKeyVaultEvent(event, services);
+    const repeats = await Promise.all(Array.from({ length: 5 }, () => receiveKeyVaultEvent(event, services)));
+
+    expect(first.outcome).toBe('started');
+    expect(repeats.map((r) => r.outcome)).toEqual(Array(5).fill('duplicate'));
+    expect(calls).toHaveLength(1);
+  });
+
   it.each([
     ['SecretNewVersionCreated', 'secret-new-version-created.docs-sample.json', 'new-version'],
     ['an unrelated type', 'key-near-expiry.eventgrid.json', 'unrelated-type'],

@@ -41,6 +41,28 @@ describe('readPolicy', () => {
     expect(reading.kind === 'invalid' ? reading.problems.map((p) => p.tag).sort() : []).toEqual(['rotor-health', 'rotor-validity']);
   });
 
+  it.each([
+    [
+      'a malformed duration and an unknown rotator',
+      { 'rotor-rotator': 'postgress', 'rotor-validity': '90 days' },
+      ['rotor-rotator', 'rotor-validity'],
+    ],
+    [
+      'a malformed strategy, a too short validity and a bad probe URL',
+      { 'rotor-rotator': 'random', 'rotor-strategy': 'both', 'rotor-validity': 'P2D', 'rotor-health': 'ftp://x' },
+      ['rotor-health', 'rotor-strategy', 'rotor-validity'],
+    ],
+    ['an unknown rotator and a too short validity', { 'rotor-rotator': 'nope', 'rotor-validity': 'P1D' }, ['rotor-rotator', 'rotor-validity']],
+  ])('lists every problem at once: %s', (_case, tags, expected) => {
+    const reading = readPolicy(tags, { rotators });
+    expect(reading.kind === 'invalid' ? reading.problems.map((p) => p.tag).sort() : []).toEqual(expected);
+  });
+
+  it('an unknown rotator names the ones this Rotor knows', () => {
+    const reading = readPolicy({ 'rotor-rotator': 'postgres' }, { rotators });
+    expect(reading.kind === 'invalid' ? reading.problems[0]?.message : '').toBe('names no known rotator "postgres" (known: fake-alternating, random, storage-account-key)');
+  });
+
   it('is unmanaged without rotor-rotator or ProviderAddress', () => {
     expect(readPolicy({ team: 'orders', CredentialId: 'key1' }, { rotators })).toEqual({ kind: 'unmanaged' });
     expect(isManaged({ 'rotor-rotator': '' })).toBe(true);
@@ -98,5 +120,11 @@ describe('parseHealthTag', () => {
     ['http://a.example/h=503 https://b.example', [{ url: 'http://a.example/h', expectStatus: 503 }, { url: 'https://b.example', expectStatus: 200 }]],
   ])('reads %j', (text, targets) => {
     expect(parseHealthTag(text)).toEqual({ targets });
+  });
+
+  it('refuses user:password@ in a probe URL, without repeating the password', () => {
+    const reading = parseHealthTag('https://probe:hunter2@app.example/health');
+    expect(reading).toEqual({ problem: expect.stringContaining('carries user:password@') as unknown });
+    expect(JSON.stringify(reading)).not.toContain('hunter2');
   });
 });

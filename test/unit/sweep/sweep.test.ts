@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runSweep } from '../../../src/sweep/sweep.js';
+import { runSweep, SWEEP_CONCURRENCY } from '../../../src/sweep/sweep.js';
 import { createFakeWorld, FAKE_VAULT } from '../../helpers/fakes/index.js';
 import { createFakeWaysIn, secretInfo, waysInOverWorld } from '../../helpers/ways-in-fakes.js';
 
@@ -45,6 +45,36 @@ describe('runSweep', () => {
     expect(report.started).toHaveLength(1);
     expect(late.outcome).not.toBe('started');
     expect(world.ledger.rotations().map((r) => r.status)).toEqual(['Completed']);
+  });
+
+  it('checks secrets in parallel, never more than SWEEP_CONCURRENCY at once', async () => {
+    // Prepare: 100 managed secrets whose lock reads wait until released by hand.
+    const { services } = createFakeWaysIn({
+      now: NOW,
+      secrets: Array.from({ length: 100 }, (_, i) => secretInfo(`s-${i}`, `v${i}`, { tags: managed, expiresOn: '2027-06-01T00:00:00Z' })),
+    });
+    let active = 0;
+    let most = 0;
+    const gates: (() => void)[] = [];
+    const ledger = {
+      ...services.ledger,
+      activeRotation: async () => {
+        active += 1;
+        most = Math.max(most, active);
+        await new Promise<void>((resolve) => gates.push(resolve));
+        active -= 1;
+        return undefined;
+      },
+    };
+    const opener = setInterval(() => gates.splice(0).forEach((open) => open()), 1);
+
+    // Act
+    const report = await runSweep({ ...services, ledger }).finally(() => clearInterval(opener));
+
+    // Assess
+    expect(report).toMatchObject({ scanned: 100, managed: 100, errors: [] });
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(SWEEP_CONCURRENCY);
   });
 
   it('leaves a secret whose rotation is active and within its deadline alone', async () => {

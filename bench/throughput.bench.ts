@@ -1,0 +1,341 @@
+/**
+ * Issue #18: throughput at Key Vault's ceiling, on the local stack.
+ *
+ *   ceiling  600 managed secrets in one vault rotated at once, the Key Vault
+ *            emulator throttling at the real limits (300 creates, 4,000 other
+ *            calls per 10 s): rotations/s ÷ min(30/c, 400/o) from the measured
+ *            creates (c) and other calls (o) per rotation; failed; 429s met.
+ *   open     the same with the throttle off: rotations/s, p50/p99 per rotation, peak RSS.
+ *   intake   10,000 SecretNearExpiry deliveries (30% duplicates, 32 in flight)
+ *            to the Event Grid webhook: p50/p99 answer time; one rotation per (secret, version).
+ *   growth   sweep and GET /api/secrets at 100, 1,000 and 5,000 secrets: time and vault calls.
+ *
+ * `npm run bench -- throughput`; choose parts and sizes with
+ * `ROTOR_BENCH_PARTS=ceiling,open` `ROTOR_BENCH_SECRETS=600` `ROTOR_BENCH_EVENTS=10000`
+ * `ROTOR_BENCH_GROWTH=100,1000,5000`. Counts (calls per rotation) do not depend
+ * on the machine; times do, so each part prints the load average it ran under.
+ */
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import type { ClientRequest } from 'node:http';
+import { loadavg } from 'node:os';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { createEmulatorSecretClient } from '../emulators/keyvault/index.js';
+import type { CallCountsSnapshot } from '../emulators/keyvault/counters.js';
+import { loadQuietly } from '../src/local/load-quietly.js';
+import type { LocalStack } from '../src/local/stack.js';
+import { createLogger } from '../src/observability/logger.js';
+
+const env = (name: string, fallback: string): string => process.env[name] ?? fallback;
+const parts = new Set(env('ROTOR_BENCH_PARTS', 'ceiling,open,intake,growth').split(','));
+const SECRETS = Number(env('ROTOR_BENCH_SECRETS', '600'));
+const EVENTS = Number(env('ROTOR_BENCH_EVENTS', '10000'));
+const GROWTH = env('ROTOR_BENCH_GROWTH', '100,1000,5000').split(',').map(Number);
+const POLL_AGENT = 'rotor-bench-poll';
+
+const percentile = (values: readonly number[], p: number): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+};
+const load = (): string => loadavg().map((l) => l.toFixed(1)).join(' ');
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Blob requests to the ledger's Azurite, not counting the bench's own polling. */
+function countLedgerRequests(port: string): { count(): number; stop(): void } {
+  let count = 0;
+  const onStart = (message: unknown): void => {
+    const request = (message as { request: ClientRequest }).request;
+    const host = String(request.getHeader('host') ?? '');
+    if (!host.endsWith(`:${port}`)) return;
+    if (String(request.getHeader('user-agent') ?? '').includes(POLL_AGENT)) return;
+    count += 1;
+  };
+  subscribe('http.client.request.start', onStart);
+  return { count: () => count, stop: () => unsubscribe('http.client.request.start', onStart) };
+}
+
+function rssSampler(): { peakMiB(): number; stop(): void } {
+  let peak = process.memoryUsage().rss;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 200);
+  return { peakMiB: () => peak / 2 ** 20, stop: () => clearInterval(timer) };
+}
+
+interface VaultCalls {
+  readonly creates: number;
+  readonly others: number;
+  readonly throttled: number;
+  readonly byOperation: Record<string, number>;
+}
+
+function vaultCalls(snapshot: CallCountsSnapshot): VaultCalls {
+  let creates = 0;
+  let others = 0;
+  let throttled = 0;
+  const byOperation: Record<string, number> = {};
+  for (const [operation, counts] of Object.entries(snapshot.operations)) {
+    const admitted = counts.calls - counts.throttled;
+    throttled += counts.throttled;
+    if (counts.calls > 0) byOperation[operation] = counts.calls;
+    if (operation === 'set' || operation === 'restore') creates += admitted;
+    else others += admitted;
+  }
+  return { creates, others, throttled, byOperation };
+}
+
+async function startStack(throttle: boolean): Promise<LocalStack> {
+  const { startLocalStack } = await loadQuietly(() => import('../src/local/stack.js'));
+  const stack = await startLocalStack({ log: createLogger(() => undefined), demo: false, port: 0, timers: 'manual', keyVaultThrottle: throttle });
+  // Seeding is the bench's own work: it runs unthrottled and uncounted.
+  stack.emulators.keyVault.admin.throttle.configure(false);
+  return stack;
+}
+
+async function seed(stack: LocalStack, prefix: string, count: number, tags: Record<string, string>, expiresOn?: Date): Promise<string[]> {
+  const client = createEmulatorSecretClient(stack.emulators.keyVault);
+  const names = Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
+  const versions: string[] = new Array<string>(count);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      for (let i = next++; i < count; i = next++) {
+        const written = await client.setSecret(names[i]!, `initial-value-${i}-0123456789abcdef`, { tags, ...(expiresOn === undefined ? {} : { expiresOn }) });
+        versions[i] = written.properties.version ?? '';
+      }
+    }),
+  );
+  return versions;
+}
+
+function pollClient(stack: LocalStack): ReturnType<BlobServiceClient['getContainerClient']> {
+  return BlobServiceClient.fromConnectionString(stack.azurite.connectionString, { userAgentOptions: { userAgentPrefix: POLL_AGENT } }).getContainerClient(
+    stack.endpoints().ledger.container,
+  );
+}
+
+interface EndedRotation {
+  readonly status: string;
+  readonly createdAt: string;
+  readonly endedAt: string;
+}
+
+async function waitForEnd(stack: LocalStack, ids: readonly string[], limitMs: number): Promise<EndedRotation[]> {
+  const container = pollClient(stack);
+  const ended = new Map<string, EndedRotation>();
+  const deadline = Date.now() + limitMs;
+  while (ended.size < ids.length && Date.now() < deadline) {
+    const open = ids.filter((id) => !ended.has(id));
+    let cursor = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        for (let i = cursor++; i < open.length; i = cursor++) {
+          const id = open[i]!;
+          try {
+            const body = JSON.parse((await container.getBlockBlobClient(`rotations/${id}.json`).downloadToBuffer()).toString('utf8')) as Partial<EndedRotation>;
+            if (body.endedAt !== undefined) ended.set(id, body as EndedRotation);
+          } catch {
+            // not there yet
+          }
+        }
+      }),
+    );
+    if (ended.size < ids.length) await sleep(2_000);
+  }
+  return [...ended.values()];
+}
+
+async function startAll(stack: LocalStack, names: readonly string[], inFlight: number): Promise<string[]> {
+  const headers = { 'content-type': 'application/json', 'x-functions-key': stack.host.functionKey };
+  const ids: string[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      for (let i = next++; i < names.length; i = next++) {
+        const res = await fetch(`${stack.host.apiUrl}/rotations`, { method: 'POST', headers, body: JSON.stringify({ secret: names[i] }) });
+        const body = (await res.json()) as { rotationId?: string };
+        if (res.status !== 202 || body.rotationId === undefined) throw new Error(`start ${names[i]}: ${res.status} ${JSON.stringify(body).slice(0, 200)}`);
+        ids.push(body.rotationId);
+      }
+    }),
+  );
+  return ids;
+}
+
+async function rotateAtOnce(throttle: boolean): Promise<void> {
+  const label = throttle ? 'ceiling' : 'open';
+  const stack = await startStack(throttle);
+  try {
+    const names = (await seed(stack, 'bench', SECRETS, { 'rotor-rotator': 'random', 'rotor-grace': 'PT1S' })).map((_, i) => `bench-${i}`);
+    const admin = stack.emulators.keyVault.admin;
+    if (throttle) admin.throttle.configure({});
+    admin.resetCounters();
+    const ledger = countLedgerRequests(new URL(stack.azurite.blobEndpoint).port);
+    const rss = rssSampler();
+    const loadBefore = load();
+    const t0 = Date.now();
+    const ids = await startAll(stack, names, 32);
+    const ended = await waitForEnd(stack, ids, 30 * 60_000);
+    const wallMs = Date.now() - t0;
+    const ledgerRequests = ledger.count();
+    ledger.stop();
+    rss.stop();
+    const calls = vaultCalls(admin.counters());
+    const completed = ended.filter((r) => r.status === 'Completed');
+    const first = Math.min(...ended.map((r) => Date.parse(r.createdAt)));
+    const last = Math.max(...ended.map((r) => Date.parse(r.endedAt)));
+    const perSecond = (ended.length / (last - first)) * 1_000;
+    const durations = ended.map((r) => Date.parse(r.endedAt) - Date.parse(r.createdAt));
+    const c = calls.creates / ids.length;
+    const o = calls.others / ids.length;
+    const ceiling = Math.min(30 / c, 400 / o);
+    console.log(`[${label}] ${ids.length} random rotations at once, throttle ${throttle ? 'at real limits' : 'off'}; load average before ${loadBefore}, after ${load()}`);
+    console.log(
+      `[${label}] ended ${ended.length}, completed ${completed.length}, failed/other ${ended.length - completed.length}, not ended ${ids.length - ended.length}; wall ${(wallMs / 1000).toFixed(1)} s (first start → last end ${((last - first) / 1000).toFixed(1)} s)`,
+    );
+    console.log(
+      `[${label}] ${perSecond.toFixed(2)} rotations/s; per rotation c = ${c.toFixed(2)} creates, o = ${o.toFixed(2)} other vault calls (${JSON.stringify(calls.byOperation)}), ${(ledgerRequests / ids.length).toFixed(1)} ledger requests; 429s met ${calls.throttled}`,
+    );
+    if (throttle) console.log(`[${label}] ceiling min(30/c, 400/o) = ${ceiling.toFixed(2)} rotations/s; ratio ${(perSecond / ceiling).toFixed(2)} (goal ≥ 0.9)`);
+    console.log(
+      `[${label}] per rotation createdAt→endedAt p50 ${(percentile(durations, 50) / 1000).toFixed(1)} s, p99 ${(percentile(durations, 99) / 1000).toFixed(1)} s; peak RSS ${rss.peakMiB().toFixed(0)} MiB`,
+    );
+  } finally {
+    const t = Date.now();
+    await stack.stop();
+    console.log(`[${label}] stack stopped in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  }
+}
+
+function nearExpiryEvent(vaultUrl: string, vaultName: string, name: string, version: string, eventId: string): unknown {
+  return {
+    id: eventId,
+    topic: `/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/${vaultName}`,
+    subject: name,
+    eventType: 'Microsoft.KeyVault.SecretNearExpiry',
+    eventTime: new Date().toISOString(),
+    data: { Id: `${vaultUrl}/secrets/${name}/${version}`, VaultName: vaultName, ObjectType: 'Secret', ObjectName: name, Version: version, NBF: null, EXP: Math.floor(Date.now() / 1000) + 86_400 },
+    dataVersion: '1',
+    metadataVersion: '1',
+  };
+}
+
+async function intake(): Promise<void> {
+  const stack = await startStack(false);
+  try {
+    const distinct = Math.round(EVENTS * 0.7);
+    const versions = await seed(stack, 'intake', distinct, { 'rotor-rotator': 'random', 'rotor-grace': 'PT1S' });
+    const vaultUrl = new URL(stack.emulators.keyVault.url).origin;
+    const vaultName = stack.emulators.keyVault.vaultName;
+    // 70% first deliveries, 30% repeats of a delivery already made or about to be, shuffled.
+    const order = Array.from({ length: EVENTS }, (_, i) => (i < distinct ? i : Math.floor(Math.random() * distinct)));
+    for (let i = order.length - 1; i > 0; i -= 1) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    stack.emulators.keyVault.admin.resetCounters();
+    const ledger = countLedgerRequests(new URL(stack.azurite.blobEndpoint).port);
+    const webhook = stack.host.eventGridWebhookUrl('keyVaultEvents');
+    const latencies: number[] = [];
+    const failures: string[] = [];
+    const loadBefore = load();
+    const t0 = Date.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        for (let i = next++; i < order.length; i = next++) {
+          const k = order[i]!;
+          const body = JSON.stringify([nearExpiryEvent(vaultUrl, vaultName, `intake-${k}`, versions[k]!, `event-${k}`)]);
+          const t = performance.now();
+          const res = await fetch(webhook, { method: 'POST', headers: { 'content-type': 'application/json', 'aeg-event-type': 'Notification' }, body });
+          await res.arrayBuffer();
+          latencies.push(performance.now() - t);
+          if (res.status >= 300) failures.push(String(res.status));
+        }
+      }),
+    );
+    const wallMs = Date.now() - t0;
+    const ledgerRequests = ledger.count();
+    ledger.stop();
+    const calls = vaultCalls(stack.emulators.keyVault.admin.counters());
+    console.log(`[intake] ${EVENTS} deliveries (${distinct} distinct, 32 in flight); load average before ${loadBefore}, after ${load()}`);
+    console.log(
+      `[intake] answered in ${(wallMs / 1000).toFixed(1)} s (${((EVENTS / wallMs) * 1000).toFixed(0)} events/s); p50 ${percentile(latencies, 50).toFixed(0)} ms, p99 ${percentile(latencies, 99).toFixed(0)} ms, max ${Math.max(...latencies).toFixed(0)} ms; non-2xx ${failures.length}`,
+    );
+    console.log(`[intake] during the intake (rotations running too): vault calls ${JSON.stringify(calls.byOperation)}, ledger requests ${ledgerRequests}`);
+
+    // One rotation per (secret, version): each secret here has one version, so one index entry per secret.
+    const container = pollClient(stack);
+    const deadline = Date.now() + 10 * 60_000;
+    let perSecret = new Map<string, number>();
+    for (;;) {
+      perSecret = new Map();
+      for await (const blob of container.listBlobsFlat({ prefix: 'index/' })) {
+        const secret = blob.name.split('/').slice(1, -1).join('/');
+        perSecret.set(secret, (perSecret.get(secret) ?? 0) + 1);
+      }
+      if (perSecret.size >= distinct || Date.now() > deadline) break;
+      await sleep(2_000);
+    }
+    const counts = [...perSecret.values()];
+    console.log(
+      `[intake] rotations recorded for ${perSecret.size} of ${distinct} (secret, version) pairs; pairs with more than one: ${counts.filter((n) => n > 1).length}; check ${perSecret.size === distinct && counts.every((n) => n === 1) ? 'OK' : 'FAILED'} (${((Date.now() - t0) / 1000).toFixed(1)} s after the first delivery)`,
+    );
+  } finally {
+    const t = Date.now();
+    await stack.stop();
+    console.log(`[intake] stack stopped in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  }
+}
+
+async function growth(): Promise<void> {
+  const stack = await startStack(false);
+  try {
+    const headers = { 'x-functions-key': stack.host.functionKey };
+    const admin = stack.emulators.keyVault.admin;
+    let seeded = 0;
+    for (const size of GROWTH) {
+      // Managed, not due: expiring far beyond the 30-day horizon.
+      await seed(stack, `grow${seeded}`, size - seeded, { 'rotor-rotator': 'random' }, new Date(Date.now() + 365 * 86_400_000));
+      seeded = size;
+      admin.resetCounters();
+      let t = performance.now();
+      await stack.host.runTimer('sweep');
+      const sweepMs = performance.now() - t;
+      const sweepCalls = vaultCalls(admin.counters());
+      admin.resetCounters();
+      t = performance.now();
+      let firstPageMs = 0;
+      let pages = 0;
+      let items = 0;
+      let bytes = 0;
+      let url: string | undefined = `${stack.host.apiUrl}/secrets`;
+      while (url !== undefined) {
+        const res = await fetch(url, { headers });
+        const text = await res.text();
+        if (res.status !== 200) throw new Error(`GET /api/secrets: ${res.status} ${text.slice(0, 200)}`);
+        pages += 1;
+        if (pages === 1) firstPageMs = performance.now() - t;
+        bytes += text.length;
+        const body = JSON.parse(text) as { items: unknown[]; nextLink?: string };
+        items += body.items.length;
+        url = body.nextLink;
+      }
+      const listMs = performance.now() - t;
+      const listCalls = vaultCalls(admin.counters());
+      console.log(`[growth ${size}] load average ${load()}`);
+      console.log(`[growth ${size}] sweep: ${sweepMs.toFixed(0)} ms, vault calls ${JSON.stringify(sweepCalls.byOperation)}`);
+      console.log(
+        `[growth ${size}] GET /api/secrets: first page ${firstPageMs.toFixed(0)} ms, all ${pages} page(s) ${listMs.toFixed(0)} ms, ${items} items, ${(bytes / 1024).toFixed(0)} KiB; vault calls ${JSON.stringify(listCalls.byOperation)}`,
+      );
+    }
+  } finally {
+    await stack.stop();
+  }
+}
+
+export default async function bench(): Promise<void> {
+  if (parts.has('ceiling')) await rotateAtOnce(true);
+  if (parts.has('open')) await rotateAtOnce(false);
+  if (parts.has('intake')) await intake();
+  if (parts.has('growth')) await growth();
+}
