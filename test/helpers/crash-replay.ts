@@ -21,9 +21,9 @@ import type { EnginePorts, FakeWorld } from './fakes/world.js';
  *    HTTP client would — and takes the end state.
  *
  * Only a crash that reaches the caller counts: one the engine swallows (a
- * notification is best effort, so a crash after `notifier.notify` never
- * leaves the handler) is reported as `propagated: false`, not as a crash
- * point. With `twice: true` every case is run again with a second crash
+ * notification or an audit line is best effort, so a crash after
+ * `notifier.notify` never leaves the handler) is reported as
+ * `propagated: false`, not as a crash point. With `twice: true` every case is run again with a second crash
  * after a later write of the same run, so recovery itself is crashed. For
  * the dead-letter path, see `failDeadLetters`.
  *
@@ -223,8 +223,8 @@ export async function replayEveryCrash<W, S>(scenario: CrashReplayScenario<W, S>
   return { writes: cleanWrites.length, clean, cleanWrites, cases, crashes: counted.length, swallowed: [...new Set(swallowed)] };
 }
 
-/** Writes after which the engine swallows a failure by design: a notification is best effort. */
-export const bestEffortWrites: ReadonlySet<string> = new Set(['notifier.notify']);
+/** Writes after which the engine swallows a failure by design: a notification and an audit line are best effort. */
+export const bestEffortWrites: ReadonlySet<string> = new Set(['notifier.notify', 'ledger.appendAudit']);
 
 /** A replayed crash got out of the invocation and was redelivered, unless it followed a best-effort write (then it does not count). */
 export function expectCrashPropagated(replay: CrashReplayCase<unknown>): void {
