@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { DEFAULT_DATA_DIR } from './data-dir.js';
+import { join } from 'node:path';
+import { stateDir } from './stack-file.js';
 
 /** `npm start` flags, as one line each in the usage text. */
 export const startUsage = [
@@ -46,7 +47,8 @@ export function parseStartOptions(args: readonly string[]): StartOptions {
   }
   const port = values.port === undefined ? undefined : Number(values.port);
   if (port !== undefined && (!/^\d+$/.test(values.port ?? '') || port > 65_535)) throw new StartUsageError(`--port must be a port number (0-65535), not '${values.port}'`);
-  const dataDir = values['data-dir'] ?? DEFAULT_DATA_DIR;
+  // Default `.rotor/data`, or `data` under ROTOR_STATE_DIR when that moves `.rotor`.
+  const dataDir = values['data-dir'] ?? join(stateDir(), 'data');
   if (dataDir.trim() === '') throw new StartUsageError('--data-dir needs a directory');
   return { json: values.json ?? false, demo: !(values['no-demo'] ?? false), port, dataDir, fresh: values.fresh ?? false };
 }
