@@ -6,7 +6,7 @@
 import { startAzureManagementEmulator } from '../emulators/azure-management/index.js';
 import { createLogger } from '../src/observability/logger.js';
 import { createAzureRotators } from '../src/rotators/azure-rotators.js';
-import type { CurrentCredential, Rotator, RotatorContext } from '../src/rotators/rotator.js';
+import type { CurrentCredential, Rotator, RotatorContext } from '../src/rotation/rotator.js';
 import { SecretValue } from '../src/secrecy/secret-value.js';
 import { createFakeCredential } from '../test/helpers/fake-credential.js';
 import { policyFor } from '../test/helpers/rotator-harness.js';

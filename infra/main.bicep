@@ -25,7 +25,7 @@ param location string = resourceGroup().location
 @description('Comma-separated resource ids of the Key Vaults Rotor manages (/subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.KeyVault/vaults/<name>). They may sit in other resource groups or subscriptions of the tenant.')
 param targetVaultIds string
 
-@description('Create the Event Grid subscriptions from each vault to the keyVaultEvents function. Leave false until the code is deployed once: Event Grid refuses a subscription to a function that does not exist yet. The azd postdeploy hook creates them and sets this to true.')
+@description('Declare the Event Grid subscriptions from each vault to the keyVaultEvents function in this deployment. Only for `az deployment` runs after the code is deployed: Event Grid refuses a subscription to a function that does not exist yet. azd leaves this false; its postprovision/postdeploy hook subscribes once the function exists, so nothing here depends on state that survives `azd down`.')
 param subscribeVaultEvents bool = false
 
 @description('Six-field NCRONTAB schedule of the sweep.')
@@ -40,7 +40,7 @@ param ledgerContainerName string = 'rotor-ledger'
 @description('Duplicate-detection window of the step queue, ISO-8601, at least PT1H (see modules/service-bus.bicep for why one day).')
 param duplicateDetectionWindow string = 'P1D'
 
-@description('Put storage, Service Bus and the notification topic behind private endpoints in a new virtual network and turn their public access off. Service Bus moves to the Premium tier (private endpoints need it).')
+@description('Put storage, Service Bus and the notification topic behind private endpoints in a new virtual network and turn their public access off. Service Bus needs the Premium tier for private endpoints, and Azure does not change a namespace\'s tier in place: turning this on creates a second (Premium) namespace; docs/deploy.md says how to migrate.')
 param networkIsolation bool = false
 
 @description('Address space of the virtual network created when networkIsolation is on.')
@@ -52,9 +52,9 @@ param appSubnetPrefix string = '10.60.0.0/24'
 @description('Subnet for the private endpoints.')
 param privateEndpointSubnetPrefix string = '10.60.1.0/24'
 
-@minValue(1)
+@minValue(40)
 @maxValue(1000)
-@description('Upper bound of Flex Consumption instances. Key Vault\'s throttle, not compute, limits Rotor; a low bound keeps bursts polite.')
+@description('Upper bound of Flex Consumption instances; Flex accepts 40 to 1000. Key Vault\'s throttle, not compute, limits Rotor: the lowest bound Flex allows keeps bursts polite.')
 param maximumInstanceCount int = 40
 
 @allowed([512, 2048, 4096])
@@ -83,6 +83,10 @@ var functionAppName = '${abbrs.webSitesFunctions}rotor-${resourceToken}'
 var deploymentContainerName = 'app-package'
 var deadLetterContainerName = 'eventgrid-deadletter'
 var eventSubscriptionName = '${abbrs.eventGridEventSubscriptions}rotor-${resourceToken}'
+// One name per tier: Standard -> Premium is a migration to a new namespace, never an in-place update.
+var serviceBusNamespaceName = networkIsolation
+  ? '${abbrs.serviceBusNamespaces}rotor-premium-${resourceToken}'
+  : '${abbrs.serviceBusNamespaces}rotor-${resourceToken}'
 
 // Rotor's own identity: every data-plane call and the Functions host itself.
 resource rotorIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
@@ -126,7 +130,7 @@ module serviceBus 'modules/service-bus.bicep' = {
   params: {
     location: location
     tags: tags
-    name: '${abbrs.serviceBusNamespaces}rotor-${resourceToken}'
+    name: serviceBusNamespaceName
     stepQueueName: stepQueueName
     duplicateDetectionWindow: duplicateDetectionWindow
     networkIsolation: networkIsolation
@@ -234,6 +238,8 @@ output ROTOR_CLIENT_ID string = rotorIdentity.properties.clientId
 output ROTOR_EVENTGRID_IDENTITY_ID string = eventGridIdentity.id
 output ROTOR_EVENT_SUBSCRIPTION_NAME string = eventSubscriptionName
 output ROTOR_DEADLETTER_STORAGE_ACCOUNT_ID string = storage.outputs.id
+output ROTOR_STORAGE_ACCOUNT_ID string = storage.outputs.id
+output ROTOR_SERVICE_BUS_NAMESPACE string = serviceBus.outputs.namespaceName
 output ROTOR_DEADLETTER_CONTAINER string = deadLetterContainerName
 output ROTOR_NOTIFY_TOPIC_ENDPOINT string = notifications.outputs.endpoint
 output ROTOR_ALLOWED_VAULTS string = join(allowedVaultUrls, ',')

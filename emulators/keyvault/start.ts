@@ -37,8 +37,13 @@ export const keyVaultEmulatorOptions = z.object({
   resourceGroup: z.string().min(1).default('rotor-local'),
   /** Soft-delete retention, 7-90 days as in Azure; under 90 shows as `CustomizedRecoverable+Purgeable`. */
   softDeleteRetentionDays: z.number().int().min(7).max(90).default(90),
-  /** How long a delete or recover stays in progress (emulator clock). Azure takes seconds; 0 = at once. */
-  deletionDelayMs: z.number().int().min(0).default(0),
+  /**
+   * How long a delete or recover stays in progress (emulator clock): Azure
+   * takes seconds, during which `GET /deletedsecrets/{name}` (delete) or
+   * `GET /secrets/{name}` (recover) answers 404, so a resumed SDK poller
+   * finds the work still in progress. 0 = at once (tests that need it say so).
+   */
+  deletionDelayMs: z.number().int().min(0).default(2_000),
   /** `false` turns throttling off; otherwise Key Vault's limits, each overridable. */
   throttle: z
     .union([

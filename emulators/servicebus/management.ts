@@ -56,6 +56,8 @@ const bodies = {
     'from-sequence-number': longValue,
     'message-count': z.number().int().min(1),
     'session-id': optionalText,
+    // @azure/service-bus 7.9 sends it for `peekMessages(n, { omitMessageBody: true })`.
+    'omit-message-body': z.boolean().optional(),
   }),
   [managementOperations.updateDisposition]: z.looseObject({
     'lock-tokens': z.array(uuidValue).min(1),
@@ -159,7 +161,8 @@ function perform(operation: ManagementOperation, rawBody: unknown, target: Manag
       const body = parseBody(operation, rawBody);
       const found = queue.peek(sub, body['from-sequence-number'], body['message-count'], body['session-id']);
       if (found.length === 0) return { status: 204 };
-      return { status: 200, body: { messages: types.wrap_list(found.map((stored) => types.wrap_map({ message: encodePeeked(stored) }))) } };
+      const omitBody = body['omit-message-body'] === true;
+      return { status: 200, body: { messages: types.wrap_list(found.map((stored) => types.wrap_map({ message: encodePeeked(stored, omitBody) }))) } };
     }
     case managementOperations.updateDisposition: {
       const body = parseBody(operation, rawBody);
@@ -235,12 +238,19 @@ export function encodeDelivered(delivered: DeliveredMessage): Buffer {
   });
 }
 
-function encodePeeked(stored: StoredMessage): Buffer {
-  return encodeForDelivery(stored.message, {
+function encodePeeked(stored: StoredMessage, omitBody: boolean): Buffer {
+  const message = omitBody ? withoutBody(stored.message) : stored.message;
+  return encodeForDelivery(message, {
     deliveryCount: stored.deliveryCount,
     annotations: brokerAnnotations(stored, stored.lock?.lockedUntil),
     ...timeToLiveOf(stored),
   });
+}
+
+/** The message with its body sections left out: what the service returns to a peek with `omit-message-body`. */
+function withoutBody(message: StoredMessage['message']): StoredMessage['message'] {
+  const { body: _body, ...rest } = message as unknown as Record<string, unknown>;
+  return rest as unknown as StoredMessage['message'];
 }
 
 function timeToLiveOf(stored: StoredMessage): { timeToLiveMs?: number } {

@@ -329,7 +329,8 @@ export class BrokerQueue {
     const now = this.clock();
     sub.readyListOf(stored, now).remove(stored);
     const headerDeliveryCount = stored.deliveryCount;
-    if (sub.kind === subQueueKinds.main) stored.deliveryCount += 1;
+    // Every delivery counts, in the dead-letter queue too (where no max applies).
+    stored.deliveryCount += 1;
     this.#counters.delivered += 1;
     this.#maybeDuplicate(sub, stored, now);
     if (holder === undefined) {
@@ -404,7 +405,7 @@ export class BrokerQueue {
     });
     return found.map((stored) => {
       const headerDeliveryCount = stored.deliveryCount;
-      if (sub.kind === subQueueKinds.main) stored.deliveryCount += 1;
+      stored.deliveryCount += 1;
       this.#counters.delivered += 1;
       if (holder === undefined) {
         this.#remove(sub, stored);
@@ -757,7 +758,8 @@ export class BrokerQueue {
       key: this.#nextKey++,
       state: messageStates.active,
       expiresAt: Number.POSITIVE_INFINITY,
-      deliveryCount: 0,
+      // The service keeps the count a message had when it moved (10 after MaxDeliveryCountExceeded).
+      deliveryCount: stored.deliveryCount,
       order: this.#nextOrder++,
       readyAt: now,
       lock: undefined,

@@ -116,8 +116,13 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     ServiceBusConnection__credential: 'managedidentity'
     ServiceBusConnection__clientId: identityClientId
 
-    // Functions runtime: host storage with the identity (shared keys are off)
-    AzureWebJobsStorage__accountName: storage.name
+    // Functions runtime: host storage with the identity (shared keys are off).
+    // The blob endpoint only, as Microsoft's Flex Consumption samples set the
+    // service URIs: `__accountName` would make the host derive queue and table
+    // endpoints too, which Rotor's identity holds no role on and which have no
+    // private endpoint under network isolation. Rotor uses no queue or table
+    // binding; the host keeps its locks and timer state in blobs.
+    AzureWebJobsStorage__blobServiceUri: storage.properties.primaryEndpoints.blob
     AzureWebJobsStorage__credential: 'managedidentity'
     AzureWebJobsStorage__clientId: identityClientId
 

@@ -4,7 +4,7 @@
 // test/unit/infra/role-assignments.test.ts checks GUID, name and scope.
 //
 // Rotor's identity gets:
-//   Azure Service Bus Data Sender + Receiver   on the step queue
+//   Azure Service Bus Data Owner               on the step queue (send, receive, and the Manage right scaling needs)
 //   Storage Blob Data Owner                    on the storage account (the Functions host creates its own containers)
 //   EventGrid Data Sender                      on the notification topic
 //   Monitoring Metrics Publisher               on Application Insights
@@ -65,25 +65,19 @@ resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing
   name: applicationInsightsName
 }
 
-// Send the next step (and schedule it); the dead-letter sub-queue is covered by the queue scope.
-resource queueSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(stepQueue.id, rotorPrincipalId, '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39')
+// Send and schedule steps, receive steps and dead letters (the dead-letter
+// sub-queue is covered by the queue scope), and Manage: target-based scaling
+// on Flex Consumption reads the queue's message counts with it. With Data
+// Receiver only, the scale controller falls back to peeking for active
+// messages, and a queue that is mostly scheduled steps hides them: steps can
+// sit unprocessed with no instance running. Microsoft's Flex Consumption
+// Service Bus sample grants Data Owner for this reason. Scoped to the one
+// queue, so Manage reaches nothing else in the namespace (docs/deploy.md).
+resource queueOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(stepQueue.id, rotorPrincipalId, '090c5cfd-751d-490a-894a-3ce6f1109419')
   scope: stepQueue
   properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39') // Azure Service Bus Data Sender
-    principalId: rotorPrincipalId
-    principalType: 'ServicePrincipal'
-  }
-}
-
-// Receive steps (sessions) and dead letters. Without Data Owner's Manage right
-// the scale controller cannot read the queue length and scales less
-// accurately; Rotor's low message volume does not need more (docs/deploy.md).
-resource queueReceiver 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(stepQueue.id, rotorPrincipalId, '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0')
-  scope: stepQueue
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0') // Azure Service Bus Data Receiver
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '090c5cfd-751d-490a-894a-3ce6f1109419') // Azure Service Bus Data Owner
     principalId: rotorPrincipalId
     principalType: 'ServicePrincipal'
   }

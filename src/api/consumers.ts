@@ -91,9 +91,11 @@ function present(request: HttpRequest, secret: SecretRef, registered: Registered
 }
 
 async function tagOf(services: ConsumerApiServices, secret: SecretRef): Promise<{ exists: boolean; text?: string }> {
-  const latest = await services.secrets.getLatest(secret);
-  if (latest === undefined) return { exists: false };
-  const text = latest.tags[ConsumerTag.Consumers];
+  const read = await services.secrets.getLatest(secret);
+  if (read.kind === 'missing') return { exists: false };
+  // A disabled latest version shows no tags: the secret exists, its consumer tag is unreadable.
+  if (read.kind === 'disabled') return { exists: true };
+  const text = read.secret.tags[ConsumerTag.Consumers];
   return text === undefined ? { exists: true } : { exists: true, text };
 }
 

@@ -2,16 +2,16 @@ import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import { isSecretStoreError, SecretStoreErrorCode } from '../keyvault/errors.js';
 import { formatSecretRef, secretNameSchema, type SecretRef } from '../keyvault/secret-ref.js';
 import type { Logger } from '../observability/logger.js';
-import { TriggerKind, type Rotation } from '../rotation/model.js';
+import { TriggerKind } from '../rotation/model.js';
 import { z } from 'zod';
 import { isListingLinkOf } from '../keyvault/listing-pages.js';
 import { hasSecretPages } from '../keyvault/secret-store.js';
 import type { Page, RotationSummary, SecretVersionInfo } from '../rotation/ports.js';
-import type { RotationPolicy } from '../rotation/policy-types.js';
 import { currentVersionOf } from '../sweep/current-version.js';
 import { dueAt } from '../sweep/due.js';
 import type { PolicyReading, WaysInServices } from '../ways-in/services.js';
 import { API_DEADLINE_MS, isUnavailable, RETRY_AFTER_SECONDS, withinDeadline } from './deadline.js';
+import { presentPolicy, presentRotation, presentRotationSummary } from './present.js';
 import { problem, ProblemType } from './problem.js';
 import {
   checkBody,
@@ -143,20 +143,10 @@ export function handleGetRotation(request: HttpRequest, services: WaysInServices
         errors: [{ field: 'id', in: 'path', detail: 'no such rotation' }],
       });
     }
-    return json(200, presentRotation(request, found.value), { etag: found.etag });
+    const rotation = found.value;
+    const history = apiUrl(request, `secrets/${encodeURIComponent(rotation.secret.name)}/rotations?vault=${encodeURIComponent(rotation.secret.vaultUrl)}`);
+    return json(200, presentRotation(rotation, { self: rotationUrl(request, rotation.id), history }), { etag: found.etag });
   });
-}
-
-function presentRotation(request: HttpRequest, rotation: Rotation): unknown {
-  const { policy, ...rest } = rotation;
-  return {
-    ...rest,
-    ...(policy === undefined ? {} : { policy: presentValidPolicy(policy) }),
-    links: {
-      self: rotationUrl(request, rotation.id),
-      history: apiUrl(request, `secrets/${encodeURIComponent(rotation.secret.name)}/rotations?vault=${encodeURIComponent(rotation.secret.vaultUrl)}`),
-    },
-  };
 }
 
 /** `GET /api/secrets/{name}/rotations?vault=&limit=&continuationToken=`: newest first, paged. */
@@ -181,7 +171,7 @@ export function handleListSecretRotations(request: HttpRequest, services: WaysIn
         errors: [{ field: 'name', in: 'path', detail: `no secret of this name in ${secret.vaultUrl}, and no rotation of one` }],
       });
     }
-    const items = page.items.map((item: RotationSummary) => ({ ...item, location: rotationUrl(request, item.id) }));
+    const items = page.items.map((item: RotationSummary) => presentRotationSummary(item, rotationUrl(request, item.id)));
     const next = page.continuationToken;
     const nextLink =
       next === undefined
@@ -317,36 +307,4 @@ async function presentListedSecret(
       : { lastRotation: { id: last.id, status: last.status, createdAt: last.createdAt, ...(last.endedAt === undefined ? {} : { endedAt: last.endedAt }), location: rotationUrl(request, last.id) } }),
     ...(due === undefined ? {} : { nextDue: due.toISOString() }),
   };
-}
-
-/** The policy as an operator reads it: no raw tags, since a mis-tagged secret could carry anything in them. */
-function presentPolicy(reading: Exclude<PolicyReading, { kind: 'unmanaged' }>): unknown {
-  if (reading.kind === 'invalid') {
-    return { valid: false, ...(reading.rotator === undefined ? {} : { rotator: reading.rotator }), problems: reading.problems };
-  }
-  return presentValidPolicy(reading.policy);
-}
-
-/** A policy without its raw tags and with probe URLs cut to origin and path: either may carry a key. */
-function presentValidPolicy(p: RotationPolicy): unknown {
-  return {
-    valid: true,
-    rotator: p.rotator,
-    strategy: p.strategy,
-    ...(p.target === undefined ? {} : { target: p.target }),
-    validitySeconds: Math.round(p.validityMs / 1000),
-    graceSeconds: Math.round(p.graceMs / 1000),
-    health: p.health.map((h) => ({ url: withoutCredentials(h.url), expectStatus: h.expectStatus })),
-    ...(p.revokeAfterMs === undefined ? {} : { revokeAfterSeconds: Math.round(p.revokeAfterMs / 1000) }),
-  };
-}
-
-/** A probe URL may carry a key in its query (`?code=`) or user info: shown without either. */
-function withoutCredentials(url: string): string {
-  try {
-    const parsed = new URL(url);
-    return `${parsed.origin}${parsed.pathname}`;
-  } catch {
-    return '(not a URL)';
-  }
 }

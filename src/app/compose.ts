@@ -1,4 +1,4 @@
-import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
+import type { TokenCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { ServiceBusClient } from '@azure/service-bus';
 import { BlobServiceClient } from '@azure/storage-blob';
@@ -14,11 +14,13 @@ import { createLogger, jsonLineSink, type Logger } from '../observability/logger
 import { createServiceBusStepQueue } from '../queue/step-queue.js';
 import { createRotationEngine, type EngineSettings, type RotationEngine } from '../rotation/engine.js';
 import type { Clock, HealthProbe, Notifier, RotationLedger, SecretStore, StepQueue } from '../rotation/ports.js';
-import { createRotatorRegistry, type Rotator, type RotatorRegistry } from '../rotators/rotator.js';
+import { createRotatorRegistry, type Rotator, type RotatorRegistry } from '../rotation/rotator.js';
 import type { ConsumerGateway } from '../consumers/adapter.js';
 import { createConsumerGatewayFromOptions } from '../consumers/gateway.js';
 import { createBlobConsumerRegistry, type ConsumerRegistry } from '../consumers/registry.js';
 import { builtInRotators } from './rotators.js';
+import { createAzureCredential } from '../identity/credential.js';
+import { createStepRedelivery, type RedeliveryPolicy, type StepRedelivery } from '../queue/step-redelivery.js';
 
 /** Everything the functions need, built once per process. */
 export interface Rotor {
@@ -27,6 +29,8 @@ export interface Rotor {
   readonly engine: RotationEngine;
   readonly secretStore: SecretStore;
   readonly stepQueue: StepQueue;
+  /** Sends a step again later when the infrastructure under it failed (functions/rotationSteps.ts); absent in compositions of fakes. */
+  readonly stepRedelivery?: StepRedelivery;
   readonly ledger: RotationLedger;
   readonly notifier: Notifier;
   readonly healthProbe: HealthProbe;
@@ -55,6 +59,8 @@ export interface ComposeOptions {
   readonly logger?: Logger;
   readonly clock?: Clock;
   readonly engineSettings?: Partial<EngineSettings>;
+  /** Backoff of steps whose infrastructure failed (default: 1 s doubling to a minute, 20 times); tests use milliseconds. */
+  readonly redeliveryPolicy?: RedeliveryPolicy;
   /** Key Vault backoff ladder; tests use milliseconds. */
   readonly keyVaultBackoffMs?: readonly number[];
 }
@@ -70,8 +76,8 @@ function blobServiceClientFor(connection: Connection, credential: () => TokenCre
 }
 
 /**
- * The composition root: real adapters from settings and `DefaultAzureCredential`
- * (the user-assigned identity named by `AZURE_CLIENT_ID`). Only vaults in
+ * The composition root: real adapters from settings and the managed identity
+ * named by `AZURE_CLIENT_ID` (`createAzureCredential`). Only vaults in
  * `ROTOR_ALLOWED_VAULTS` get a client, so a request naming another host never
  * receives Rotor's token.
  */
@@ -80,7 +86,7 @@ export function composeRotor(options: ComposeOptions = {}): Rotor {
   const logger = options.logger ?? createLogger(jsonLineSink, { level: settings.logLevel, fields: { app: 'rotor' } });
   let credential: TokenCredential | undefined = options.credential;
   const lazyCredential = (): TokenCredential =>
-    (credential ??= new DefaultAzureCredential(settings.managedIdentityClientId === undefined ? {} : { managedIdentityClientId: settings.managedIdentityClientId }));
+    (credential ??= createAzureCredential({ managedIdentityClientId: settings.managedIdentityClientId }));
 
   const allowed = new Set(settings.allowedVaults.map((v) => new URL(v).origin));
   const makeClient = options.secretClientFor ?? ((vaultUrl: string) => new SecretClient(vaultUrl, lazyCredential(), keyVaultClientOptions()));
@@ -96,6 +102,7 @@ export function composeRotor(options: ComposeOptions = {}): Rotor {
   const ownsServiceBus = options.serviceBusClient === undefined;
   const serviceBus = options.serviceBusClient ?? serviceBusClientFor(settings.serviceBus, lazyCredential);
   const stepQueue = createServiceBusStepQueue({ sender: serviceBus.createSender(settings.stepQueue), ...(options.clock === undefined ? {} : { clock: options.clock }) });
+  const stepRedelivery = createStepRedelivery(serviceBus.createSender(settings.stepQueue), options.redeliveryPolicy);
 
   const blobService = options.blobServiceClient ?? blobServiceClientFor(settings.ledgerStorage, lazyCredential);
   const ledger = createBlobLedger({ container: blobService.getContainerClient(settings.ledgerContainer), ...(options.clock === undefined ? {} : { clock: options.clock }) });
@@ -126,6 +133,7 @@ export function composeRotor(options: ComposeOptions = {}): Rotor {
     engine,
     secretStore,
     stepQueue,
+    stepRedelivery,
     ledger,
     notifier,
     healthProbe,

@@ -80,7 +80,7 @@ export const settingCatalogue = {
   },
   AZURE_CLIENT_ID: {
     where: 'azure',
-    description: 'Client id of the user-assigned managed identity used by `DefaultAzureCredential`.',
+    description: 'Client id of the user-assigned managed identity Rotor authenticates with (`ManagedIdentityCredential`).',
   },
 } as const satisfies Record<string, { where: 'azure' | 'local' | 'either'; description: string }>;
 

@@ -1,4 +1,4 @@
-import type { CredentialTestResult } from '../rotators/rotator.js';
+import type { CredentialTestResult } from '../rotation/rotator.js';
 import type { HealthProbe, HealthResult } from '../rotation/ports.js';
 import type { HealthProbeTarget } from '../rotation/policy-types.js';
 

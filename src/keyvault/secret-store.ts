@@ -1,11 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KeyVaultSecret, SecretClient, SecretProperties } from '@azure/keyvault-secrets';
 import type { Logger } from '../observability/logger.js';
-import type { Page, SecretStore, SecretVersionInfo, StoredSecret } from '../rotation/ports.js';
+import type { Page, SecretRead, SecretStore, SecretVersionInfo, StoredSecret } from '../rotation/ports.js';
 import { SecretValue } from '../secrecy/secret-value.js';
-import { SecretStoreError, SecretStoreErrorCode } from './errors.js';
+import { isSecretStoreError, SecretStoreError, SecretStoreErrorCode } from './errors.js';
 import { enableListingPages, isListingLinkOf, listSecretsPage } from './listing-pages.js';
 import { formatSecretRef, type SecretRef } from './secret-ref.js';
+import { describeRestFailure, readRestError, RestFailureKind } from '../azure/rest-error.js';
 
 /**
  * Key Vault's documented backoff for throttling: 1, 2, 4, 8, 16 seconds. The
@@ -81,19 +82,20 @@ export function createKeyVaultSecretStore(options: KeyVaultSecretStoreOptions): 
     }
   }
 
-  async function getOrUndefined(ref: SecretRef, version: string | undefined): Promise<StoredSecret | undefined> {
+  async function read(ref: SecretRef, version: string | undefined): Promise<SecretRead> {
     try {
       const secret = await call('get', ref, version, () => client(ref.vaultUrl).getSecret(ref.name, version === undefined ? {} : { version }));
-      return stored(ref, secret);
+      return { kind: 'found', secret: stored(ref, secret) };
     } catch (error) {
-      if (error instanceof SecretStoreError && error.code === SecretStoreErrorCode.NotFound) return undefined;
+      if (isSecretStoreError(error, SecretStoreErrorCode.NotFound)) return { kind: 'missing' };
+      if (isSecretStoreError(error, SecretStoreErrorCode.SecretDisabled)) return { kind: 'disabled' };
       throw error;
     }
   }
 
   return {
-    getLatest: (ref) => getOrUndefined(ref, undefined),
-    getVersion: (ref, version) => getOrUndefined(ref, version),
+    getLatest: (ref) => read(ref, undefined),
+    getVersion: (ref, version) => read(ref, version),
 
     async setSecret(ref, secret) {
       const written = await call('set', ref, undefined, () =>
@@ -181,57 +183,30 @@ function stored(ref: SecretRef, secret: KeyVaultSecret): StoredSecret {
   return { ...info(ref, secret.properties), value: SecretValue.from(secret.value ?? '') };
 }
 
-/**
- * The SDK's `RestError`, recognised by shape: `@azure/core-rest-pipeline` is
- * only a transitive dependency, and its `isRestError` checks the name too.
- */
-interface RestErrorLike {
-  readonly name: 'RestError';
-  readonly statusCode?: number;
-  readonly code?: string;
-  readonly details?: unknown;
-  readonly response?: { readonly headers: { get(name: string): string | undefined } };
-}
-
-function isRestError(error: unknown): error is RestErrorLike {
-  return error instanceof Error && error.name === 'RestError';
-}
+const fromRest: Record<RestFailureKind, SecretStoreErrorCode> = {
+  [RestFailureKind.NoAnswer]: SecretStoreErrorCode.Unavailable,
+  [RestFailureKind.PermissionDenied]: SecretStoreErrorCode.Forbidden,
+  [RestFailureKind.NotFound]: SecretStoreErrorCode.NotFound,
+  [RestFailureKind.Conflict]: SecretStoreErrorCode.Conflict,
+  [RestFailureKind.Throttled]: SecretStoreErrorCode.Throttled,
+  [RestFailureKind.Unavailable]: SecretStoreErrorCode.Unavailable,
+  [RestFailureKind.Rejected]: SecretStoreErrorCode.BadRequest,
+};
 
 function retryAfterMs(error: unknown): number | undefined {
-  if (!isRestError(error)) return undefined;
-  const header = error.response?.headers.get('retry-after');
-  if (header === undefined) return undefined;
-  const seconds = Number(header);
-  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1_000 : undefined;
-}
-
-/** Key Vault's error body (`{ error: { code, innerError: { code } } }`) as the SDK attaches it to `details`. */
-function innerCode(details: unknown): string | undefined {
-  if (typeof details !== 'object' || details === null) return undefined;
-  const error = (details as { error?: { innerError?: { code?: unknown } } }).error;
-  const code = error?.innerError?.code;
-  return typeof code === 'string' ? code : undefined;
+  return readRestError(error)?.retryAfterMs;
 }
 
 /** The one place an SDK error becomes a `SecretStoreError`. */
 export function translate(error: unknown, operation: string, ref: SecretRef, version?: string): SecretStoreError {
   if (error instanceof SecretStoreError) return error;
   const what = `${operation} ${ref.name}${version === undefined ? '' : `/${version}`}`;
-  if (!isRestError(error)) {
+  const failure = readRestError(error);
+  if (failure === undefined) {
     const name = error instanceof Error ? error.name : typeof error;
     return new SecretStoreError(SecretStoreErrorCode.Unavailable, `${what}: ${name}`, { cause: error });
   }
-  const status = error.statusCode;
-  const code = error.code ?? '';
-  const make = (c: SecretStoreErrorCode): SecretStoreError =>
-    new SecretStoreError(c, `${what}: ${status ?? 'no response'} ${code}`.trim(), { cause: error, ...(status === undefined ? {} : { statusCode: status }) });
-  if (status === undefined) return make(SecretStoreErrorCode.Unavailable); // connection reset, timeout, DNS
-  if (status === 404) return make(SecretStoreErrorCode.NotFound);
-  if (status === 403 && (code === 'SecretDisabled' || innerCode(error.details) === 'SecretDisabled')) return make(SecretStoreErrorCode.SecretDisabled);
-  if (status === 401 || status === 403) return make(SecretStoreErrorCode.Forbidden);
-  if (status === 429) return make(SecretStoreErrorCode.Throttled);
-  if (status === 409) return make(SecretStoreErrorCode.Conflict);
-  if (status === 400) return make(SecretStoreErrorCode.BadRequest);
-  if (status >= 500) return make(SecretStoreErrorCode.Unavailable);
-  return make(SecretStoreErrorCode.Unknown);
+  const disabled = failure.status === 403 && (failure.serviceCode === 'SecretDisabled' || failure.innerCode === 'SecretDisabled');
+  const code = disabled ? SecretStoreErrorCode.SecretDisabled : fromRest[failure.kind];
+  return new SecretStoreError(code, `${what}: ${describeRestFailure(failure)}`, { cause: error, ...(failure.status === undefined ? {} : { statusCode: failure.status }) });
 }

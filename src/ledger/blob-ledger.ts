@@ -5,6 +5,7 @@ import type { Rotation } from '../rotation/model.js';
 import { systemClock, type AuditEntry, type Clock, type RotationLedger, type RotationSummary, type Versioned } from '../rotation/ports.js';
 import { rotationSchema } from '../rotation/schema.js';
 import { LedgerConflictError, LedgerError, LedgerErrorCode } from './errors.js';
+import { describeRestFailure, readRestError, RestFailureKind } from '../azure/rest-error.js';
 
 /**
  * The ledger in one blob container (Storage Blob Data Contributor on it):
@@ -89,8 +90,7 @@ function spillName(shard: string, spill: number): string {
 }
 
 function statusOf(error: unknown): number | undefined {
-  if (error instanceof Error && error.name === 'RestError') return (error as Error & { statusCode?: number }).statusCode;
-  return undefined;
+  return readRestError(error)?.status;
 }
 
 function isBlockCountExceeded(error: unknown): boolean {
@@ -118,13 +118,22 @@ function blocksOf(lines: readonly string[]): string[] {
 
 function translate(error: unknown, what: string): LedgerError {
   if (error instanceof LedgerError) return error;
-  const status = statusOf(error);
-  if (status === 409 || status === 412) return new LedgerConflictError(`${what}: lost a concurrent update (${status})`, { cause: error });
-  if (status === 401 || status === 403) return new LedgerError(LedgerErrorCode.Forbidden, `${what}: ${status}`, { cause: error });
-  if (status === undefined || status === 429 || status >= 500) {
-    return new LedgerError(LedgerErrorCode.Unavailable, `${what}: ${status ?? (error instanceof Error ? error.name : 'error')}`, { cause: error });
+  const failure = readRestError(error);
+  if (failure === undefined) return new LedgerError(LedgerErrorCode.Unavailable, `${what}: ${error instanceof Error ? error.name : 'error'}`, { cause: error });
+  const detail = describeRestFailure(failure);
+  switch (failure.kind) {
+    case RestFailureKind.Conflict:
+      return new LedgerConflictError(`${what}: lost a concurrent update (${detail})`, { cause: error });
+    case RestFailureKind.PermissionDenied:
+      return new LedgerError(LedgerErrorCode.Forbidden, `${what}: ${detail}`, { cause: error });
+    case RestFailureKind.NoAnswer:
+    case RestFailureKind.Throttled:
+    case RestFailureKind.Unavailable:
+      return new LedgerError(LedgerErrorCode.Unavailable, `${what}: ${detail}`, { cause: error });
+    case RestFailureKind.NotFound:
+    case RestFailureKind.Rejected:
+      return new LedgerError(LedgerErrorCode.Unknown, `${what}: ${detail}`, { cause: error });
   }
-  return new LedgerError(LedgerErrorCode.Unknown, `${what}: ${status}`, { cause: error });
 }
 
 export function createBlobLedger(options: BlobLedgerOptions): BlobLedger {

@@ -74,6 +74,19 @@ export interface LocalHost {
   stop(): Promise<void>;
 }
 
+/** `@azure/functions`' trigger-metadata conversion (converters/toCamelCase.ts): first letter of every key lower-cased, recursively. */
+export function toCamelCaseValue(data: unknown): unknown {
+  if (typeof data !== 'object' || data === null) return data;
+  if (Array.isArray(data)) return data.map(toCamelCaseValue);
+  if (data instanceof Date || Buffer.isBuffer(data)) return data;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(data)) {
+    if (value === undefined) continue;
+    out[key.charAt(0).toLowerCase() + key.slice(1)] = toCamelCaseValue(value);
+  }
+  return out;
+}
+
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 interface CompiledRoute {
@@ -400,6 +413,10 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     })();
     void track(work);
   });
+  // The Functions host (Kestrel) keeps an idle connection 120 s. Node's 5-s default races a
+  // client that reuses the socket just as the server closes it (ECONNRESET on a busy machine).
+  server.keepAliveTimeout = 120_000;
+  server.headersTimeout = 125_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, options.hostname ?? '127.0.0.1', () => {
@@ -420,25 +437,34 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   const workers: Promise<void>[] = [];
   const sb = options.serviceBus ?? {};
 
-  const metadataOf = (m: ServiceBusReceivedMessage): TriggerMetadata => ({
-    messageId: m.messageId,
-    sessionId: m.sessionId,
-    // The AMQP header counts earlier deliveries (0 on the first), as does the JS SDK; the
-    // Functions host reads it through the .NET SDK, which reports 1 on the first delivery.
-    deliveryCount: (m.deliveryCount ?? 0) + 1,
-    sequenceNumber: m.sequenceNumber?.toNumber(),
-    enqueuedTimeUtc: m.enqueuedTimeUtc?.toISOString(),
-    expiresAtUtc: m.expiresAtUtc?.toISOString(),
-    lockToken: m.lockToken,
-    contentType: m.contentType,
-    correlationId: m.correlationId,
-    subject: m.subject,
-    applicationProperties: m.applicationProperties ?? {},
-    userProperties: m.applicationProperties ?? {},
-    deadLetterReason: m.deadLetterReason,
-    deadLetterErrorDescription: m.deadLetterErrorDescription,
-    deadLetterSource: m.deadLetterSource,
-  });
+  /**
+   * Trigger metadata as the Node worker delivers it in Azure: the Service Bus
+   * extension's binding data (.NET names: `DeliveryCount`, `SessionId`,
+   * `ApplicationProperties`, ...; no `DeadLetterReason` of its own, Service
+   * Bus keeps it in the application properties), every key camel-cased,
+   * nested ones too, as `@azure/functions` does (`toCamelCaseValue`).
+   */
+  const metadataOf = (m: ServiceBusReceivedMessage): TriggerMetadata =>
+    toCamelCaseValue({
+      MessageId: m.messageId,
+      SessionId: m.sessionId,
+      // The AMQP header counts earlier deliveries (0 on the first), as does the JS SDK; the
+      // extension reads it through the .NET SDK, which reports 1 on the first delivery.
+      DeliveryCount: (m.deliveryCount ?? 0) + 1,
+      SequenceNumber: m.sequenceNumber?.toNumber(),
+      EnqueuedTimeUtc: m.enqueuedTimeUtc?.toISOString(),
+      ExpiresAtUtc: m.expiresAtUtc?.toISOString(),
+      LockToken: m.lockToken,
+      ContentType: m.contentType,
+      CorrelationId: m.correlationId,
+      Subject: m.subject,
+      Label: m.subject,
+      ReplyTo: m.replyTo,
+      To: m.to,
+      DeadLetterSource: m.deadLetterSource,
+      ApplicationProperties: m.applicationProperties ?? {},
+      UserProperties: m.applicationProperties ?? {},
+    }) as TriggerMetadata;
 
   /** Messages whose invocation is running; `stop()` abandons those still running after its grace. */
   const running = new Set<{ readonly receiver: ServiceBusReceiver; readonly message: ServiceBusReceivedMessage; released: boolean }>();

@@ -11,7 +11,7 @@ import { radarOnGraphStandIn } from '../radar/local.js';
 import { provideRadarServices } from '../radar/services.js';
 import type { EngineSettings } from '../rotation/engine.js';
 import { createRandomRotator } from '../rotators/random/random-rotator.js';
-import type { Rotator } from '../rotators/rotator.js';
+import type { Rotator } from '../rotation/rotator.js';
 import { startAzuriteBlob, type LocalAzurite } from './azurite.js';
 import { persistentOptions, portOf, retryWhilePortBusy, type StackDataDir } from './data-dir.js';
 import { rotorFunctions } from './catalogue.js';
@@ -19,6 +19,7 @@ import { startDemoConsumerApp, type DemoConsumerApp } from './demo/consumer-app.
 import { demoConsumerModes, seedDemoSecrets, type SeededSecret } from './demo/seed.js';
 import { readServiceBusHostSettings } from './host-json.js';
 import { startLocalHost, type LocalHost } from './host.js';
+import type { RedeliveryPolicy } from '../queue/step-redelivery.js';
 import { startScenarioServices, type ScenarioEndpoints, type ScenarioServices } from './scenarios/index.js';
 
 /**
@@ -45,6 +46,10 @@ export interface LocalStackOptions {
   /** Event Grid retry waits are multiplied by this (1 = as the service). */
   readonly eventGridRetryTimeScale?: number;
   readonly keyVaultThrottle?: boolean;
+  /** The ledger's blob client (default: Azurite's connection string); tests put a fault proxy in between. */
+  readonly ledgerClient?: (azurite: LocalAzurite) => BlobServiceClient;
+  /** Backoff of steps whose infrastructure failed (default: as in Azure). */
+  readonly redeliveryPolicy?: RedeliveryPolicy;
   /**
    * `compose`: all seven rotators, against local stand-ins (ARM/Graph, PostgreSQL,
    * the webhook receiver, a business-events topic); `seed`: also one managed
@@ -135,6 +140,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       // The Azure, database and webhook rotators run against the scenario stand-ins when they are up.
       rotators: options.rotators ?? [createRandomRotator(), ...(scenarios?.rotators ?? [])],
       engineSettings: { ...localEngineSettings, ...options.engineSettings },
+      ...(options.ledgerClient === undefined ? {} : { blobServiceClient: options.ledgerClient(azurite) }),
+      ...(options.redeliveryPolicy === undefined ? {} : { redeliveryPolicy: options.redeliveryPolicy }),
       ...(options.keyVaultBackoffMs === undefined ? {} : { keyVaultBackoffMs: options.keyVaultBackoffMs }),
     });
     cleanups.push(() => rotor.close());

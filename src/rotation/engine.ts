@@ -1,6 +1,6 @@
 import { formatSecretRef } from '../keyvault/secret-ref.js';
 import type { Logger } from '../observability/logger.js';
-import type { RotatorRegistry } from '../rotators/rotator.js';
+import type { RotatorRegistry } from './rotator.js';
 import { durations } from '../time/iso-duration.js';
 import { isStepError, toRotationError } from './errors.js';
 import { advance, isPastDeadline, type Advanced, type Effect, type MachineEvent, type MachineRules } from './machine.js';
@@ -157,7 +157,7 @@ export function createRotationEngine(deps: RotationEngineDeps): RotationEngine {
     } catch (error) {
       if (!isStepError(error)) throw error;
       const failure = toRotationError(error);
-      result = { outcome: { kind: 'failed', code: failure.code, message: failure.message } };
+      result = { outcome: { kind: 'failed', code: failure.code, message: failure.message, ...(failure.retryAfterMs === undefined ? {} : { retryAfterMs: failure.retryAfterMs }) } };
     }
     return { versioned, event: { kind: 'step-finished', startedAt: startedAt.toISOString(), ...result } };
   }

@@ -1,5 +1,5 @@
 import { isSecretStoreError, SecretStoreErrorCode } from '../keyvault/errors.js';
-import { isRotatorError } from '../rotators/errors.js';
+import { isRotatorError } from './rotator-errors.js';
 
 /**
  * Why a step failed, as the engine decides on it. Transient codes retry the
@@ -56,11 +56,14 @@ export class RotationError extends Error {
   override readonly name = 'RotationError';
   readonly code: RotationErrorCode;
   readonly transient: boolean;
+  /** The provider's Retry-After: the retry is scheduled no earlier. */
+  readonly retryAfterMs?: number;
 
-  constructor(code: RotationErrorCode, message: string, options?: ErrorOptions) {
+  constructor(code: RotationErrorCode, message: string, options?: ErrorOptions & { readonly retryAfterMs?: number }) {
     super(message, options);
     this.code = code;
     this.transient = isTransientCode(code);
+    if (options?.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
   }
 }
 
@@ -92,7 +95,7 @@ const fromStore: Record<SecretStoreErrorCode, RotationErrorCode> = {
 export function toRotationError(error: unknown): RotationError {
   if (isRotationError(error)) return error;
   if (isSecretStoreError(error)) return new RotationError(fromStore[error.code], error.message, { cause: error });
-  if (isRotatorError(error)) return new RotationError(error.code, error.message, { cause: error });
+  if (isRotatorError(error)) return new RotationError(error.code, error.message, { cause: error, ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }) });
   const name = error instanceof Error ? error.name : typeof error;
   return new RotationError(RotationErrorCode.Unexpected, `unexpected ${name} (text withheld: it may contain values)`, { cause: error });
 }

@@ -1,5 +1,8 @@
 import type { SecretRef } from '../keyvault/secret-ref.js';
-import type { RotationPolicy } from './policy-types.js';
+import { Strategy, type RotationPolicy } from './policy-types.js';
+
+/** The strategy is part of the policy; re-exported here, where the record's other closed sets live. */
+export { Strategy };
 
 /**
  * The rotation as the ledger records it. It holds references and facts, never
@@ -41,14 +44,6 @@ export const StepName = {
   Rollback: 'rollback',
 } as const;
 export type StepName = (typeof StepName)[keyof typeof StepName];
-
-export const Strategy = {
-  /** Two credentials at the provider; the inactive one is regenerated. */
-  Alternating: 'alternating',
-  /** One credential; the new value is pending until applied, then promoted. */
-  Single: 'single',
-} as const;
-export type Strategy = (typeof Strategy)[keyof typeof Strategy];
 
 export const TriggerKind = {
   Event: 'event',

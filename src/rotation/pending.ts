@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { isSecretStoreError, SecretStoreErrorCode } from '../keyvault/errors.js';
 import type { SecretRef } from '../keyvault/secret-ref.js';
-import type { PreparedCredential } from '../rotators/rotator.js';
+import type { PreparedCredential } from './rotator.js';
 import { RotationError, RotationErrorCode } from './errors.js';
 import { EngineTag } from './policy.js';
 import type { SecretStore, StoredSecret } from './ports.js';
@@ -80,14 +79,9 @@ function fromStored(stored: StoredSecret): PendingVersion {
  * ledger recorded it). A disabled latest is a finished rotation's: not ours.
  */
 export async function findPending(store: SecretStore, secret: SecretRef, rotationId: string): Promise<PendingVersion | undefined> {
-  let latest: StoredSecret | undefined;
-  try {
-    latest = await store.getLatest(pendingRef(secret));
-  } catch (error) {
-    if (isSecretStoreError(error, SecretStoreErrorCode.SecretDisabled)) return undefined;
-    throw error;
-  }
-  if (latest === undefined) return undefined;
+  const read = await store.getLatest(pendingRef(secret));
+  if (read.kind !== 'found') return undefined;
+  const latest = read.secret;
   const owner = latest.tags[PendingTag.For];
   if (owner === undefined || owner.toLowerCase() !== secret.name.toLowerCase()) {
     throw new RotationError(
@@ -118,13 +112,8 @@ export async function writePending(store: SecretStore, secret: SecretRef, rotati
 
 /** The pending version by id; `undefined` once disabled (its rotation has finished with it). */
 export async function readPending(store: SecretStore, secret: SecretRef, version: string): Promise<PendingVersion | undefined> {
-  try {
-    const stored = await store.getVersion(pendingRef(secret), version);
-    return stored === undefined ? undefined : fromStored(stored);
-  } catch (error) {
-    if (isSecretStoreError(error, SecretStoreErrorCode.SecretDisabled)) return undefined;
-    throw error;
-  }
+  const read = await store.getVersion(pendingRef(secret), version);
+  return read.kind === 'found' ? fromStored(read.secret) : undefined;
 }
 
 export async function disablePending(store: SecretStore, secret: SecretRef, version: string): Promise<void> {

@@ -1,4 +1,10 @@
-import type { Strategy } from './model.js';
+export const Strategy = {
+  /** Two credentials at the provider; the inactive one is regenerated. */
+  Alternating: 'alternating',
+  /** One credential; the new value is pending until applied, then promoted. */
+  Single: 'single',
+} as const;
+export type Strategy = (typeof Strategy)[keyof typeof Strategy];
 
 /** An HTTP health probe of a consuming application. */
 export interface HealthProbeTarget {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { PolicyProblem, Rotator, RotatorRegistry } from '../rotators/rotator.js';
+import type { PolicyProblem, Rotator, RotatorRegistry } from './rotator.js';
 import { durations, parseIsoDuration } from '../time/iso-duration.js';
 import { RotationError, RotationErrorCode } from './errors.js';
 import { Strategy } from './model.js';

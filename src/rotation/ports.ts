@@ -36,14 +36,24 @@ export interface NewSecretVersion {
 }
 
 /**
+ * A read that may meet a version that is not there to read: Key Vault answers a
+ * get of a disabled version (the latest included) with 403 SecretDisabled, and
+ * of an unknown one with 404. Both are ordinary answers here, not errors.
+ */
+export type SecretRead =
+  | { readonly kind: 'found'; readonly secret: StoredSecret }
+  | { readonly kind: 'disabled' }
+  | { readonly kind: 'missing' };
+
+/**
  * Key Vault, as Rotor needs it. Needs Key Vault Secrets Officer on the vault.
  * Implementations back off on 429 (which usually has no Retry-After) and 5xx
  * themselves, and translate errors once into `SecretStoreError`.
  */
 export interface SecretStore {
-  /** Latest version; `undefined` when the secret does not exist. A disabled latest throws `SecretDisabled`. */
-  getLatest(ref: SecretRef): Promise<StoredSecret | undefined>;
-  getVersion(ref: SecretRef, version: string): Promise<StoredSecret | undefined>;
+  /** The latest version; `missing` when the secret does not exist, `disabled` when its latest version is disabled. */
+  getLatest(ref: SecretRef): Promise<SecretRead>;
+  getVersion(ref: SecretRef, version: string): Promise<SecretRead>;
   /** Creates a new version, which becomes the latest. */
   setSecret(ref: SecretRef, secret: NewSecretVersion): Promise<SecretVersionInfo>;
   setEnabled(ref: SecretRef, version: string, enabled: boolean): Promise<void>;

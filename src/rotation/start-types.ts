@@ -1,5 +1,5 @@
 import type { SecretRef } from '../keyvault/secret-ref.js';
-import type { PolicyProblem } from '../rotators/rotator.js';
+import type { PolicyProblem } from './rotator.js';
 import type { RotationTrigger } from './model.js';
 
 /**

@@ -1,9 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { isSecretStoreError, SecretStoreErrorCode } from '../keyvault/errors.js';
 import { formatSecretRef, type SecretRef } from '../keyvault/secret-ref.js';
 import { isLedgerConflictError } from '../ledger/errors.js';
 import type { Logger } from '../observability/logger.js';
-import type { RotatorRegistry } from '../rotators/rotator.js';
+import type { RotatorRegistry } from './rotator.js';
 import { durations } from '../time/iso-duration.js';
 import { advance, deadlineFor, planOf, type Effect, type MachineRules } from './machine.js';
 import { isTerminal, RotationStatus, StepName, type Rotation, type RotationTrigger } from './model.js';
@@ -96,16 +95,12 @@ export function createStartRotation(deps: StartDeps): StartRotation {
 
   return async (secretInput, trigger, options) => {
     const secret: SecretRef = { vaultUrl: new URL(secretInput.vaultUrl).origin, name: secretInput.name };
-    let latest;
-    try {
-      latest = await deps.secretStore.getLatest(secret);
-    } catch (error) {
-      if (isSecretStoreError(error, SecretStoreErrorCode.SecretDisabled)) {
-        return { outcome: 'invalid-policy', problems: [{ tag: '(latest version)', message: 'the latest version is disabled; enable it or write a new one before rotating' }] };
-      }
-      throw error;
+    const read = await deps.secretStore.getLatest(secret);
+    if (read.kind === 'disabled') {
+      return { outcome: 'invalid-policy', problems: [{ tag: '(latest version)', message: 'the latest version is disabled; enable it or write a new one before rotating' }] };
     }
-    if (latest === undefined) return { outcome: 'not-found' };
+    if (read.kind === 'missing') return { outcome: 'not-found' };
+    const latest = read.secret;
     const reading = readPolicy(latest.tags, { rotators: deps.rotators, minValidityMs: deps.minValidityMs });
     if (reading.kind === 'unmanaged') return { outcome: 'not-managed' };
     if (reading.kind === 'invalid') return { outcome: 'invalid-policy', problems: reading.problems };

@@ -16,7 +16,8 @@ export type StepOutcome =
   | { readonly kind: 'aborted'; readonly reason: string }
   /** verify: the credential or a consumer is not healthy (yet). */
   | { readonly kind: 'unhealthy'; readonly reason: string }
-  | { readonly kind: 'failed'; readonly code: RotationErrorCode; readonly message: string };
+  /** `retryAfterMs`: the provider said when to come back (429 Retry-After); a retry waits at least that long. */
+  | { readonly kind: 'failed'; readonly code: RotationErrorCode; readonly message: string; readonly retryAfterMs?: number };
 
 /** The parts of the policy and rotator that shape the path. */
 export interface StepPlan {
@@ -112,13 +113,13 @@ export function transition(input: TransitionInput): Transition {
     case 'unhealthy':
       return retryOrGiveUp(input, RotationErrorCode.Unhealthy, outcome.reason, true);
     case 'failed':
-      return retryOrGiveUp(input, outcome.code, outcome.message, isTransientCode(outcome.code));
+      return retryOrGiveUp(input, outcome.code, outcome.message, isTransientCode(outcome.code), outcome.retryAfterMs);
   }
 }
 
-function retryOrGiveUp(input: TransitionInput, code: RotationErrorCode, message: string, retryable: boolean): Transition {
+function retryOrGiveUp(input: TransitionInput, code: RotationErrorCode, message: string, retryable: boolean, retryAfterMs = 0): Transition {
   if (retryable) {
-    const delayMs = backoffDelay(input.attempt, input.backoff, input.jitter);
+    const delayMs = Math.max(backoffDelay(input.attempt, input.backoff, input.jitter), retryAfterMs);
     if (input.attempt < input.maxAttempts && delayMs < input.remainingMs) {
       return { kind: 'retry', step: input.step, attempt: input.attempt + 1, delayMs, reason: `${code}: ${message}` };
     }

@@ -4,8 +4,8 @@ import type { SecretValue } from '../secrecy/secret-value.js';
 import { Strategy } from '../rotation/model.js';
 import type { RotationPolicy } from '../rotation/policy-types.js';
 import { toRotatorError } from './azure-errors.js';
-import { RotatorError, RotatorErrorCode } from './errors.js';
-import type { CredentialTestResult, CurrentCredential, PolicyProblem, PreparedCredential, Rotator, RotatorContext } from './rotator.js';
+import { RotatorError, RotatorErrorCode } from '../rotation/rotator-errors.js';
+import type { CredentialTestResult, CurrentCredential, PolicyProblem, PreparedCredential, Rotator, RotatorContext } from '../rotation/rotator.js';
 
 /**
  * The alternating key-pair protocol shared by Storage account keys and Event

@@ -1,6 +1,16 @@
-import { isRestError } from '@azure/core-rest-pipeline';
+import { describeRestFailure, readRestError, RestFailureKind } from '../azure/rest-error.js';
 import { isManagementApiError, ManagementErrorCode } from '../azure-management/errors.js';
-import { isRotatorError, RotatorError, RotatorErrorCode } from './errors.js';
+import { isRotatorError, RotatorError, RotatorErrorCode } from '../rotation/rotator-errors.js';
+
+const fromRest: Record<RestFailureKind, RotatorErrorCode> = {
+  [RestFailureKind.NoAnswer]: RotatorErrorCode.ProviderUnavailable,
+  [RestFailureKind.PermissionDenied]: RotatorErrorCode.PermissionDenied,
+  [RestFailureKind.NotFound]: RotatorErrorCode.TargetNotFound,
+  [RestFailureKind.Conflict]: RotatorErrorCode.ProviderRejected,
+  [RestFailureKind.Throttled]: RotatorErrorCode.ProviderThrottled,
+  [RestFailureKind.Unavailable]: RotatorErrorCode.ProviderUnavailable,
+  [RestFailureKind.Rejected]: RotatorErrorCode.ProviderRejected,
+};
 
 /**
  * Translates what an Azure call threw into a `RotatorError`, once, so the
@@ -32,24 +42,13 @@ export function toRotatorError(error: unknown, what: string): RotatorError {
       ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
     });
   }
-  // The storage data-plane SDK throws RestError: status when the service answered, a code when the network did not.
-  if (isRestError(error)) {
-    const status = error.statusCode;
-    const serviceCode = typeof error.code === 'string' ? error.code : undefined;
-    if (status === undefined) {
-      return new RotatorError(RotatorErrorCode.ProviderUnavailable, `${what}: no answer (${serviceCode ?? error.name})`, { cause: error });
-    }
-    const code =
-      status === 401 || status === 403
-        ? RotatorErrorCode.PermissionDenied
-        : status === 404
-          ? RotatorErrorCode.TargetNotFound
-          : status === 429
-            ? RotatorErrorCode.ProviderThrottled
-            : status >= 500
-              ? RotatorErrorCode.ProviderUnavailable
-              : RotatorErrorCode.ProviderRejected;
-    return new RotatorError(code, `${what}: ${status}${serviceCode === undefined ? '' : ` ${serviceCode}`}`, { cause: error });
+  // The storage and Event Grid data-plane SDKs throw RestError.
+  const failure = readRestError(error);
+  if (failure !== undefined) {
+    return new RotatorError(fromRest[failure.kind], `${what}: ${describeRestFailure(failure)}`, {
+      cause: error,
+      ...(failure.retryAfterMs === undefined ? {} : { retryAfterMs: failure.retryAfterMs }),
+    });
   }
   const name = error instanceof Error ? error.name : typeof error;
   return new RotatorError(RotatorErrorCode.ProviderRejected, `${what}: unexpected ${name}`, { cause: error });

@@ -2,7 +2,7 @@ import type { TokenCredential } from '@azure/identity';
 import type { ManagementTransportOptions } from '../azure-management/pipeline.js';
 import { createEntraAppSecretRotator } from './entra-app-secret/index.js';
 import { createEventGridTopicKeyRotator } from './eventgrid-topic-key/index.js';
-import type { Rotator } from './rotator.js';
+import type { Rotator } from '../rotation/rotator.js';
 import { createStorageAccountKeyRotator } from './storage-account-key/index.js';
 import { createStorageSasRotator } from './storage-sas/index.js';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { PolicyProblem } from './rotator.js';
+import type { PolicyProblem } from '../rotation/rotator.js';
 
 export type TagReading<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly problems: readonly PolicyProblem[] };
 

@@ -1,4 +1,3 @@
-import { isSecretStoreError, SecretStoreErrorCode } from '../keyvault/errors.js';
 import type { SecretStore, SecretVersionInfo } from '../rotation/ports.js';
 
 /**
@@ -11,11 +10,7 @@ import type { SecretStore, SecretVersionInfo } from '../rotation/ports.js';
  */
 export async function currentVersionOf(secrets: SecretStore, info: SecretVersionInfo): Promise<string | undefined> {
   if (info.version !== '') return info.version;
-  try {
-    return (await secrets.getLatest(info.secret))?.version;
-  } catch (error) {
-    // A disabled latest version answers 403 SecretDisabled: there is no current version to speak of.
-    if (isSecretStoreError(error) && error.code === SecretStoreErrorCode.SecretDisabled) return undefined;
-    throw error;
-  }
+  const read = await secrets.getLatest(info.secret);
+  // A disabled latest version has no current version to speak of.
+  return read.kind === 'found' ? read.secret.version : undefined;
 }

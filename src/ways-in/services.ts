@@ -5,7 +5,7 @@ import { readPolicy, type PolicyReading as EnginePolicyReading } from '../rotati
 import type { RotationPolicy } from '../rotation/policy-types.js';
 import { systemClock, type Clock, type RotationLedger, type SecretStore } from '../rotation/ports.js';
 import type { StartRotation } from '../rotation/start-types.js';
-import type { PolicyProblem } from '../rotators/rotator.js';
+import type { PolicyProblem } from '../rotation/rotator.js';
 
 /** What a secret's tags say about Rotor managing it (the engine's reading, minus the rotator object). */
 export type PolicyReading =

@@ -1,36 +1,29 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import Parser from 'tree-sitter';
+import Bicep from 'tree-sitter-bicep';
 
 /**
- * A small reader of Bicep *text*, enough for the infra tests to check
- * invariants without the Bicep compiler (which cannot be installed here).
+ * Bicep read with a real parser: tree-sitter-bicep (the grammar editors use),
+ * through the tree-sitter Node binding. A file with any syntax error (an ERROR
+ * or MISSING node anywhere in its tree) does not load: `readBicep` throws
+ * `BicepSyntaxError` naming line and column, so every infra test fails on it.
  *
- * What it understands:
- * - comments (`//`, `/* *\/`), strings (`'...'` with `\'` escapes and
- *   `${...}` interpolation, which may hold strings) and multi-line `'''`
- *   strings, so brackets, colons and `//` inside strings do not confuse it;
- * - top-level `targetScope`, `param`, `var`, `resource`, `module` and `output`
- *   statements with their decorators, line numbers, `existing`, an `if (...)`
- *   condition and a `[for ...: ...]` loop;
- * - object bodies: property name → the raw text of its value, nested objects
- *   on request, and arrays of literals;
- * - literals (strings without interpolation, booleans, integers) and one step
- *   of indirection through a `param` default or a `var`.
+ * On top of the tree, a small view the infra tests read: the file's
+ * statements (params with their decorators, vars, resources, modules,
+ * outputs), resource and module bodies as objects (property → the source text
+ * of its value, nested objects on request), and literals. Expressions are not
+ * evaluated: a value built from a function, a ternary or a param is returned
+ * as text, and a test that needs a literal fails rather than guesses.
  *
- * What it does not do (on purpose; it is not a parser):
- * - evaluate expressions, functions, `union()`, ternaries or loops: a value
- *   built that way is returned as raw text, and a test that needs a literal
- *   fails rather than guesses;
- * - resources declared *inside* another resource's body (the infra avoids
- *   them) or statements that continue on a new line after the brackets close
- *   (a top-level statement ends at the first line end where brackets balance);
- * - single-line objects with several comma-separated properties inside
- *   *nested* values are read as raw text only;
- * - type checking, API schemas, scopes across files: a module's parameters
- *   are text, not the values they become.
- * Unbalanced brackets or an unterminated string throw, so a file it cannot
- * read fails the tests loudly instead of passing them quietly.
+ * Resource bodies are checked against Azure's published type data by
+ * `validateResourceBodies` in ./bicep-types.ts.
  */
+
+export type SyntaxNode = Parser.SyntaxNode;
+
+const parser = new Parser();
+parser.setLanguage(Bicep as unknown as Parser.Language);
 
 export interface BicepParam {
   readonly name: string;
@@ -89,338 +82,246 @@ export interface BicepFile {
   readonly outputs: readonly BicepOutput[];
 }
 
-export class BicepReadError extends Error {
-  override readonly name = 'BicepReadError';
+export interface BicepSyntaxProblem {
+  readonly line: number;
+  readonly column: number;
+  /** `unexpected <text>` for an ERROR node, `missing <token>` for a MISSING one. */
+  readonly message: string;
 }
 
-/** The object literal of a resource or module body: property → raw value text. */
-export class BicepObject {
-  readonly #entries: ReadonlyMap<string, string>;
+export class BicepSyntaxError extends Error {
+  override readonly name = 'BicepSyntaxError';
+  constructor(
+    readonly path: string,
+    readonly problems: readonly BicepSyntaxProblem[],
+  ) {
+    super(`${path}: ${problems.map((p) => `${p.line}:${p.column} ${p.message}`).join('; ')}`);
+  }
+}
 
-  constructor(entries: ReadonlyMap<string, string>) {
-    this.#entries = entries;
+/** The object literal of a resource or module body: property → source text of the value. */
+export class BicepObject {
+  readonly #entries: ReadonlyMap<string, SyntaxNode>;
+
+  constructor(readonly node: SyntaxNode) {
+    this.#entries = new Map(objectProperties(node).map((p) => [p.key, p.value]));
   }
 
-  /** Property names in source order; quoted names are unquoted. */
+  /** Property names in source order; quoted names are unquoted (interpolated ones keep `${...}`). */
   keys(): string[] {
     return [...this.#entries.keys()];
   }
 
-  /** Raw text of a property, following nested objects with a dotted path. */
-  get(path: string): string | undefined {
+  /** The value node of a property, following nested objects with a dotted path. */
+  valueNode(path: string): SyntaxNode | undefined {
     const [head, ...rest] = path.split('.');
     if (head === undefined) return undefined;
     const value = this.#entries.get(head);
     if (value === undefined || rest.length === 0) return value;
-    return this.object(head)?.get(rest.join('.'));
+    return this.object(head)?.valueNode(rest.join('.'));
+  }
+
+  /** Source text of a property's value, following nested objects with a dotted path. */
+  get(path: string): string | undefined {
+    return this.valueNode(path)?.text;
   }
 
   /** A nested object literal, or undefined when the value is not one. */
   object(path: string): BicepObject | undefined {
-    const value = this.get(path)?.trim();
-    if (value === undefined || !value.startsWith('{') || !value.endsWith('}')) return undefined;
-    return parseObjectLiteral(value);
+    const value = this.valueNode(path);
+    return value?.type === 'object' ? new BicepObject(value) : undefined;
   }
 }
 
-// ---------------------------------------------------------------------------
-// Scanning: blank comments, and mask string contents so structure is visible.
-
-interface Scan {
-  /** Text with comments replaced by spaces. */
-  readonly code: string;
-  /** Like `code`, with every character inside a string literal replaced by `_`. */
-  readonly shape: string;
+export interface ObjectProperty {
+  /** The property name; a quoted name without quotes. */
+  readonly key: string;
+  /** False when the name is an interpolated string (`'${id}': {}`). */
+  readonly literalKey: boolean;
+  readonly keyNode: SyntaxNode;
+  readonly value: SyntaxNode;
 }
 
-function scan(text: string): Scan {
-  const code = text.split('');
-  const shape = text.split('');
-  // Stack of contexts: 'code' (with a brace depth for interpolation), 'string'.
-  const stack: { kind: 'code' | 'string'; braces: number }[] = [{ kind: 'code', braces: 0 }];
-  let i = 0;
-  const blank = (from: number, to: number, replacement: string): void => {
-    for (let k = from; k < to; k += 1) {
-      if (text[k] === '\n') continue;
-      code[k] = replacement === ' ' ? ' ' : code[k]!;
-      shape[k] = replacement;
+/** The properties of an `object` node, in source order. */
+export function objectProperties(node: SyntaxNode): ObjectProperty[] {
+  return node.namedChildren
+    .filter((c) => c.type === 'object_property')
+    .map((property) => {
+      const named = property.namedChildren.filter((c) => c.type !== 'comment');
+      const keyNode = named[0]!;
+      const value = named[named.length - 1]!;
+      const literalKey = keyNode.type !== 'string' || !hasInterpolation(keyNode);
+      const key = keyNode.type === 'string' ? (literalKey ? stringValue(keyNode) : keyNode.text.slice(1, -1)) : keyNode.text;
+      return { key, literalKey, keyNode, value };
+    });
+}
+
+/** ERROR and MISSING nodes of a tree, as problems with 1-based line and column. */
+export function syntaxProblems(root: SyntaxNode): BicepSyntaxProblem[] {
+  const problems: BicepSyntaxProblem[] = [];
+  const visit = (node: SyntaxNode): void => {
+    if (node.isMissing) {
+      problems.push({ line: node.startPosition.row + 1, column: node.startPosition.column + 1, message: `missing ${node.type}` });
+      return;
     }
+    if (node.type === 'ERROR') {
+      problems.push({
+        line: node.startPosition.row + 1,
+        column: node.startPosition.column + 1,
+        message: `unexpected ${JSON.stringify(node.text.split('\n')[0]!.slice(0, 40))}`,
+      });
+      return;
+    }
+    if (node.hasError) for (const child of node.children) visit(child);
   };
-  while (i < text.length) {
-    const top = stack[stack.length - 1]!;
-    const c = text[i]!;
-    const next = text[i + 1];
-    if (top.kind === 'code') {
-      if (c === '/' && next === '/') {
-        const end = text.indexOf('\n', i);
-        const stop = end === -1 ? text.length : end;
-        blank(i, stop, ' ');
-        i = stop;
-      } else if (c === '/' && next === '*') {
-        const end = text.indexOf('*/', i + 2);
-        if (end === -1) throw new BicepReadError('unterminated block comment');
-        blank(i, end + 2, ' ');
-        i = end + 2;
-      } else if (text.startsWith("'''", i)) {
-        const end = text.indexOf("'''", i + 3);
-        if (end === -1) throw new BicepReadError('unterminated multi-line string');
-        blank(i + 3, end, '_');
-        i = end + 3;
-      } else if (c === "'") {
-        stack.push({ kind: 'string', braces: 0 });
-        i += 1;
-      } else if (c === '{' && stack.length > 1) {
-        top.braces += 1;
-        i += 1;
-      } else if (c === '}' && stack.length > 1 && top.braces === 0) {
-        // End of an interpolation: back into the enclosing string.
-        shape[i] = '_';
-        stack.pop();
-        i += 1;
-      } else {
-        if (c === '}' && stack.length > 1) top.braces -= 1;
-        if (stack.length > 1 && c !== '\n') shape[i] = '_';
-        i += 1;
-      }
-    } else {
-      if (c === '\\') {
-        blank(i, Math.min(i + 2, text.length), '_');
-        i += 2;
-      } else if (c === "'") {
-        stack.pop();
-        i += 1;
-      } else if (c === '$' && next === '{') {
-        blank(i, i + 2, '_');
-        stack.push({ kind: 'code', braces: 0 });
-        i += 2;
-      } else if (c === '\n') {
-        throw new BicepReadError(`line break inside a string at offset ${i}`);
-      } else {
-        shape[i] = '_';
-        i += 1;
-      }
-    }
+  visit(root);
+  return problems;
+}
+
+/** Parses Bicep source into its tree-sitter tree (syntax errors included, not thrown). */
+export function parseBicep(raw: string): Parser.Tree {
+  return parser.parse(raw);
+}
+
+function hasInterpolation(stringNode: SyntaxNode): boolean {
+  return stringNode.namedChildren.some((c) => c.type === 'interpolation');
+}
+
+const ESCAPES: Record<string, string> = { n: '\n', r: '\r', t: '\t', '\\': '\\', "'": "'", $: '$' };
+
+/** The value of a string node without interpolation (escapes resolved). */
+function stringValue(node: SyntaxNode): string {
+  const text = node.text;
+  if (text.startsWith("'''")) return text.slice(3, -3).replace(/^\r?\n/, '');
+  return text
+    .slice(1, -1)
+    .replace(/\\u\{([0-9a-fA-F]+)\}|\\(.)/g, (_, hex: string | undefined, c: string) =>
+      hex !== undefined ? String.fromCodePoint(parseInt(hex, 16)) : (ESCAPES[c] ?? c),
+    );
+}
+
+function precedingDecorators(node: SyntaxNode): string[] {
+  const previous = node.previousNamedSibling;
+  if (previous?.type !== 'decorators') return [];
+  return previous.namedChildren.filter((c) => c.type === 'decorator').map((d) => d.text);
+}
+
+/** Splits the value of a resource or module declaration into condition, loop and body. */
+function declarationValue(value: SyntaxNode): { condition: string | undefined; loop: string | undefined; body: BicepObject } {
+  let loop: string | undefined;
+  let condition: string | undefined;
+  let node = value;
+  if (node.type === 'for_statement') {
+    const body = node.childForFieldName('body') ?? node.namedChildren[node.namedChildren.length - 1]!;
+    const head = node.namedChildren.filter((c) => c.id !== body.id && c.type !== 'comment');
+    loop = `${head[0]!.text} in ${head.slice(1).map((c) => c.text).join(' ')}`;
+    node = body;
   }
-  if (stack.length !== 1) throw new BicepReadError('unterminated string or interpolation');
-  return { code: code.join(''), shape: shape.join('') };
-}
-
-const OPEN = new Set(['(', '[', '{']);
-const CLOSE: Record<string, string> = { ')': '(', ']': '[', '}': '{' };
-
-/** Index of the bracket closing the one at `start` in `shape`, or throws. */
-function matching(shape: string, start: number): number {
-  const stack: string[] = [];
-  for (let i = start; i < shape.length; i += 1) {
-    const c = shape[i]!;
-    if (OPEN.has(c)) stack.push(c);
-    else if (c in CLOSE) {
-      if (stack.pop() !== CLOSE[c]) throw new BicepReadError(`unbalanced '${c}' at offset ${i}`);
-      if (stack.length === 0) return i;
-    }
+  if (node.type === 'if_statement') {
+    const test = node.namedChildren.find((c) => c.type === 'parenthesized_expression')!;
+    condition = test.text.slice(1, -1).trim();
+    node = node.namedChildren.find((c) => c.type === 'object')!;
   }
-  throw new BicepReadError(`unclosed '${shape[start]}' at offset ${start}`);
+  if (node.type !== 'object') throw new Error(`expected an object body, found ${node.type} at line ${node.startPosition.row + 1}`);
+  return { condition, loop, body: new BicepObject(node) };
 }
 
-// ---------------------------------------------------------------------------
-// Statements
-
-interface Statement {
-  readonly text: string;
-  readonly shape: string;
-  readonly line: number;
+/** The node after `=` in a declaration. */
+function assigned(node: SyntaxNode): SyntaxNode | undefined {
+  const index = node.children.findIndex((c) => c.type === '=');
+  return index === -1 ? undefined : (node.children.slice(index + 1).find((c) => c.isNamed && c.type !== 'comment') ?? undefined);
 }
 
-function statements(scanned: Scan): Statement[] {
-  const { code, shape } = scanned;
-  const out: Statement[] = [];
-  let depth = 0;
-  let start = -1;
-  let startLine = 0;
-  let line = 1;
-  for (let i = 0; i <= shape.length; i += 1) {
-    const c = i < shape.length ? shape[i]! : '\n';
-    if (start === -1 && !/\s/.test(c)) {
-      start = i;
-      startLine = line;
-    }
-    if (OPEN.has(c)) depth += 1;
-    else if (c in CLOSE) {
-      depth -= 1;
-      if (depth < 0) throw new BicepReadError(`unbalanced '${c}' on line ${line}`);
-    }
-    if (c === '\n') {
-      if (depth === 0 && start !== -1) {
-        out.push({ text: code.slice(start, i).trim(), shape: shape.slice(start, i).trim(), line: startLine });
-        start = -1;
-      }
-      line += 1;
-    }
+/** Reads Bicep source text; `path` is used in messages and results. Throws BicepSyntaxError on any syntax error. */
+export function readBicep(raw: string, path = '(text)'): BicepFile {
+  const tree = parseBicep(raw);
+  const problems = syntaxProblems(tree.rootNode);
+  if (problems.length > 0) throw new BicepSyntaxError(path, problems);
+
+  const code = raw.split('');
+  for (const comment of tree.rootNode.descendantsOfType('comment')) {
+    for (let i = comment.startIndex; i < comment.endIndex; i += 1) if (code[i] !== '\n') code[i] = ' ';
   }
-  if (depth !== 0) throw new BicepReadError('unbalanced brackets at end of file');
-  return out;
-}
 
-/** Splits `= ...rest` of a resource or module into condition, loop and body object. */
-function declarationBody(rest: string, restShape: string): { condition?: string; loop?: string; body: BicepObject } {
-  const end = restShape.lastIndexOf('}');
-  if (end === -1) throw new BicepReadError(`no object body in: ${rest.slice(0, 60)}`);
-  // Walk back to the matching '{'.
-  let depth = 0;
-  let begin = -1;
-  for (let i = end; i >= 0; i -= 1) {
-    const c = restShape[i]!;
-    if (c === '}' || c === ']' || c === ')') depth += 1;
-    else if (c === '{' || c === '[' || c === '(') {
-      depth -= 1;
-      if (depth === 0) {
-        begin = i;
-        break;
-      }
-    }
-  }
-  if (begin === -1) throw new BicepReadError(`unbalanced body in: ${rest.slice(0, 60)}`);
-  const header = rest.slice(0, begin).trim();
-  const loop = /^\[\s*for\s+([\s\S]+?)\s*:\s*(?:if\b|$)/.exec(header)?.[1];
-  const condition = /\bif\s*\(([\s\S]*)\)\s*$/.exec(header)?.[1]?.trim();
-  return {
-    ...(condition === undefined ? {} : { condition }),
-    ...(loop === undefined ? {} : { loop }),
-    body: parseObjectLiteral(rest.slice(begin, end + 1)),
-  };
-}
-
-/** Parses `{ ... }` text into property → raw value. */
-export function parseObjectLiteral(text: string): BicepObject {
-  const { code, shape } = scan(text);
-  const open = shape.indexOf('{');
-  if (open === -1) throw new BicepReadError('not an object literal');
-  const close = matching(shape, open);
-  const entries = new Map<string, string>();
-  let i = open + 1;
-  while (i < close) {
-    // Skip separators.
-    while (i < close && /[\s,]/.test(shape[i]!)) i += 1;
-    if (i >= close) break;
-    const keyMatch = /^(?:([A-Za-z_$][\w$-]*)|('[^\n]*?'))\s*:/.exec(code.slice(i, close));
-    if (!keyMatch) throw new BicepReadError(`expected a property name at: ${code.slice(i, i + 40)}`);
-    const key = keyMatch[1] ?? keyMatch[2]!.slice(1, -1);
-    let j = i + keyMatch[0].length;
-    const valueStart = j;
-    let depth = 0;
-    while (j < close) {
-      const c = shape[j]!;
-      if (OPEN.has(c)) depth += 1;
-      else if (c in CLOSE) depth -= 1;
-      else if (depth === 0 && (c === '\n' || c === ',')) {
-        // A ternary or operator continued on the next line belongs to this value.
-        const ahead = /^[\s,]*([?:.&|])/.exec(shape.slice(j, close));
-        if (c === '\n' && ahead && ahead[1] !== undefined) {
-          j += 1;
-          continue;
-        }
-        break;
-      }
-      j += 1;
-    }
-    entries.set(key, code.slice(valueStart, j).trim());
-    i = j;
-  }
-  return new BicepObject(entries);
-}
-
-function collect(path: string, raw: string): BicepFile {
-  const scanned = scan(raw);
   const params: BicepParam[] = [];
   const vars: BicepVar[] = [];
   const resources: BicepResource[] = [];
   const modules: BicepModule[] = [];
   const outputs: BicepOutput[] = [];
   let targetScope: string | undefined;
-  let decorators: string[] = [];
 
-  for (const st of statements(scanned)) {
-    const { text, shape, line } = st;
-    if (text.startsWith('@')) {
-      decorators.push(text);
-      continue;
-    }
-    const keyword = /^(\w+)/.exec(text)?.[1];
-    const restFrom = (m: RegExpExecArray): [string, string] => [text.slice(m[0].length), shape.slice(m[0].length)];
-    switch (keyword ?? '') {
-      case 'targetScope':
-        targetScope = /^targetScope\s*=\s*'(\w+)'/.exec(text)?.[1];
+  for (const statement of tree.rootNode.namedChildren) {
+    const line = statement.startPosition.row + 1;
+    const named = statement.namedChildren.filter((c) => c.type !== 'comment');
+    const value = assigned(statement);
+    switch (statement.type) {
+      case 'target_scope_assignment':
+        targetScope = literal(value?.text ?? named[0]?.text) as string | undefined;
         break;
-      case 'param': {
-        const m = /^param\s+(\w+)\s+([^=]+?)\s*(?:=\s*([\s\S]+))?$/.exec(text);
-        if (!m) throw new BicepReadError(`${path}:${line}: cannot read param`);
-        params.push({ name: m[1]!, type: m[2]!.trim(), defaultValue: m[3]?.trim(), decorators, line });
+      case 'parameter_declaration':
+        params.push({
+          name: named[0]!.text,
+          type: named[1]!.text,
+          defaultValue: value?.text,
+          decorators: precedingDecorators(statement),
+          line,
+        });
         break;
-      }
-      case 'var': {
-        const m = /^var\s+(\w+)\s*=\s*([\s\S]+)$/.exec(text);
-        if (!m) throw new BicepReadError(`${path}:${line}: cannot read var`);
-        vars.push({ name: m[1]!, value: m[2]!.trim(), line });
+      case 'variable_declaration':
+        vars.push({ name: named[0]!.text, value: value!.text, line });
         break;
-      }
-      case 'resource': {
-        const m = /^resource\s+(\w+)\s+'([^'@]+)@([^']+)'\s+(existing\s+)?=\s*/.exec(text);
-        if (!m) throw new BicepReadError(`${path}:${line}: cannot read resource`);
-        const [rest, restShape] = restFrom(m);
+      case 'output_declaration':
+        outputs.push({
+          name: named[0]!.text,
+          type: named[1]!.text,
+          value: value!.text,
+          decorators: precedingDecorators(statement),
+          line,
+        });
+        break;
+      case 'resource_declaration': {
+        const typeAndVersion = stringValue(named[1]!);
+        const at = typeAndVersion.lastIndexOf('@');
         resources.push({
-          symbol: m[1]!,
-          type: m[2]!,
-          apiVersion: m[3]!,
-          existing: m[4] !== undefined,
-          condition: undefined,
-          loop: undefined,
-          ...declarationBody(rest, restShape),
+          symbol: named[0]!.text,
+          type: typeAndVersion.slice(0, at),
+          apiVersion: typeAndVersion.slice(at + 1),
+          existing: statement.children.some((c) => c.type === 'existing'),
+          ...declarationValue(value!),
           line,
         });
         break;
       }
-      case 'module': {
-        const m = /^module\s+(\w+)\s+'([^']+)'\s*=\s*/.exec(text);
-        if (!m) throw new BicepReadError(`${path}:${line}: cannot read module`);
-        const [rest, restShape] = restFrom(m);
-        modules.push({ symbol: m[1]!, path: m[2]!, condition: undefined, loop: undefined, ...declarationBody(rest, restShape), line });
+      case 'module_declaration':
+        modules.push({ symbol: named[0]!.text, path: stringValue(named[1]!), ...declarationValue(value!), line });
         break;
-      }
-      case 'output': {
-        const m = /^output\s+(\w+)\s+(\S+)\s*=\s*([\s\S]+)$/.exec(text);
-        if (!m) throw new BicepReadError(`${path}:${line}: cannot read output`);
-        outputs.push({ name: m[1]!, type: m[2]!, value: m[3]!.trim(), decorators, line });
-        break;
-      }
       default:
-        // import, type, func, metadata, extension: not needed by the checks.
+        // comments, decorators (read with their statement), import, type, func, metadata.
         break;
     }
-    decorators = [];
   }
-  return { path, raw, code: scanned.code, targetScope, params, vars, resources, modules, outputs };
-}
-
-/** Reads Bicep source text; `path` is only used in messages and results. */
-export function readBicep(raw: string, path = '(text)'): BicepFile {
-  return collect(path, raw);
+  return { path, raw, code: code.join(''), targetScope, params, vars, resources, modules, outputs };
 }
 
 /** Every `.bicep` file under `dir` (recursively), keyed by path relative to `root`. */
 export function readBicepTree(root: string, dir = 'infra'): Map<string, BicepFile> {
   const files = new Map<string, BicepFile>();
+  for (const path of bicepPaths(root, dir)) files.set(path, readBicep(readFileSync(join(root, path), 'utf8'), path));
+  return files;
+}
+
+/** Paths (relative to `root`, forward slashes) of every `.bicep` file under `dir`. */
+export function bicepPaths(root: string, dir = 'infra'): string[] {
+  const paths: string[] = [];
   const walk = (absolute: string): void => {
     for (const entry of readdirSync(absolute, { withFileTypes: true })) {
       const full = join(absolute, entry.name);
       if (entry.isDirectory()) walk(full);
-      else if (entry.name.endsWith('.bicep')) {
-        const path = relative(root, full).split('\\').join('/');
-        files.set(path, readBicep(readFileSync(full, 'utf8'), path));
-      }
+      else if (entry.name.endsWith('.bicep')) paths.push(relative(root, full).split('\\').join('/'));
     }
   };
   walk(join(root, dir));
-  return files;
+  return paths.sort();
 }
 
 // ---------------------------------------------------------------------------
@@ -428,15 +329,37 @@ export function readBicepTree(root: string, dir = 'infra'): Map<string, BicepFil
 
 export type Literal = string | number | boolean;
 
+/** The literal a value node stands for (string without interpolation, number, boolean), or undefined. */
+export function nodeLiteral(node: SyntaxNode): Literal | undefined {
+  switch (node.type) {
+    case 'boolean':
+      return node.text === 'true';
+    case 'number':
+      return Number(node.text);
+    case 'unary_expression':
+      return node.text.startsWith('-') && node.namedChildren[0]?.type === 'number' ? -Number(node.namedChildren[0].text) : undefined;
+    case 'string':
+      return hasInterpolation(node) ? undefined : stringValue(node);
+    case 'parenthesized_expression':
+      return node.namedChildren.length === 1 ? nodeLiteral(node.namedChildren[0]!) : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** Parses the text of one expression (as written in a Bicep file) into its node. */
+function expression(text: string): SyntaxNode | undefined {
+  const tree = parser.parse(`var x = ${text}\n`);
+  if (tree.rootNode.hasError) return undefined;
+  const declaration = tree.rootNode.namedChildren.find((c) => c.type === 'variable_declaration');
+  return declaration ? assigned(declaration) : undefined;
+}
+
 /** A literal value, or undefined for anything computed. */
 export function literal(value: string | undefined): Literal | undefined {
   if (value === undefined) return undefined;
-  const v = value.trim();
-  if (v === 'true') return true;
-  if (v === 'false') return false;
-  if (/^-?\d+$/.test(v)) return Number(v);
-  const s = /^'((?:[^'\\$]|\\.|\$(?!\{))*)'$/.exec(v);
-  return s ? s[1]!.replace(/\\(.)/g, '$1') : undefined;
+  const node = expression(value.trim());
+  return node ? nodeLiteral(node) : undefined;
 }
 
 /** A literal, following one identifier to a param default or a var in `file`. */
@@ -451,28 +374,11 @@ export function resolve(file: BicepFile, value: string | undefined): Literal | u
   return variable ? literal(variable.value) : undefined;
 }
 
-/** The literal elements of an array literal (`[ 'a' 'b' ]`, one per line or comma-separated). */
+/** The literal elements of an array literal (`[ 'a' 'b' ]`, one per line or comma-separated), or undefined. */
 export function literalArray(value: string | undefined): Literal[] | undefined {
   if (value === undefined) return undefined;
-  const v = value.trim();
-  if (!v.startsWith('[') || !v.endsWith(']')) return undefined;
-  const { code, shape } = scan(v);
-  const items: Literal[] = [];
-  let depth = 0;
-  let start = 1;
-  for (let i = 1; i < shape.length; i += 1) {
-    const c = shape[i]!;
-    if (OPEN.has(c)) depth += 1;
-    else if (c in CLOSE && depth > 0) depth -= 1;
-    else if (depth === 0 && (c === '\n' || c === ',' || i === shape.length - 1)) {
-      const item = code.slice(start, i).trim();
-      if (item !== '') {
-        const lit = literal(item);
-        if (lit === undefined) return undefined;
-        items.push(lit);
-      }
-      start = i + 1;
-    }
-  }
-  return items;
+  const node = expression(value.trim());
+  if (node?.type !== 'array') return undefined;
+  const items = node.namedChildren.filter((c) => c.type !== 'comment').map(nodeLiteral);
+  return items.every((i) => i !== undefined) ? items : undefined;
 }

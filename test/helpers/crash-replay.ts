@@ -1,7 +1,7 @@
 import { expect } from 'vitest';
 import type { SecretRef } from '../../src/keyvault/secret-ref.js';
 import { pendingRef } from '../../src/rotation/pending.js';
-import type { Rotator } from '../../src/rotators/rotator.js';
+import type { Rotator } from '../../src/rotation/rotator.js';
 import type { EnginePorts, FakeWorld } from './fakes/world.js';
 
 /**

@@ -11,7 +11,7 @@ import { createLogger, createMemorySink, type LogRecord } from '../../src/observ
 import { createRotationEngine, type EngineSettings, type RotationEngine } from '../../src/rotation/engine.js';
 import type { Clock, SecretStore, StepQueue } from '../../src/rotation/ports.js';
 import { createRandomRotator } from '../../src/rotators/random/random-rotator.js';
-import { createRotatorRegistry, type Rotator } from '../../src/rotators/rotator.js';
+import { createRotatorRegistry, type Rotator } from '../../src/rotation/rotator.js';
 import { startAzuriteBlob, type AzuriteBlob } from './azurite.js';
 import { createFakeNotifier, type FakeNotifier } from './fakes/notifier.js';
 import type { EnginePorts } from './fakes/world.js';

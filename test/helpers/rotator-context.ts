@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createLogger, createMemorySink, type LogRecord } from '../../src/observability/logger.js';
 import type { RotationPolicy } from '../../src/rotation/policy-types.js';
 import type { Strategy } from '../../src/rotation/model.js';
-import type { CurrentCredential, PreparedCredential, RotatorContext } from '../../src/rotators/rotator.js';
+import type { CurrentCredential, PreparedCredential, RotatorContext } from '../../src/rotation/rotator.js';
 import { SecretValue } from '../../src/secrecy/secret-value.js';
 
 /**

@@ -1,7 +1,7 @@
 import { createLogger, createMemorySink, type LogRecord } from '../../src/observability/logger.js';
 import type { Strategy } from '../../src/rotation/model.js';
 import type { RotationPolicy } from '../../src/rotation/policy-types.js';
-import type { CurrentCredential, PreparedCredential, Rotator, RotatorContext } from '../../src/rotators/rotator.js';
+import type { CurrentCredential, PreparedCredential, Rotator, RotatorContext } from '../../src/rotation/rotator.js';
 import { SecretValue } from '../../src/secrecy/secret-value.js';
 
 export const testVault = 'https://kv-rotor-test.vault.azure.net';

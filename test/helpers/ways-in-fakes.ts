@@ -11,18 +11,18 @@ import type {
   RotationLedger,
   RotationNotification,
   RotationSummary,
+  SecretRead,
   SecretStore,
   SecretVersionInfo,
   StepMessage,
   StepQueue,
-  StoredSecret,
   Versioned,
 } from '../../src/rotation/ports.js';
 import type { StartRotation, StartRotationResult } from '../../src/rotation/start-types.js';
 import { parseIsoDuration } from '../../src/time/iso-duration.js';
 import { readPolicy } from '../../src/rotation/policy.js';
 import { createRandomRotator } from '../../src/rotators/random/random-rotator.js';
-import { createRotatorRegistry } from '../../src/rotators/rotator.js';
+import { createRotatorRegistry } from '../../src/rotation/rotator.js';
 import type { PolicyReading, WaysInServices } from '../../src/ways-in/services.js';
 import { FAKE_VAULT, type FakeWorld } from './fakes/world.js';
 
@@ -124,8 +124,8 @@ export function createMemorySecretStore(initial: readonly SecretVersionInfo[] = 
   };
   return {
     add,
-    getLatest: (): Promise<StoredSecret | undefined> => unsupported(),
-    getVersion: (): Promise<StoredSecret | undefined> => unsupported(),
+    getLatest: (): Promise<SecretRead> => unsupported(),
+    getVersion: (): Promise<SecretRead> => unsupported(),
     setSecret: (): Promise<SecretVersionInfo> => unsupported(),
     setEnabled: (): Promise<void> => unsupported(),
     async *listVersions(ref) {

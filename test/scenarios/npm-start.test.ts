@@ -102,7 +102,8 @@ describe('npm start as a process', () => {
     first.kill('SIGTERM');
     const { code } = await exited;
     await until('the stack process to be gone', () => (alive(running.pid) ? undefined : true), 60_000);
-    expect(code).toBe(0);
+    // npm reports the signal it forwarded (128 + 15); the stack itself stopped cleanly (its file is gone).
+    expect([0, 143]).toContain(code);
     expect(readStackFile(state)).toBeUndefined();
     await expect(fetch(`${running.api!.baseUrl}/secrets`)).rejects.toThrow();
   });

@@ -49,16 +49,26 @@ export async function runDemoScenario(stack: LocalStack, say: (line: string) => 
     stack.emulators.eventGrid.admin
       .published({ topic: 'rotor-notifications' })
       .some((r) => (r.event as { type?: string; data?: { rotationId?: string } }).type === type && (r.event as { data?: { rotationId?: string } }).data?.rotationId === rotationId);
+  // The notification is published once the record says how the rotation ended: give it a moment to arrive.
+  const notifiedSoon = async (rotationId: string, type: string): Promise<boolean> => {
+    const until = Date.now() + 15_000;
+    while (!notified(rotationId, type)) {
+      if (Date.now() > until) return false;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    return true;
+  };
   const results: ScenarioResult[] = [];
 
   say(`1. ${DemoSecret.NearExpiry} expires within 30 days: Key Vault's SecretNearExpiry event starts its rotation…`);
   const first = await until('the event-driven rotation to start', async () => (await history(DemoSecret.NearExpiry))[0]);
   const firstEnd = await ended(first.id);
+  const firstNotified = await notifiedSoon(first.id, 'Rotor.Rotation.Completed');
   results.push({
     scenario: 'Event-driven rotation',
     expected: 'Completed, notified',
-    observed: `${firstEnd.status} (trigger ${first.trigger.kind})${notified(first.id, 'Rotor.Rotation.Completed') ? ', notified' : ''}`,
-    ok: firstEnd.status === 'Completed' && first.trigger.kind === 'event' && notified(first.id, 'Rotor.Rotation.Completed'),
+    observed: `${firstEnd.status} (trigger ${first.trigger.kind})${firstNotified ? ', notified' : ''}`,
+    ok: firstEnd.status === 'Completed' && first.trigger.kind === 'event' && firstNotified,
   });
 
   say(`2. An operator rotates ${DemoSecret.Manual} through the API…`);
@@ -79,7 +89,7 @@ export async function runDemoScenario(stack: LocalStack, say: (line: string) => 
     scenario: 'Rollback (consumer rejects)',
     expected: 'RolledBack, consumer healthy',
     observed: `${rejectedEnd?.status ?? rejected.status}, consumer ${healthAfter === 200 ? 'healthy' : `answers ${healthAfter}`}`,
-    ok: rejectedEnd?.status === 'RolledBack' && healthAfter === 200 && notified(rejectedEnd.id, 'Rotor.Rotation.RolledBack'),
+    ok: rejectedEnd?.status === 'RolledBack' && healthAfter === 200 && (await notifiedSoon(rejectedEnd.id, 'Rotor.Rotation.RolledBack')),
   });
 
   say(`4. Event Grid delivers the first event again (at-least-once delivery)…`);

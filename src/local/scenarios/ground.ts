@@ -10,7 +10,7 @@ import { createRotorReceiver } from '../../../examples/webhook-receiver/receiver
 import type { Logger } from '../../observability/logger.js';
 import { createAzureRotators } from '../../rotators/azure-rotators.js';
 import { createPostgresRotator } from '../../rotators/postgres/index.js';
-import type { Rotator } from '../../rotators/rotator.js';
+import type { Rotator } from '../../rotation/rotator.js';
 import { createWebhookRotator } from '../../rotators/webhook/index.js';
 import { startTestPostgres, type TestPostgres } from './embedded-postgres.js';
 

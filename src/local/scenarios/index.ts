@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SecretClient } from '@azure/keyvault-secrets';
 import type { Logger } from '../../observability/logger.js';
-import type { Rotator } from '../../rotators/rotator.js';
+import type { Rotator } from '../../rotation/rotator.js';
 import { startScenarioGround, type ScenarioGround } from './ground.js';
 import { seedScenarios, type RunningScenario, type ScenarioReport } from './scenarios.js';
 

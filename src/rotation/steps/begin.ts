@@ -6,10 +6,14 @@ import type { RotationStep, StepContext } from './context.js';
 /** begin: reads the policy as of now, takes the lock, runs the pre-flight probe. Changes nothing, so it has no undo. */
 export function beginStep({ store, ports }: StepContext): { readonly run: RotationStep } {
   const run: RotationStep = async ({ rotation }) => {
-    const latest = await store.getLatest(rotation.secret);
-    if (latest === undefined) {
+    const read = await store.getLatest(rotation.secret);
+    if (read.kind === 'missing') {
       return { outcome: { kind: 'failed', code: RotationErrorCode.SecretNotFound, message: `${formatSecretRef(rotation.secret)} does not exist` } };
     }
+    if (read.kind === 'disabled') {
+      return { outcome: { kind: 'failed', code: RotationErrorCode.SecretDisabled, message: `the latest version of ${formatSecretRef(rotation.secret)} is disabled` } };
+    }
+    const latest = read.secret;
     const reading = readPolicy(latest.tags, { rotators: ports.rotators, minValidityMs: ports.minValidityMs });
     if (reading.kind === 'unmanaged') {
       return { outcome: { kind: 'failed', code: RotationErrorCode.InvalidPolicy, message: 'the secret has no rotor-rotator tag' } };

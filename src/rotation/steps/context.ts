@@ -1,7 +1,7 @@
 import { isSecretStoreError, SecretStoreErrorCode } from '../../keyvault/errors.js';
 import { formatSecretRef, type SecretRef } from '../../keyvault/secret-ref.js';
 import type { Logger } from '../../observability/logger.js';
-import type { CurrentCredential, PreparedCredential, Rotator, RotatorContext, RotatorRegistry } from '../../rotators/rotator.js';
+import type { CurrentCredential, PreparedCredential, Rotator, RotatorContext, RotatorRegistry } from '../rotator.js';
 import type { SecretValue } from '../../secrecy/secret-value.js';
 import { RotationError, RotationErrorCode } from '../errors.js';
 import type { RotationPatch } from '../machine.js';
@@ -96,9 +96,10 @@ export function createStepContext(ports: StepPorts): StepContext {
     },
     async readVersion(secret, version, what) {
       if (version === undefined) throw new RotationError(RotationErrorCode.SecretNotFound, `the ${what} version is not recorded`);
-      const stored = await store.getVersion(secret, version);
-      if (stored === undefined) throw new RotationError(RotationErrorCode.SecretNotFound, `the ${what} version ${version} of ${formatSecretRef(secret)} is gone`);
-      return stored;
+      const read = await store.getVersion(secret, version);
+      if (read.kind === 'missing') throw new RotationError(RotationErrorCode.SecretNotFound, `the ${what} version ${version} of ${formatSecretRef(secret)} is gone`);
+      if (read.kind === 'disabled') throw new RotationError(RotationErrorCode.SecretDisabled, `the ${what} version ${version} of ${formatSecretRef(secret)} is disabled`);
+      return read.secret;
     },
     credentialOf(stored) {
       const slot = currentSlot(stored.tags);
@@ -120,8 +121,9 @@ export function createStepContext(ports: StepPorts): StepContext {
         log: input.log,
         readSecret: async (name: string): Promise<SecretValue> => {
           const other = await store.getLatest({ vaultUrl: rotation.secret.vaultUrl, name });
-          if (other === undefined) throw new RotationError(RotationErrorCode.InvalidConfiguration, `secret ${name} that the rotator reads does not exist in the vault`);
-          return other.value;
+          if (other.kind === 'missing') throw new RotationError(RotationErrorCode.InvalidConfiguration, `secret ${name} that the rotator reads does not exist in the vault`);
+          if (other.kind === 'disabled') throw new RotationError(RotationErrorCode.SecretDisabled, `secret ${name} that the rotator reads is disabled`);
+          return other.secret.value;
         },
       };
     },

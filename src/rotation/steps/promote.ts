@@ -1,9 +1,6 @@
-import { isSecretStoreError, SecretStoreErrorCode } from '../../keyvault/errors.js';
-import type { SecretRef } from '../../keyvault/secret-ref.js';
 import { RotationError, RotationErrorCode } from '../errors.js';
 import { StepName, Strategy, UndoAction } from '../model.js';
 import { currentSlot, EngineTag, tagsForNewVersion } from '../policy.js';
-import type { StoredSecret } from '../ports.js';
 import type { RotationStep, StepContext, UndoableStepModule, UndoStep } from './context.js';
 
 /**
@@ -18,7 +15,9 @@ export function promoteStep(context: StepContext): UndoableStepModule<typeof Ste
 
   const run: RotationStep = async ({ rotation, now }) => {
     const policy = context.policyOf(rotation);
-    const latest = await store.getLatest(rotation.secret);
+    const read = await store.getLatest(rotation.secret);
+    if (read.kind === 'disabled') throw new RotationError(RotationErrorCode.SecretDisabled, 'the latest version was disabled during the rotation');
+    const latest = read.kind === 'found' ? read.secret : undefined;
     let promoted: string;
     if (latest !== undefined && latest.tags[EngineTag.Rotation] === rotation.id) {
       promoted = latest.version; // an earlier attempt wrote it; the ledger had not recorded it yet
@@ -45,21 +44,13 @@ export function promoteStep(context: StepContext): UndoableStepModule<typeof Ste
     };
   };
 
-  /** Reads the latest version, treating a disabled latest as "not ours to judge" rather than an error. */
-  async function latestOrDisabled(secret: SecretRef): Promise<StoredSecret | 'disabled' | undefined> {
-    try {
-      return await store.getLatest(secret);
-    } catch (error) {
-      if (isSecretStoreError(error, SecretStoreErrorCode.SecretDisabled)) return 'disabled';
-      throw error;
-    }
-  }
-
   const undo: UndoStep<typeof StepName.Promote> = async (record, rotation, { now }) => {
-    const latest = await latestOrDisabled(rotation.secret);
+    // A disabled or missing latest is not ours to judge: nothing is restored over it.
+    const read = await store.getLatest(rotation.secret);
+    const latest = read.kind === 'found' ? read.secret : undefined;
     let promoted = record.refs.version ?? rotation.versions.promoted;
     let restored = rotation.versions.restored;
-    if (latest !== undefined && latest !== 'disabled' && latest.tags[EngineTag.Rotation] === rotation.id) {
+    if (latest !== undefined && latest.tags[EngineTag.Rotation] === rotation.id) {
       if (promoted === undefined) promoted = latest.version;
       if (latest.version === promoted) {
         const previous = await context.readVersion(rotation.secret, rotation.versions.previous, 'previous');

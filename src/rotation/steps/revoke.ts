@@ -1,5 +1,3 @@
-import { isSecretStoreError, SecretStoreErrorCode } from '../../keyvault/errors.js';
-import type { StoredSecret } from '../ports.js';
 import type { RotationStep, StepContext } from './context.js';
 
 /** revoke (revoke-after): the provider invalidates the superseded credential, then its version is disabled. Never undone. */
@@ -10,15 +8,11 @@ export function revokeStep(context: StepContext): { readonly run: RotationStep }
     const rotator = context.rotatorOf(rotation);
     const previousVersion = rotation.versions.previous;
     if (previousVersion === undefined) return { outcome: { kind: 'succeeded', detail: 'no superseded version recorded' } };
-    let superseded: StoredSecret | undefined;
-    try {
-      superseded = await store.getVersion(rotation.secret, previousVersion);
-    } catch (error) {
-      // Disabled: an earlier attempt revoked it and then disabled the version.
-      if (isSecretStoreError(error, SecretStoreErrorCode.SecretDisabled)) return { outcome: { kind: 'succeeded', detail: 'already revoked' } };
-      throw error;
-    }
-    if (superseded !== undefined) {
+    const read = await store.getVersion(rotation.secret, previousVersion);
+    // Disabled: an earlier attempt revoked it and then disabled the version.
+    if (read.kind === 'disabled') return { outcome: { kind: 'succeeded', detail: 'already revoked' } };
+    if (read.kind === 'found') {
+      const superseded = read.secret;
       const promoted = await context.readVersion(rotation.secret, rotation.versions.promoted, 'promoted');
       await rotator.revoke?.(context.rotatorContext(rotation, context.credentialOf(promoted), input), context.credentialOf(superseded));
       await store.setEnabled(rotation.secret, superseded.version, false);

@@ -8,9 +8,9 @@ import type { RotationPolicy } from '../../rotation/policy-types.js';
 import { systemClock, type Clock } from '../../rotation/ports.js';
 import { secretFingerprint, type SecretRef } from '../../keyvault/secret-ref.js';
 import { toRotatorError } from '../azure-errors.js';
-import { RotatorError, RotatorErrorCode } from '../errors.js';
+import { RotatorError, RotatorErrorCode } from '../../rotation/rotator-errors.js';
 import { problemsOf, readTags } from '../policy-tags.js';
-import type { CurrentCredential, PolicyProblem, Rotator, RotatorContext } from '../rotator.js';
+import type { CurrentCredential, PolicyProblem, Rotator, RotatorContext } from '../../rotation/rotator.js';
 
 export const entraAppSecretKind = 'entra-app-secret';
 

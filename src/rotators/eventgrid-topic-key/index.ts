@@ -1,6 +1,6 @@
 import { AzureKeyCredential, EventGridPublisherClient } from '@azure/eventgrid';
 import type { TokenCredential } from '@azure/identity';
-import { isRestError } from '@azure/core-rest-pipeline';
+import { readRestError, RestFailureKind } from '../../azure/rest-error.js';
 import { z } from 'zod';
 import { createArmClient, type ArmClientOptions } from '../../azure-management/arm-client.js';
 import { createEventGridKeyApi, type KeyPairApi } from '../../azure-management/key-pairs.js';
@@ -8,7 +8,7 @@ import { parseEventGridTopicId, type ArmResourceId } from '../../azure-managemen
 import type { SecretValue } from '../../secrecy/secret-value.js';
 import { createKeyPairRotator, type KeyPairTarget } from '../alternating-keys.js';
 import { problemsOf, readTags } from '../policy-tags.js';
-import type { Rotator } from '../rotator.js';
+import type { Rotator } from '../../rotation/rotator.js';
 
 export const eventGridTopicKeyKind = 'eventgrid-topic-key';
 
@@ -106,8 +106,9 @@ export function createEventGridTopicKeyRotator(deps: EventGridTopicKeyRotatorDep
         }
         return { ok: true };
       } catch (error) {
-        if (isRestError(error) && (error.statusCode === 401 || error.statusCode === 403)) {
-          return { ok: false, reason: `${config.label} refused a publish with this key (${error.statusCode})` };
+        const failure = readRestError(error);
+        if (failure?.kind === RestFailureKind.PermissionDenied) {
+          return { ok: false, reason: `${config.label} refused a publish with this key (${failure.status ?? '?'})` };
         }
         throw error;
       }

@@ -1,6 +1,6 @@
 import { secretNameSchema } from '../../keyvault/secret-ref.js';
 import type { RotationPolicy } from '../../rotation/policy-types.js';
-import type { PolicyProblem } from '../rotator.js';
+import type { PolicyProblem } from '../../rotation/rotator.js';
 
 /**
  * The PostgreSQL rotator's own tags. Connection facts live in one URL-shaped

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { SecretValue } from '../../secrecy/secret-value.js';
-import { RotatorError, RotatorErrorCode } from '../errors.js';
+import { RotatorError, RotatorErrorCode } from '../../rotation/rotator-errors.js';
 import { canPrehash, scramSha256Verifier } from './scram.js';
 import { translatePgError } from './translate-error.js';
 

@@ -1,14 +1,14 @@
 import { DefaultAzureCredential } from '@azure/identity';
 import type pg from 'pg';
 import { SecretValue } from '../../secrecy/secret-value.js';
-import { RotatorError, RotatorErrorCode } from '../errors.js';
+import { RotatorError, RotatorErrorCode } from '../../rotation/rotator-errors.js';
 import type {
   CredentialTestResult,
   CurrentCredential,
   PreparedCredential,
   Rotator,
   RotatorContext,
-} from '../rotator.js';
+} from '../../rotation/rotator.js';
 import { openConnection, withAdminConnection, type ConnectionOptions, type Login } from './connection.js';
 import { decodeCredential, encodeCredential } from './credential-format.js';
 import { generatePassword } from './password.js';

@@ -1,4 +1,4 @@
-import { RotatorError, RotatorErrorCode } from '../errors.js';
+import { RotatorError, RotatorErrorCode } from '../../rotation/rotator-errors.js';
 
 /**
  * Translates what `pg` throws into a `RotatorError`, once, by SQLSTATE class

@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { Strategy } from '../../rotation/model.js';
 import type { RotationPolicy } from '../../rotation/policy-types.js';
 import { SecretValue } from '../../secrecy/secret-value.js';
-import { RotatorError, RotatorErrorCode } from '../errors.js';
-import type { PolicyProblem, Rotator } from '../rotator.js';
+import { RotatorError, RotatorErrorCode } from '../../rotation/rotator-errors.js';
+import type { PolicyProblem, Rotator } from '../../rotation/rotator.js';
 import { Alphabet, CharacterClass, classOf, conforms, generateValue, type AlphabetName, type GenerateOptions } from './generate.js';
 
 /** The random rotator's own tags. */

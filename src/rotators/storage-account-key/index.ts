@@ -1,6 +1,6 @@
 import type { TokenCredential } from '@azure/identity';
 import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
-import { isRestError } from '@azure/core-rest-pipeline';
+import { describeRestFailure, readRestError, RestFailureKind } from '../../azure/rest-error.js';
 import { z } from 'zod';
 import { createArmClient, type ArmClientOptions } from '../../azure-management/arm-client.js';
 import { createStorageAccountKeyApi, type KeyPairApi } from '../../azure-management/key-pairs.js';
@@ -8,7 +8,7 @@ import { parseStorageAccountId } from '../../azure-management/resource-id.js';
 import { SecretValue } from '../../secrecy/secret-value.js';
 import { createKeyPairRotator, type KeyPairTarget } from '../alternating-keys.js';
 import { problemsOf, readTags } from '../policy-tags.js';
-import type { Rotator } from '../rotator.js';
+import type { Rotator } from '../../rotation/rotator.js';
 
 export const storageAccountKeyKind = 'storage-account-key';
 
@@ -103,8 +103,9 @@ export function createStorageAccountKeyRotator(deps: StorageAccountKeyRotatorDep
         await client.getProperties(context.signal === undefined ? {} : { abortSignal: context.signal });
         return { ok: true };
       } catch (error) {
-        if (isRestError(error) && (error.statusCode === 403 || error.statusCode === 401)) {
-          return { ok: false, reason: `${config.label} refused SharedKey authentication with this key (${error.statusCode} ${String(error.code ?? '')})`.trim() };
+        const failure = readRestError(error);
+        if (failure?.kind === RestFailureKind.PermissionDenied) {
+          return { ok: false, reason: `${config.label} refused SharedKey authentication with this key (${describeRestFailure(failure)})` };
         }
         throw error;
       }

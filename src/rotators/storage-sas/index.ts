@@ -6,9 +6,9 @@ import { systemClock, type Clock } from '../../rotation/ports.js';
 import { SecretValue } from '../../secrecy/secret-value.js';
 import { secretNameSchema } from '../../keyvault/secret-ref.js';
 import { toRotatorError } from '../azure-errors.js';
-import { isRotatorError, RotatorError, RotatorErrorCode } from '../errors.js';
+import { isRotatorError, RotatorError, RotatorErrorCode } from '../../rotation/rotator-errors.js';
 import { problemsOf, readTags } from '../policy-tags.js';
-import type { PolicyProblem, Rotator, RotatorContext } from '../rotator.js';
+import type { PolicyProblem, Rotator, RotatorContext } from '../../rotation/rotator.js';
 import { probeSas } from './probe.js';
 import { accountKeyFrom, parseBlobTarget, policyIdFor, policyPrefix, signedIdentifierOf, type BlobTarget } from './target.js';
 

@@ -1,6 +1,6 @@
 import { AnonymousCredential, BlobServiceClient, ContainerClient } from '@azure/storage-blob';
-import { isRestError } from '@azure/core-rest-pipeline';
-import type { CredentialTestResult } from '../rotator.js';
+import { describeRestFailure, readRestError, RestFailureKind } from '../../azure/rest-error.js';
+import type { CredentialTestResult } from '../../rotation/rotator.js';
 import type { BlobTarget } from './target.js';
 
 /** Blob name the container-scoped probes touch; nothing is ever written to it (blocks stay uncommitted). */
@@ -71,11 +71,10 @@ async function attempt(probe: Probe): Promise<{ outcome: Outcome; detail: string
     await probe.run();
     return { outcome: 'authorised', detail: 'ok' };
   } catch (error) {
-    if (isRestError(error) && error.statusCode !== undefined) {
-      // Not found / condition not met: the request passed authorisation and stopped at the data.
-      if (error.statusCode === 404 || error.statusCode === 412 || error.statusCode === 409) return { outcome: 'authorised', detail: String(error.statusCode) };
-      if (error.statusCode === 403 || error.statusCode === 401) return { outcome: 'refused', detail: `${error.statusCode} ${String(error.code ?? '')}`.trim() };
-    }
+    const failure = readRestError(error);
+    // Not found / condition not met: the request passed authorisation and stopped at the data.
+    if (failure?.kind === RestFailureKind.NotFound || failure?.kind === RestFailureKind.Conflict) return { outcome: 'authorised', detail: String(failure.status) };
+    if (failure?.kind === RestFailureKind.PermissionDenied) return { outcome: 'refused', detail: describeRestFailure(failure) };
     throw error;
   }
 }

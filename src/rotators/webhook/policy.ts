@@ -1,7 +1,7 @@
 import { secretNameSchema } from '../../keyvault/secret-ref.js';
 import type { RotationPolicy } from '../../rotation/policy-types.js';
 import { parseIsoDuration } from '../../time/iso-duration.js';
-import type { PolicyProblem } from '../rotator.js';
+import type { PolicyProblem } from '../../rotation/rotator.js';
 
 export const WebhookTag = {
   /** The owner's endpoint; HTTPS. */

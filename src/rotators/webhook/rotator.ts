@@ -1,8 +1,8 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { z } from 'zod';
 import { SecretValue } from '../../secrecy/secret-value.js';
-import { RotatorError, RotatorErrorCode } from '../errors.js';
-import type { CredentialTestResult, CurrentCredential, PreparedCredential, Rotator, RotatorContext } from '../rotator.js';
+import { RotatorError, RotatorErrorCode } from '../../rotation/rotator-errors.js';
+import type { CredentialTestResult, CurrentCredential, PreparedCredential, Rotator, RotatorContext } from '../../rotation/rotator.js';
 import { readWebhookPolicy, type WebhookPolicy } from './policy.js';
 import {
   prepareResponseSchema,

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { SecretValue } from '../../secrecy/secret-value.js';
-import { RotatorError, RotatorErrorCode } from '../errors.js';
-import type { RotatorLog } from '../rotator.js';
+import { RotatorError, RotatorErrorCode } from '../../rotation/rotator-errors.js';
+import type { RotatorLog } from '../../rotation/rotator.js';
 import type { WebhookRequest } from './protocol.js';
 import { SIGNATURE_HEADER, signatureHeader } from './signature.js';
 

@@ -7,7 +7,7 @@ import type { Rotation } from '../../../src/rotation/model.js';
 import { pendingSecretName } from '../../../src/rotation/pending.js';
 import type { StartRotationResult } from '../../../src/rotation/start-types.js';
 import { createAzureRotators } from '../../../src/rotators/azure-rotators.js';
-import type { Rotator } from '../../../src/rotators/rotator.js';
+import type { Rotator } from '../../../src/rotation/rotator.js';
 import { crashingPorts, untilNoCrash, type CrashSwitch } from '../../helpers/crash-replay.js';
 import { createE2ERotor, startE2EGround, versionsOf, type E2EGround, type E2ERotor } from '../../helpers/e2e-stack.js';
 import { createFakeLedger, type FakeLedger } from '../../helpers/fakes/ledger.js';
@@ -121,7 +121,7 @@ export async function writeManagedSecret(azure: AzureGround, name: string, initi
 export async function rotateThroughEngine(world: AzureWorld, secret: ManagedSecret, trigger: 'event' | 'manual' = 'manual'): Promise<Rotation> {
   const start: StartRotationResult = await untilNoCrash(async () => {
     const latest = await world.rotor.secretStore.getLatest(secret.ref);
-    return world.rotor.engine.startRotation(secret.ref, trigger === 'event' ? { kind: 'event', version: latest?.version ?? secret.version } : { kind: 'manual' });
+    return world.rotor.engine.startRotation(secret.ref, trigger === 'event' ? { kind: 'event', version: latest.kind === 'found' ? latest.secret.version : secret.version } : { kind: 'manual' });
   });
   if (start.outcome !== 'started' && start.outcome !== 'duplicate') throw new Error(`rotation of ${secret.ref.name} did not start: ${start.outcome}`);
   const ended = async () => {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { RotatorError, RotatorErrorCode } from '../../../src/rotators/errors.js';
-import type { CurrentCredential, PreparedCredential, Rotator, RotatorContext } from '../../../src/rotators/rotator.js';
+import { RotatorError, RotatorErrorCode } from '../../../src/rotation/rotator-errors.js';
+import type { CurrentCredential, PreparedCredential, Rotator, RotatorContext } from '../../../src/rotation/rotator.js';
 import { Strategy } from '../../../src/rotation/model.js';
 import { SecretValue } from '../../../src/secrecy/secret-value.js';
 

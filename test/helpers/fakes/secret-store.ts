@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { SecretStoreError, SecretStoreErrorCode } from '../../../src/keyvault/errors.js';
 import type { SecretRef } from '../../../src/keyvault/secret-ref.js';
-import type { NewSecretVersion, SecretStore, SecretVersionInfo, StoredSecret } from '../../../src/rotation/ports.js';
+import type { NewSecretVersion, SecretRead, SecretStore, SecretVersionInfo } from '../../../src/rotation/ports.js';
 import { SecretValue } from '../../../src/secrecy/secret-value.js';
 
 interface FakeVersion {
@@ -63,9 +63,10 @@ export function createFakeSecretStore(options: { now?: () => Date } = {}): FakeS
     };
   }
 
-  function stored(ref: SecretRef, v: FakeVersion): StoredSecret {
-    if (!v.enabled) throw new SecretStoreError(SecretStoreErrorCode.SecretDisabled, `get ${ref.name}/${v.version}: the version is disabled`, { statusCode: 403 });
-    return { ...info(ref, v), value: SecretValue.from(v.value) };
+  function read(ref: SecretRef, v: FakeVersion | undefined): SecretRead {
+    if (v === undefined) return { kind: 'missing' };
+    if (!v.enabled) return { kind: 'disabled' };
+    return { kind: 'found', secret: { ...info(ref, v), value: SecretValue.from(v.value) } };
   }
 
   function write(ref: SecretRef, secret: SeedSecret & { notBefore?: Date }): string {
@@ -95,13 +96,11 @@ export function createFakeSecretStore(options: { now?: () => Date } = {}): FakeS
 
     async getLatest(ref) {
       calls.read += 1;
-      const latest = secrets.get(key(ref))?.versions.at(-1);
-      return latest === undefined ? undefined : stored(ref, latest);
+      return read(ref, secrets.get(key(ref))?.versions.at(-1));
     },
     async getVersion(ref, version) {
       calls.read += 1;
-      const found = secrets.get(key(ref))?.versions.find((v) => v.version === version);
-      return found === undefined ? undefined : stored(ref, found);
+      return read(ref, secrets.get(key(ref))?.versions.find((v) => v.version === version));
     },
     async setSecret(ref, secret: NewSecretVersion) {
       calls.write += 1;

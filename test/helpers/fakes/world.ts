@@ -2,7 +2,7 @@ import { createLogger, createMemorySink, type LogRecord, type Logger } from '../
 import { createRotationEngine, type EngineSettings, type RotationEngine } from '../../../src/rotation/engine.js';
 import type { HealthProbe, Notifier, RotationLedger, SecretStore, StepQueue } from '../../../src/rotation/ports.js';
 import { createRandomRotator } from '../../../src/rotators/random/random-rotator.js';
-import { createRotatorRegistry, type Rotator } from '../../../src/rotators/rotator.js';
+import { createRotatorRegistry, type Rotator } from '../../../src/rotation/rotator.js';
 import { drainSteps, type StepPumpOptions, type StepPumpResult } from '../step-pump.js';
 import { createFakeClock, type FakeClock } from './clock.js';
 import { createFakeHealthProbe, type FakeHealthProbe } from './health-probe.js';

@@ -49,7 +49,7 @@ beforeAll(async () => {
   api = await startConsumerApi({
     allowedVaults: [VAULT],
     registry: createBlobConsumerRegistry({ container }),
-    secrets: { getLatest: () => Promise.resolve(undefined) },
+    secrets: { getLatest: () => Promise.resolve({ kind: 'missing' }) },
     log: createLogger(createMemorySink(), { level: 'debug' }),
   });
 });

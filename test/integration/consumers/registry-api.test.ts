@@ -27,7 +27,7 @@ async function services(tags: Record<string, string> = {}): Promise<ConsumerApiS
   return {
     allowedVaults: [VAULT],
     registry: createBlobConsumerRegistry({ container }),
-    secrets: { getLatest: (ref) => Promise.resolve(ref.name === 'orders-db' ? latest : undefined) },
+    secrets: { getLatest: (ref) => Promise.resolve(ref.name === 'orders-db' ? { kind: 'found', secret: latest } : { kind: 'missing' }) },
     log: createLogger(createMemorySink(), { level: 'debug' }),
   };
 }

@@ -23,6 +23,7 @@ describe('Key Vault emulator: Key Vault events', () => {
       resourceGroup: 'rg-rotor',
       clockStart: START,
       expiryCheckIntervalMs: 0,
+      deletionDelayMs: 0,
       onEvent: (event) => received.push(event),
     });
     client = createEmulatorSecretClient(kv);

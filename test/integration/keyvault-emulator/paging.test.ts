@@ -12,7 +12,7 @@ describe('Key Vault emulator: paged lists', () => {
   let client: SecretClient;
 
   beforeAll(async () => {
-    kv = await startKeyVaultEmulator();
+    kv = await startKeyVaultEmulator({ deletionDelayMs: 0 });
     client = createEmulatorSecretClient(kv);
   });
   afterAll(async () => {

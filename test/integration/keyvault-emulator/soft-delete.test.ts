@@ -2,6 +2,7 @@ import type { SecretClient } from '@azure/keyvault-secrets';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   createEmulatorSecretClient,
+  keyVaultEmulatorOptions,
   startKeyVaultEmulator,
   type KeyVaultEmulator,
 } from '../../../emulators/keyvault/index.js';
@@ -17,7 +18,8 @@ describe('Key Vault emulator: soft delete, recover, purge, backup and restore', 
   let client: SecretClient;
 
   beforeAll(async () => {
-    kv = await startKeyVaultEmulator({ clockStart: START });
+    // The emulator clock stands still here: deletes complete at once unless a test asks for the delay.
+    kv = await startKeyVaultEmulator({ clockStart: START, deletionDelayMs: 0 });
     client = createEmulatorSecretClient(kv);
   });
   afterAll(async () => {
@@ -120,6 +122,27 @@ describe('Key Vault emulator: soft delete, recover, purge, backup and restore', 
     expect(recover.statusCode).toBe(404);
   });
 
+  it('takes seconds to delete by default, as Azure does: the deleted secret is not there at once', async () => {
+    // Prepare
+    const realistic = await startKeyVaultEmulator();
+    const realisticClient = createEmulatorSecretClient(realistic);
+    try {
+      await realisticClient.setSecret('default-delay', 'v');
+
+      // Act
+      const poller = await realisticClient.beginDeleteSecret('default-delay', fastPolling);
+      const notYet = await rejectionOf(realisticClient.getDeletedSecret('default-delay'));
+      const deleted = await poller.pollUntilDone();
+
+      // Assess
+      expect(keyVaultEmulatorOptions.parse({}).deletionDelayMs).toBe(2_000);
+      expect(notYet.statusCode).toBe(404);
+      expect(deleted.name).toBe('default-delay');
+    } finally {
+      await realistic.stop();
+    }
+  });
+
   it('keeps a delete in progress for deletionDelayMs: the SDK poller waits, set answers ObjectIsBeingDeleted', async () => {
     // Prepare
     const slow = await startKeyVaultEmulator({ deletionDelayMs: 60_000 });
@@ -213,7 +236,7 @@ describe('Key Vault emulator: soft delete, recover, purge, backup and restore', 
 
   it('shows a retention under 90 days as CustomizedRecoverable+Purgeable', async () => {
     // Prepare
-    const short = await startKeyVaultEmulator({ softDeleteRetentionDays: 7 });
+    const short = await startKeyVaultEmulator({ softDeleteRetentionDays: 7, deletionDelayMs: 0 });
     const shortClient = createEmulatorSecretClient(short);
     try {
       // Act

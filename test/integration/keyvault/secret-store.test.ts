@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createEmulatorSecretClient, startKeyVaultEmulator, type KeyVaultEmulator } from '../../../emulators/keyvault/index.js';
 import { isSecretStoreError } from '../../../src/keyvault/errors.js';
 import { createKeyVaultSecretStore } from '../../../src/keyvault/secret-store.js';
-import type { SecretStore } from '../../../src/rotation/ports.js';
+import type { SecretRead, SecretStore, StoredSecret } from '../../../src/rotation/ports.js';
 import { SecretValue } from '../../../src/secrecy/secret-value.js';
 
 let kv: KeyVaultEmulator;
@@ -32,6 +32,11 @@ beforeEach(() => {
   kv.admin.resetCounters();
 });
 
+function found(read: SecretRead): StoredSecret {
+  if (read.kind !== 'found') throw new Error(`expected a readable version, got ${read.kind}`);
+  return read.secret;
+}
+
 describe('Key Vault secret store over the real SecretClient', () => {
   it('writes a version with tags, content type and expiry, and reads it back by latest and by version', async () => {
     // Prepare
@@ -41,33 +46,33 @@ describe('Key Vault secret store over the real SecretClient', () => {
 
     // Act
     const written = await store.setSecret(ref, { value: SecretValue.from('round-trip-value-1'), tags: { 'rotor-rotator': 'random' }, contentType: 'text/plain', expiresOn });
-    const latest = await store.getLatest(ref);
-    const byVersion = await store.getVersion(ref, written.version);
+    const latest = found(await store.getLatest(ref));
+    const byVersion = found(await store.getVersion(ref, written.version));
 
     // Assess
     expect(written.version).toMatch(/^[0-9a-f]{32}$/);
-    expect(latest?.value.reveal()).toBe('round-trip-value-1');
+    expect(latest.value.reveal()).toBe('round-trip-value-1');
     expect(latest).toMatchObject({ version: written.version, enabled: true, tags: { 'rotor-rotator': 'random' }, contentType: 'text/plain', expiresOn });
-    expect(byVersion?.version).toBe(written.version);
+    expect(byVersion.version).toBe(written.version);
   });
 
-  it('answers undefined for a missing secret or version', async () => {
-    expect(await store.getLatest({ vaultUrl, name: 'never-written' })).toBeUndefined();
-    expect(await store.getVersion({ vaultUrl, name: 'never-written' }, '0'.repeat(32))).toBeUndefined();
+  it('answers missing for a missing secret or version', async () => {
+    expect(await store.getLatest({ vaultUrl, name: 'never-written' })).toEqual({ kind: 'missing' });
+    expect(await store.getVersion({ vaultUrl, name: 'never-written' }, '0'.repeat(32))).toEqual({ kind: 'missing' });
   });
 
-  it('translates a get of a disabled latest version into SecretDisabled', async () => {
+  it('answers disabled for a get of a disabled latest version, with no value anywhere', async () => {
     // Prepare
     const ref = { vaultUrl, name: 'disabled-latest' };
     const written = await store.setSecret(ref, { value: SecretValue.from('disabled-value-1'), tags: {} });
     await store.setEnabled(ref, written.version, false);
 
     // Act
-    const error = await store.getLatest(ref).catch((e: unknown) => e);
+    const read = await store.getLatest(ref);
 
     // Assess
-    expect(isSecretStoreError(error) && error.code).toBe('SecretDisabled');
-    expect(String((error as Error).message)).not.toContain('disabled-value-1');
+    expect(read).toEqual({ kind: 'disabled' });
+    expect(JSON.stringify(read)).not.toContain('disabled-value-1');
   });
 
   it('lists every version across pages', async () => {
@@ -91,10 +96,10 @@ describe('Key Vault secret store over the real SecretClient', () => {
     kv.admin.faults.inject({ operation: 'get', effect: { kind: 'status', status: 429 }, times: 3 });
 
     // Act
-    const latest = await store.getLatest(ref);
+    const latest = found(await store.getLatest(ref));
 
     // Assess
-    expect(latest?.value.reveal()).toBe('throttled-value-1');
+    expect(latest.value.reveal()).toBe('throttled-value-1');
     expect(kv.admin.counters().operations.get?.throttled).toBe(3);
   });
 
@@ -154,10 +159,10 @@ describe('Key Vault secret store over the real SecretClient', () => {
     kv.admin.faults.inject({ operation: 'get', effect: { kind: 'reset' }, times: 2 });
 
     // Act
-    const latest = await store.getLatest(ref);
+    const latest = found(await store.getLatest(ref));
 
     // Assess
-    expect(latest?.value.reveal()).toBe('reset-value-1');
+    expect(latest.value.reveal()).toBe('reset-value-1');
   });
 });
 

@@ -112,7 +112,15 @@ describe('Service Bus triggers in the local host', () => {
 
     expect(seen.filter((s) => s.session === 'kv/poison').map((s) => s.deliveryCount)).toEqual([1, 2, 3]);
     expect(deadLettered[0]?.body).toEqual({ n: 99, poison: true });
-    expect(deadLettered[0]?.metadata).toMatchObject({ messageId: 'poison-1', sessionId: 'kv/poison', deadLetterReason: 'MaxDeliveryCountExceeded' });
+    // The shape the Node worker delivers in Azure: the reason only inside the
+    // application properties, every key camel-cased (issue #14, item 5).
+    expect(deadLettered[0]?.metadata).toMatchObject({
+      messageId: 'poison-1',
+      sessionId: 'kv/poison',
+      applicationProperties: { deadLetterReason: 'MaxDeliveryCountExceeded', deadLetterErrorDescription: expect.stringMatching(/3 delivery attempts/) as unknown },
+    });
+    expect(deadLettered[0]?.metadata).not.toHaveProperty('deadLetterReason');
+    expect(deadLettered[0]?.metadata).not.toHaveProperty('DeliveryCount');
     expect(sink.records.some((r) => r.message === 'Service Bus function threw; message abandoned')).toBe(true);
   });
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAzureManagementEmulator, type AzureManagementEmulator, type FaultRule } from '../../../emulators/azure-management/index.js';
 import { createEntraAppSecretRotator, passwordDisplayName, passwordDisplayNamePrefix } from '../../../src/rotators/entra-app-secret/index.js';
-import type { PreparedCredential, Rotator } from '../../../src/rotators/rotator.js';
+import type { PreparedCredential, Rotator } from '../../../src/rotation/rotator.js';
 import { SecretValue } from '../../../src/secrecy/secret-value.js';
 import { createFakeCredential } from '../../helpers/fake-credential.js';
 import { expectNoSecretIn } from '../../helpers/leaks.js';

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { isRotatorError } from '../../../src/rotators/errors.js';
+import { isRotatorError } from '../../../src/rotation/rotator-errors.js';
 import {
   AZURE_POSTGRES_TOKEN_SCOPE,
   createPostgresRotator,
@@ -12,7 +12,7 @@ import {
   POSTGRES_PASSWORD_CONTENT_TYPE,
 } from '../../../src/rotators/postgres/index.js';
 import { scramSha256Verifier } from '../../../src/rotators/postgres/scram.js';
-import type { Rotator } from '../../../src/rotators/rotator.js';
+import type { Rotator } from '../../../src/rotation/rotator.js';
 import { SecretValue } from '../../../src/secrecy/secret-value.js';
 import { startTestPostgres, type TestPostgres } from '../../helpers/embedded-postgres.js';
 import { expectNoSecretIn } from '../../helpers/leaks.js';

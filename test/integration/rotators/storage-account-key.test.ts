@@ -1,7 +1,7 @@
 import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAzureManagementEmulator, type AzureManagementEmulator } from '../../../emulators/azure-management/index.js';
-import { isRotatorError } from '../../../src/rotators/errors.js';
+import { isRotatorError } from '../../../src/rotation/rotator-errors.js';
 import { createStorageAccountKeyRotator } from '../../../src/rotators/storage-account-key/index.js';
 import { SecretValue } from '../../../src/secrecy/secret-value.js';
 import { createFakeCredential } from '../../helpers/fake-credential.js';

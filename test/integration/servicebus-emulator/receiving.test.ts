@@ -109,6 +109,31 @@ describe.concurrent('Service Bus emulator: peek-lock', () => {
     expect(dead!.deadLetterErrorDescription).toMatch(/3 delivery attempts/);
   });
 
+  it('keeps the delivery count a message moves to the dead-letter queue with, and counts deliveries there too', async () => {
+    // Prepare
+    const queue = h.queue({ maxDeliveryCount: 3 });
+    const client = h.client();
+    await client.createSender(queue).sendMessages({ body: 'poison', messageId: 'poison-dlq' });
+    const receiver = client.createReceiver(queue);
+    for (let i = 0; i < 3; i += 1) {
+      const [m] = await receiver.receiveMessages(1, { maxWaitTimeInMs: 5000 });
+      await receiver.abandonMessage(m!);
+    }
+    const deadLetters = client.createReceiver(queue, { subQueueType: 'deadLetter' });
+
+    // Act
+    const [first] = await deadLetters.receiveMessages(1, { maxWaitTimeInMs: 5000 });
+    await deadLetters.abandonMessage(first!);
+    const [second] = await deadLetters.receiveMessages(1, { maxWaitTimeInMs: 5000 });
+    await deadLetters.abandonMessage(second!);
+    const [third] = await deadLetters.receiveMessages(1, { maxWaitTimeInMs: 5000 });
+
+    // Assess: 3 deliveries before the move, then one more per dead-letter delivery, and never dead-lettered again
+    expect([first!.deliveryCount, second!.deliveryCount, third!.deliveryCount]).toEqual([3, 4, 5]);
+    expect(third!.deadLetterReason).toBe('MaxDeliveryCountExceeded');
+    await deadLetters.completeMessage(third!);
+  });
+
   it('dead-letters on request with the reason and description given', async () => {
     // Prepare
     const queue = h.queue();
@@ -127,7 +152,8 @@ describe.concurrent('Service Bus emulator: peek-lock', () => {
     expect(dead!.body).toBe('unparseable');
     expect(dead!.deadLetterReason).toBe('UnparseableStep');
     expect(dead!.deadLetterErrorDescription).toBe('body is not a step');
-    expect(dead!.deliveryCount).toBe(0);
+    // Delivered once before it moved; the service keeps that count (the JS SDK reports earlier deliveries).
+    expect(dead!.deliveryCount).toBe(1);
     expect(await receiver.peekMessages(5)).toEqual([]);
     expect(h.emulator.admin.getCounters(queue)).toMatchObject({ deadLettered: 1, deadLetterQueue: 0 });
   });
@@ -245,6 +271,25 @@ describe.concurrent('Service Bus emulator: peek-lock', () => {
     // Assess
     expect(handled).toEqual(['one#0', 'one#1', 'two#0']);
     expect(h.emulator.admin.getCounters(queue)).toMatchObject({ abandoned: 1, completed: 2, active: 0 });
+  });
+
+  it('leaves the body out of a peek that asks for omit-message-body, and only then', async () => {
+    // Prepare
+    const queue = h.queue();
+    const client = h.client();
+    await client.createSender(queue).sendMessages({ body: { step: 'verify' }, messageId: 'peek-omit', subject: 'verify', applicationProperties: { attempt: 2 } });
+    const receiver = client.createReceiver(queue);
+
+    // Act (the option is internal in the 7.9 typings; the SDK sends `omit-message-body: true` for it)
+    const [withoutBody] = await receiver.peekMessages(1, { omitMessageBody: true } as Parameters<typeof receiver.peekMessages>[1]);
+    const [withBody] = await receiver.peekMessages(1, { fromSequenceNumber: withoutBody!.sequenceNumber! }); // a peek moves the entity's cursor on
+
+    // Assess
+    expect(withoutBody!.body ?? undefined).toBeUndefined(); // the SDK decodes an absent body as null
+    expect(withoutBody!.messageId).toBe('peek-omit');
+    expect(withoutBody!.subject).toBe('verify');
+    expect(withoutBody!.applicationProperties).toEqual({ attempt: 2 });
+    expect(withBody!.body).toEqual({ step: 'verify' });
   });
 
   it('peeks in sequence order without locking or delivering', async () => {

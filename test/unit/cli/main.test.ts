@@ -26,7 +26,9 @@ function rotor(args: string[], env: Record<string, string>): Promise<{ code: num
   });
 }
 
-describe('src/cli/main.ts', () => {
+// A process that compiles TypeScript on start takes well under a second on an idle machine
+// and many seconds on a busy one; the budget bounds a hang, it does not time the CLI.
+describe('src/cli/main.ts', { timeout: 120_000 }, () => {
   it.each([
     ['a rotation that rolled back, watched', 3, ['status', 'rot-20261122-a1', '--watch']],
     ['a usage error', 2, ['status']],

@@ -3,6 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createRotationStepsHandler, rotationStepsHandler, rotationStepsOptions } from '../../../functions/rotationSteps.js';
 import { useRotor, type Rotor } from '../../../src/app/compose.js';
 import { isStepMessageError } from '../../../src/queue/errors.js';
+import { LedgerError, LedgerErrorCode } from '../../../src/ledger/errors.js';
+import type { StepRedelivery } from '../../../src/queue/step-redelivery.js';
 import { createFakeWorld, FAKE_VAULT } from '../../helpers/fakes/index.js';
 
 function context(lines: string[]): InvocationContext {
@@ -65,5 +67,52 @@ describe('rotationSteps function', () => {
 
     // Assess
     expect(world.ledger.rotations()[0]!.step).toBe('prepare');
+  });
+
+  describe('when the infrastructure under a step fails', () => {
+    const message = { rotationId: 'r-1', secret, step: 'prepare', attempt: 1 };
+    const down = (): Promise<never> => Promise.reject(new LedgerError(LedgerErrorCode.Unavailable, 'update rotation r-1: ECONNREFUSED'));
+    const redelivery = (sent: number[]): StepRedelivery => ({
+      policy: { baseMs: 1_000, maxMs: 60_000, maxRedeliveries: 3 },
+      resend: (_m, n) => {
+        sent.push(n);
+        return Promise.resolve();
+      },
+    });
+    const withMetadata = (lines: string[], redeliveries: number): InvocationContext =>
+      new InvocationContext({
+        functionName: 'rotationSteps',
+        logHandler: (level, ...args) => lines.push(`${level}: ${args.join(' ')}`),
+        triggerMetadata: redeliveries === 0 ? {} : { applicationProperties: { rotorRedelivery: redeliveries } },
+      });
+
+    it('sends the same step again later and returns, so the host completes instead of redelivering at once', async () => {
+      const sent: number[] = [];
+      const lines: string[] = [];
+      const handler = createRotationStepsHandler(() => Promise.resolve({ engine: { handleStep: down }, redelivery: redelivery(sent) }));
+
+      await handler(message, withMetadata(lines, 1));
+
+      expect(sent).toEqual([2]);
+      expect(lines.join('\n')).toMatch(/warning: rotationSteps: prepare #1 of r-1: infrastructure unavailable .*redelivery 2/);
+    });
+
+    it('throws once its redeliveries are spent, so Service Bus dead-letters the step', async () => {
+      const sent: number[] = [];
+      const handler = createRotationStepsHandler(() => Promise.resolve({ engine: { handleStep: down }, redelivery: redelivery(sent) }));
+
+      await expect(handler(message, withMetadata([], 3))).rejects.toThrow(/ECONNREFUSED/);
+      expect(sent).toEqual([]);
+    });
+
+    it('still throws a real crash', async () => {
+      const sent: number[] = [];
+      const handler = createRotationStepsHandler(() =>
+        Promise.resolve({ engine: { handleStep: () => Promise.reject(new TypeError('bug')) }, redelivery: redelivery(sent) }),
+      );
+
+      await expect(handler(message, withMetadata([], 0))).rejects.toThrow(TypeError);
+      expect(sent).toEqual([]);
+    });
   });
 });

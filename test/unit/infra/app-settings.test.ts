@@ -11,7 +11,8 @@ import { fileAt, readInfra, resourceOf } from './infra-files.js';
 const runtimeSettings = {
   ServiceBusConnection__credential: 'managedidentity',
   ServiceBusConnection__clientId: undefined,
-  AzureWebJobsStorage__accountName: undefined,
+  // The blob endpoint only (not __accountName, which makes the host derive queue and table endpoints: issue #14, item 8).
+  AzureWebJobsStorage__blobServiceUri: 'storage.properties.primaryEndpoints.blob',
   AzureWebJobsStorage__credential: 'managedidentity',
   AzureWebJobsStorage__clientId: undefined,
   APPLICATIONINSIGHTS_CONNECTION_STRING: undefined,
@@ -27,6 +28,9 @@ const notOnFlexConsumption = [
   'WEBSITE_CONTENTAZUREFILECONNECTIONSTRING',
   'WEBSITE_CONTENTSHARE',
   'AzureWebJobsStorage',
+  'AzureWebJobsStorage__accountName',
+  'AzureWebJobsStorage__queueServiceUri',
+  'AzureWebJobsStorage__tableServiceUri',
 ];
 
 const catalogue = Object.entries(settingCatalogue) as [string, { where: 'azure' | 'local' | 'either' }][];
@@ -64,7 +68,7 @@ describe('Function App settings', () => {
 
   it.each(Object.entries(runtimeSettings))('sets the runtime setting %s', (name, expected) => {
     expect(settings!.keys()).toContain(name);
-    if (expected !== undefined) expect(literal(settings!.get(name))).toBe(expected);
+    if (expected !== undefined) expect(literal(settings!.get(name)) ?? settings!.get(name)).toBe(expected);
   });
 
   it.each(notOnFlexConsumption)('does not set %s, which Flex Consumption does not take', (name) => {
@@ -87,6 +91,16 @@ describe('Function App hosting', () => {
     expect(literal(plan.body.get('sku.name'))).toBe('FC1');
     expect(literal(plan.body.get('sku.tier'))).toBe('FlexConsumption');
     expect(literal(plan.body.get('properties.reserved'))).toBe(true);
+  });
+
+  it('lets Flex Consumption scale between 40 and 1000 instances (Flex rejects fewer than 40)', () => {
+    const main = fileAt(files, 'infra/main.bicep');
+    const param = main.params.find((p) => p.name === 'maximumInstanceCount')!;
+
+    expect(param.decorators).toContain('@minValue(40)');
+    expect(param.decorators).toContain('@maxValue(1000)');
+    expect(Number(param.defaultValue)).toBeGreaterThanOrEqual(40);
+    expect(site.body.get('properties.functionAppConfig.scaleAndConcurrency.maximumInstanceCount')).toBe('maximumInstanceCount');
   });
 
   it('runs Node 22', () => {

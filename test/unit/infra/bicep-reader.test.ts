@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { BicepReadError, literal, literalArray, parseObjectLiteral, readBicep, resolve } from '../../helpers/bicep.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BicepSyntaxError, bicepPaths, literal, literalArray, parseBicep, readBicep, resolve, syntaxProblems } from '../../helpers/bicep.js';
+import { repoRoot } from './infra-files.js';
 
-// The reader is what every infra test stands on, so its own behaviour is
-// pinned here, including the limits its doc comment admits.
+// The reader (tree-sitter-bicep underneath) is what every infra test stands
+// on: every file under infra/ parses without a syntax error, a syntax error
+// fails loudly, and the view the tests read is pinned here.
 
 const sample = `
 targetScope = 'resourceGroup'
@@ -128,17 +132,32 @@ describe('literal', () => {
   });
 });
 
-describe('what the reader refuses', () => {
-  it.each([
-    ['an unbalanced body', "resource x 'A/b@1' = {\n  name: 'x'\n"],
-    ['an unterminated string', "var x = 'abc\n"],
-    ['an unterminated block comment', 'var x = 1 /* no end\n'],
-    ['a stray closing bracket', 'var x = 1)\n'],
-  ])('throws on %s', (_, text) => {
-    expect(() => readBicep(text)).toThrow(BicepReadError);
+describe('syntax', () => {
+  it.each(bicepPaths(repoRoot, 'infra'))('%s parses without a syntax error', (path) => {
+    const tree = parseBicep(readFileSync(join(repoRoot, path), 'utf8'));
+
+    expect(syntaxProblems(tree.rootNode)).toEqual([]);
   });
 
-  it('throws when a property has no name', () => {
-    expect(() => parseObjectLiteral("{\n  'a' 'b'\n}")).toThrow(BicepReadError);
+  it.each([
+    ['an unbalanced body', "resource x 'A/b@1' = {\n  name: 'x'\n", 1],
+    ['an unterminated string (missing quote at the end)', "var x = 'abc\n", 2],
+    ['an unterminated block comment', 'var x = 1 /* no end\n', 1],
+    ['a stray closing bracket', 'var x = 1)\n', 1],
+    ['a property without a colon', "var x = {\n  a: 1\n  b 2\n}\n", 3],
+    ['an operator without its operand', 'var x = 1 +\n', 1],
+    ['a keyword misspelled', "resorce x 'A/b@1' = {\n  name: 'x'\n}\n", 1],
+  ])('throws BicepSyntaxError on %s, naming the line', (_, text, line) => {
+    expect(() => readBicep(text, 'broken.bicep')).toThrow(BicepSyntaxError);
+    const problems = syntaxProblems(parseBicep(text).rootNode);
+    expect(problems.length).toBeGreaterThan(0);
+    expect(problems[0]!.line).toBe(line);
+  });
+
+  it('throws on a syntax error slipped into a real module', () => {
+    const path = 'infra/modules/service-bus.bicep';
+    const broken = readFileSync(join(repoRoot, path), 'utf8').replace('maxDeliveryCount: 10', 'maxDeliveryCount 10');
+
+    expect(() => readBicep(broken, path)).toThrow(/service-bus\.bicep: \d+:\d+/);
   });
 });

@@ -64,18 +64,27 @@ describe('event subscription to keyVaultEvents', () => {
     expect(resolve(main, 'subscribeVaultEvents')).toBe(false);
   });
 
+  it('is never switched on by state kept in the azd environment (a second azd up provisions like the first)', () => {
+    const parameters = JSON.parse(readFileSync(join(repoRoot, 'infra/main.parameters.json'), 'utf8')) as { parameters: Record<string, unknown> };
+    const hooks = ['infra/hooks/subscribe-vault-events.sh', 'infra/hooks/wait-for-deployment-role.sh'].map((p) => readFileSync(join(repoRoot, p), 'utf8'));
+
+    expect(Object.keys(parameters.parameters)).not.toContain('subscribeVaultEvents');
+    for (const hook of hooks) expect(hook).not.toMatch(/^\s*azd env set/m);
+  });
+
   it('is created after deploy by the azd postdeploy hook, with the same module', () => {
     const azureYaml = readFileSync(join(repoRoot, 'azure.yaml'), 'utf8');
     const hook = readFileSync(join(repoRoot, 'infra/hooks/subscribe-vault-events.sh'), 'utf8');
 
-    expect(azureYaml).toMatch(/^hooks:\n {2}postdeploy:\n(?: {4}.*\n)*? {4}run: \.\/infra\/hooks\/subscribe-vault-events\.sh$/m);
+    expect(azureYaml).toMatch(/^hooks:\n(?: {2,}.*\n)*? {2}postdeploy:\n(?: {4}.*\n)*? {4}run: \.\/infra\/hooks\/subscribe-vault-events\.sh$/m);
     expect(hook).toContain('modules/vault-events.bicep');
     expect(hook).toMatch(/subscribe=true/);
     // Every parameter the module requires is passed by the hook.
     const required = vaultEvents.params.filter((p) => p.defaultValue === undefined).map((p) => p.name);
     for (const name of required) expect(hook, `hook passes ${name}`).toMatch(new RegExp(`\\b${name}=`));
     // Every main.bicep output the hook reads exists.
-    const read = [...hook.matchAll(/\$\{?([A-Z][A-Z0-9_]+)/g)].map((m) => m[1]!);
+    // `${NAME:-default}` is an optional knob, not an output the hook depends on.
+    const read = [...hook.matchAll(/\$\{?([A-Z][A-Z0-9_]+)(?![A-Z0-9_]|:-)/g)].map((m) => m[1]!);
     const provided = new Set([...main.outputs.map((o) => o.name), 'ROTOR_TARGET_VAULT_IDS', 'AZURE_ENV_NAME']);
     expect(read.filter((name) => !provided.has(name))).toEqual([]);
   });

@@ -22,8 +22,8 @@ interface Role {
 
 const roles: readonly Role[] = [
   { name: 'Key Vault Secrets Officer', guid: 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7', scope: 'Microsoft.KeyVault/vaults', principal: 'rotorPrincipalId' },
-  { name: 'Azure Service Bus Data Sender', guid: '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39', scope: 'Microsoft.ServiceBus/namespaces/queues', principal: 'rotorPrincipalId' },
-  { name: 'Azure Service Bus Data Receiver', guid: '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0', scope: 'Microsoft.ServiceBus/namespaces/queues', principal: 'rotorPrincipalId' },
+  // Data Owner, not Sender + Receiver: target-based scaling on Flex needs its Manage right (issue #14, item 2).
+  { name: 'Azure Service Bus Data Owner', guid: '090c5cfd-751d-490a-894a-3ce6f1109419', scope: 'Microsoft.ServiceBus/namespaces/queues', principal: 'rotorPrincipalId' },
   { name: 'Storage Blob Data Owner', guid: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b', scope: 'Microsoft.Storage/storageAccounts', principal: 'rotorPrincipalId' },
   { name: 'EventGrid Data Sender', guid: 'd5a91429-5739-47e2-a06b-3470a27159e7', scope: 'Microsoft.EventGrid/topics', principal: 'rotorPrincipalId' },
   { name: 'Monitoring Metrics Publisher', guid: '3913510d-42f4-4e42-8a64-420c390055eb', scope: 'Microsoft.Insights/components', principal: 'rotorPrincipalId' },

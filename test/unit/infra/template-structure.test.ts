@@ -196,6 +196,20 @@ describe('network isolation', () => {
     expect(functionAppParams.get('appSubnetId')).toBe("network.?outputs.appSubnetId ?? ''");
   });
 
+  it('moves Service Bus to a new Premium namespace instead of changing the tier in place (Azure cannot)', () => {
+    const name = main.vars.find((v) => v.name === 'serviceBusNamespaceName')!;
+    const passed = main.modules.find((m) => m.path === 'modules/service-bus.bicep')!.body.object('params')!;
+    const namespace = fileAt(files, 'infra/modules/service-bus.bicep').resources.find((r) => r.type === 'Microsoft.ServiceBus/namespaces' && !r.existing)!;
+    const deploy = readFileSync(join(repoRoot, 'docs/deploy.md'), 'utf8');
+
+    expect(passed.get('name')).toBe('serviceBusNamespaceName');
+    expect(passed.get('networkIsolation')).toBe('networkIsolation');
+    // The tier follows networkIsolation, so the name must too.
+    expect(namespace.body.get('sku')).toMatch(/^networkIsolation\s*\?/);
+    expect(name.value).toMatch(/^networkIsolation\s*\?\s*'\$\{abbrs\.serviceBusNamespaces\}rotor-premium-\$\{resourceToken\}'\s*:\s*'\$\{abbrs\.serviceBusNamespaces\}rotor-\$\{resourceToken\}'$/);
+    expect(deploy).toMatch(/## Turning network isolation on in an existing deployment/);
+  });
+
   it('gives storage (blob), Service Bus and the topic a private endpoint', () => {
     const network = fileAt(files, 'infra/modules/network.bicep');
     const groups = network.modules.map((m) => literal(m.body.get('params.groupId')));

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { SecretStoreError, SecretStoreErrorCode } from '../../../src/keyvault/errors.js';
 import { pendingRef } from '../../../src/rotation/pending.js';
 import type { SecretStore, StepQueue } from '../../../src/rotation/ports.js';
-import { RotatorError, RotatorErrorCode } from '../../../src/rotators/errors.js';
+import { RotatorError, RotatorErrorCode } from '../../../src/rotation/rotator-errors.js';
 import { Strategy } from '../../../src/rotation/model.js';
 import { createFakeProvider, createFakeWorld, FAKE_VAULT, type FakeWorld } from '../../helpers/fakes/index.js';
 import { expectNoSecretIn } from '../../helpers/leaks.js';
@@ -397,6 +397,25 @@ describe('transient faults', () => {
     const retried = rotation.steps.filter((s) => s.outcome === 'retrying');
     expect(retried.map((s) => s.error!.code).sort()).toEqual(['VaultThrottled', 'VaultThrottled', 'VaultUnavailable']);
     expect(world.store.versions(secret)).toHaveLength(2);
+  });
+
+  it("waits for the provider's Retry-After before retrying a throttled step", async () => {
+    // Prepare
+    const provider = createFakeProvider({ strategy: Strategy.Single, initial });
+    const world = createFakeWorld({ rotators: [provider.rotator] });
+    seed(world, { 'rotor-rotator': 'fake-single', 'rotor-grace': 'PT1M' });
+    provider.failNext('apply', new RotatorError(RotatorErrorCode.ProviderThrottled, 'slow down', { retryAfterMs: 120_000 }), 1);
+    await world.engine.startRotation(secret, { kind: 'manual' });
+
+    // Act
+    await world.drain();
+
+    // Assess
+    const rotation = onlyRotation(world);
+    expect(rotation.status).toBe('Completed');
+    const [first, second] = rotation.steps.filter((s) => s.step === 'apply');
+    expect(first!.outcome).toBe('retrying');
+    expect(Date.parse(second!.startedAt) - Date.parse(first!.endedAt)).toBe(120_000);
   });
 
   it('rolls back when a step keeps failing transiently until its attempts run out', async () => {

@@ -3,7 +3,7 @@ import { carriedTags, isManaged, parseHealthTag, readPolicy, tagsForNewVersion }
 import { Strategy } from '../../../src/rotation/model.js';
 import { isRotationError } from '../../../src/rotation/errors.js';
 import { createRandomRotator } from '../../../src/rotators/random/random-rotator.js';
-import { createRotatorRegistry, type Rotator } from '../../../src/rotators/rotator.js';
+import { createRotatorRegistry, type Rotator } from '../../../src/rotation/rotator.js';
 import { createFakeProvider } from '../../helpers/fakes/index.js';
 import valid from '../../fixtures/policies/valid.json' with { type: 'json' };
 import invalid from '../../fixtures/policies/invalid.json' with { type: 'json' };

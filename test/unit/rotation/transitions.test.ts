@@ -55,6 +55,8 @@ describe('transition', () => {
     ['a stale trigger is Skipped', input(StepName.Begin, { kind: 'skipped', reason: 'stale' }, { undoCount: 0 }), { kind: 'end', status: 'Skipped', reason: 'stale' }],
     ['an unhealthy pre-flight is Aborted', input(StepName.Begin, { kind: 'aborted', reason: 'sick' }, { undoCount: 0 }), { kind: 'end', status: 'Aborted', reason: 'sick' }],
     ['a transient error retries with backoff', input(StepName.Promote, transient), { kind: 'retry', step: 'promote', attempt: 2, delayMs: 500 }],
+    ['a Retry-After longer than the backoff is honoured', input(StepName.Promote, { ...transient, retryAfterMs: 30_000 }), { kind: 'retry', step: 'promote', attempt: 2, delayMs: 30_000 }],
+    ['a Retry-After shorter than the backoff does not shorten it', input(StepName.Promote, { ...transient, retryAfterMs: 10 }), { kind: 'retry', step: 'promote', attempt: 2, delayMs: 500 }],
     ['an unhealthy verify retries', input(StepName.Verify, { kind: 'unhealthy', reason: '503' }, { attempt: 2 }), { kind: 'retry', step: 'verify', attempt: 3, delayMs: 1_000 }],
     ['a permanent error after a change rolls back', input(StepName.Apply, permanent), { kind: 'advance', status: 'RollingBack', step: 'rollback' }],
     ['a permanent error before any change fails', input(StepName.Prepare, permanent, { undoCount: 0 }), { kind: 'end', status: 'Failed' }],

@@ -2,7 +2,7 @@ import { RestError } from '@azure/core-rest-pipeline';
 import { describe, expect, it } from 'vitest';
 import { ManagementApiError, ManagementErrorCode } from '../../../src/azure-management/errors.js';
 import { toRotatorError } from '../../../src/rotators/azure-errors.js';
-import { RotatorError, RotatorErrorCode } from '../../../src/rotators/errors.js';
+import { RotatorError, RotatorErrorCode } from '../../../src/rotation/rotator-errors.js';
 
 describe('toRotatorError', () => {
   it.each([

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createAzureRotators } from '../../../src/rotators/azure-rotators.js';
-import { createRotatorRegistry } from '../../../src/rotators/rotator.js';
+import { createRotatorRegistry } from '../../../src/rotation/rotator.js';
 import { createFakeCredential } from '../../helpers/fake-credential.js';
 
 describe('createAzureRotators', () => {

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SecretStoreError, SecretStoreErrorCode } from '../../../src/keyvault/errors.js';
-import type { SecretStore } from '../../../src/rotation/ports.js';
+import type { SecretStore, SecretVersionInfo } from '../../../src/rotation/ports.js';
 import { SecretValue } from '../../../src/secrecy/secret-value.js';
 import { currentVersionOf } from '../../../src/sweep/current-version.js';
 import { secretInfo } from '../../helpers/ways-in-fakes.js';
@@ -12,10 +11,10 @@ describe('currentVersionOf', () => {
 
   it.each([
     ['the listed version when the listing has one', secretInfo('db', 'v9'), () => Promise.reject(new Error('not called')), 'v9'],
-    ['the latest version read from the vault', listed, () => Promise.resolve({ ...listed, version: 'v3', value: SecretValue.from('x') }), 'v3'],
-    ['nothing for a secret deleted meanwhile', listed, () => Promise.resolve(undefined), undefined],
-    ['nothing for a disabled latest version', listed, () => Promise.reject(new SecretStoreError(SecretStoreErrorCode.SecretDisabled, 'disabled')), undefined],
-  ])('answers %s', async (_case, info, getLatest, expected) => {
+    ['the latest version read from the vault', listed, () => Promise.resolve({ kind: 'found', secret: { ...listed, version: 'v3', value: SecretValue.from('x') } }), 'v3'],
+    ['nothing for a secret deleted meanwhile', listed, () => Promise.resolve({ kind: 'missing' }), undefined],
+    ['nothing for a disabled latest version', listed, () => Promise.resolve({ kind: 'disabled' }), undefined],
+  ] as [string, SecretVersionInfo, SecretStore['getLatest'], string | undefined][])('answers %s', async (_case, info, getLatest, expected) => {
     await expect(currentVersionOf(store(getLatest), info)).resolves.toBe(expected);
   });
 

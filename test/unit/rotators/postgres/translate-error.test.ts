@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RotatorError } from '../../../../src/rotators/errors.js';
+import { RotatorError } from '../../../../src/rotation/rotator-errors.js';
 import { isLoginRejected, translatePgError } from '../../../../src/rotators/postgres/translate-error.js';
 
 function pgError(code: string, message: string): Error {

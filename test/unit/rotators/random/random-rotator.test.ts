@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { RotationPolicy } from '../../../../src/rotation/policy-types.js';
 import { Alphabet, classOf, conforms, generateValue } from '../../../../src/rotators/random/generate.js';
 import { createRandomRotator, readRandomOptions } from '../../../../src/rotators/random/random-rotator.js';
-import type { RotatorContext } from '../../../../src/rotators/rotator.js';
+import type { RotatorContext } from '../../../../src/rotation/rotator.js';
 import { SecretValue } from '../../../../src/secrecy/secret-value.js';
 
 function policy(tags: Record<string, string>): RotationPolicy {

@@ -1,7 +1,7 @@
 import type { SecretRef } from '../keyvault/secret-ref.js';
 import type { SecretValue } from '../secrecy/secret-value.js';
-import type { Strategy } from '../rotation/model.js';
-import type { RotationPolicy } from '../rotation/policy-types.js';
+import type { Strategy } from './model.js';
+import type { RotationPolicy } from './policy-types.js';
 
 /**
  * The plug-in point for one kind of credential. The engine calls these in
@@ -14,7 +14,7 @@ import type { RotationPolicy } from '../rotation/policy-types.js';
  * provider must find and reuse (or clean up) what an earlier attempt of the same
  * `rotationId` created, so that no orphaned credentials accumulate.
  *
- * Errors: throw `RotatorError` (src/rotators/errors.ts) with `transient: true`
+ * Errors: throw `RotatorError` (src/rotation/rotator-errors.ts) with `transient: true`
  * for what may succeed on retry (timeouts, 429, 5xx, connection resets) and
  * `transient: false` for what never will (bad target, permission denied).
  * Messages must not contain values.
