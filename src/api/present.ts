@@ -1,4 +1,4 @@
-import type { Rotation } from '../rotation/model.js';
+import type { Rotation, RotationTrigger } from '../rotation/model.js';
 import type { RotationSummary } from '../rotation/ports.js';
 import type { RotationPolicy } from '../rotation/policy-types.js';
 import type { PolicyReading } from '../ways-in/services.js';
@@ -17,13 +17,7 @@ export function presentRotation(rotation: Rotation, links: { readonly self: stri
   return {
     id: rotation.id,
     secret: { vaultUrl: rotation.secret.vaultUrl, name: rotation.secret.name },
-    trigger: {
-      kind: rotation.trigger.kind,
-      ...some('eventType', rotation.trigger.eventType),
-      ...some('eventId', rotation.trigger.eventId),
-      ...some('version', rotation.trigger.version),
-      ...some('reason', rotation.trigger.reason),
-    },
+    trigger: presentTrigger(rotation.trigger),
     rotator: rotation.rotator,
     strategy: rotation.strategy,
     status: rotation.status,
@@ -59,13 +53,23 @@ export function presentRotation(rotation: Rotation, links: { readonly self: stri
   };
 }
 
+function presentTrigger(trigger: RotationTrigger): unknown {
+  return {
+    kind: trigger.kind,
+    ...some('eventType', trigger.eventType),
+    ...some('eventId', trigger.eventId),
+    ...some('version', trigger.version),
+    ...some('reason', trigger.reason),
+  };
+}
+
 export function presentRotationSummary(item: RotationSummary, location: string): unknown {
   return {
     id: item.id,
     secret: { vaultUrl: item.secret.vaultUrl, name: item.secret.name },
     status: item.status,
     step: item.step,
-    trigger: { kind: item.trigger.kind, ...some('version', item.trigger.version), ...some('reason', item.trigger.reason) },
+    trigger: presentTrigger(item.trigger),
     createdAt: item.createdAt,
     ...some('endedAt', item.endedAt),
     ...some('reason', item.reason),

@@ -24,6 +24,8 @@ export const startRotationBodySchema = z.strictObject({
     .string({ error: (issue) => (issue.input === undefined ? 'is required: the secret name' : 'must be a string: the secret name') })
     .pipe(secretNameSchema),
   dryRun: z.boolean({ error: 'must be true or false' }).optional(),
+  /** Rotate a paused secret (`rotor-paused=true`) all the same. */
+  force: z.boolean({ error: 'must be true or false' }).optional(),
   reason: z
     .string({ error: 'must be a string' })
     .max(500, 'must be at most 500 characters')

@@ -8,11 +8,12 @@ import { isListingLinkOf } from '../keyvault/listing-pages.js';
 import { hasSecretPages } from '../keyvault/secret-store.js';
 import type { Page, RotationSummary, SecretVersionInfo } from '../rotation/ports.js';
 import { currentVersionOf } from '../sweep/current-version.js';
-import { dueAt } from '../sweep/due.js';
+import { nextRotationOf } from '../sweep/due.js';
 import type { PolicyReading, WaysInServices } from '../ways-in/services.js';
 import { API_DEADLINE_MS, isUnavailable, RETRY_AFTER_SECONDS, withinDeadline } from './deadline.js';
 import { presentPolicy, presentRotation, presentRotationSummary } from './present.js';
 import { problem, ProblemType } from './problem.js';
+import { presentTiming } from './timing-view.js';
 import {
   checkBody,
   checkParam,
@@ -89,7 +90,7 @@ export function handleStartRotation(request: HttpRequest, services: WaysInServic
     const result = await services.startRotation(
       secret,
       { kind: TriggerKind.Manual, ...(body.value.reason === undefined ? {} : { reason: body.value.reason }) },
-      { dryRun: body.value.dryRun ?? false },
+      { dryRun: body.value.dryRun ?? false, ...(body.value.force === true ? { force: true } : {}) },
     );
     services.log.info('manual rotation requested', { secretRef: formatSecretRef(secret), outcome: result.outcome, dryRun: body.value.dryRun ?? false });
 
@@ -121,6 +122,11 @@ export function handleStartRotation(request: HttpRequest, services: WaysInServic
         return problem(ProblemType.InvalidPolicy, 422, `The policy tags of ${formatSecretRef(secret)} are not valid: fix the tags named in errors`, {
           instance,
           errors: result.problems.map((p) => ({ field: p.tag, in: 'tag' as const, detail: p.message })),
+        });
+      case 'paused':
+        return problem(ProblemType.SecretPaused, 409, `${formatSecretRef(secret)} is paused (rotor-paused=true): send "force": true to rotate it anyway`, {
+          instance,
+          errors: [{ field: 'force', in: 'body', pointer: '#/force', detail: 'must be true to rotate a paused secret' }],
         });
       case 'stale':
         return problem(ProblemType.StaleTrigger, 409, `The secret's latest version is ${result.latestVersion}: it was already rotated`, {
@@ -292,7 +298,7 @@ async function presentListedSecret(
     currentVersionOf(services.secrets, info),
   ]);
   const last = history.items[0];
-  const due = dueAt(info, reading, services.expiryHorizonMs);
+  const next = nextRotationOf(info, reading, services.expiryHorizonMs, services.clock.now());
   return {
     vaultUrl: info.secret.vaultUrl,
     name: info.secret.name,
@@ -305,6 +311,6 @@ async function presentListedSecret(
     ...(last === undefined
       ? {}
       : { lastRotation: { id: last.id, status: last.status, createdAt: last.createdAt, ...(last.endedAt === undefined ? {} : { endedAt: last.endedAt }), location: rotationUrl(request, last.id) } }),
-    ...(due === undefined ? {} : { nextDue: due.toISOString() }),
+    ...presentTiming(next, reading),
   };
 }

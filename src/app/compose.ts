@@ -2,6 +2,7 @@ import type { TokenCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { ServiceBusClient } from '@azure/service-bus';
 import { BlobServiceClient } from '@azure/storage-blob';
+import { createBlobBatchStore, type BatchStore } from '../batch/store.js';
 import { getSettings, type Connection, type RotorSettings } from '../config/index.js';
 import { createHttpHealthProbe } from '../health/http-probe.js';
 import { SecretStoreError, SecretStoreErrorCode } from '../keyvault/errors.js';
@@ -32,6 +33,8 @@ export interface Rotor {
   /** Sends a step again later when the infrastructure under it failed (functions/rotationSteps.ts); absent in compositions of fakes. */
   readonly stepRedelivery?: StepRedelivery;
   readonly ledger: RotationLedger;
+  /** Incident batch records, beside the rotations in the ledger's container. */
+  readonly batches: BatchStore;
   readonly notifier: Notifier;
   readonly healthProbe: HealthProbe;
   readonly rotators: RotatorRegistry;
@@ -106,6 +109,7 @@ export function composeRotor(options: ComposeOptions = {}): Rotor {
 
   const blobService = options.blobServiceClient ?? blobServiceClientFor(settings.ledgerStorage, lazyCredential);
   const ledger = createBlobLedger({ container: blobService.getContainerClient(settings.ledgerContainer), ...(options.clock === undefined ? {} : { clock: options.clock }) });
+  const batches = createBlobBatchStore(blobService.getContainerClient(settings.ledgerContainer));
 
   const consumerRegistry = createBlobConsumerRegistry({ container: blobService.getContainerClient(settings.ledgerContainer) });
   const consumers =
@@ -135,6 +139,7 @@ export function composeRotor(options: ComposeOptions = {}): Rotor {
     stepQueue,
     stepRedelivery,
     ledger,
+    batches,
     notifier,
     healthProbe,
     rotators,

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { batchSchema, cancelSchema, type BatchView, type CancelView } from './batch.js';
 import { ApiProblemError, ApiUnreachableError, BadResponseError } from './errors.js';
 import { expiringSchema, type ExpiringView } from './expiring.js';
 import {
@@ -25,11 +26,14 @@ export interface Answer<T> {
 export type StartAnswer = ({ readonly kind: 'started' } & Answer<StartedView>) | ({ readonly kind: 'dry-run' } & Answer<DryRunView>);
 
 export interface RotorApi {
-  startRotation(body: { secret: string; vault?: string; dryRun?: boolean; reason?: string }): Promise<StartAnswer>;
+  startRotation(body: { secret: string; vault?: string; dryRun?: boolean; reason?: string; force?: boolean }): Promise<StartAnswer>;
   getRotation(id: string): Promise<Answer<RotationView>>;
   /** One page of a secret's history; `nextLink` (from a previous page) wins over the other inputs. */
   listRotations(input: { secret: string; vault?: string; limit?: number; nextLink?: string }): Promise<Answer<HistoryPage>>;
   listSecrets(input: { vault?: string }): Promise<Answer<SecretsView>>;
+  startBatch(body: { vault?: string; selector: 'all' | { tags: Readonly<Record<string, string>> }; reason: string; dryRun?: boolean; force?: boolean }): Promise<Answer<BatchView>>;
+  getBatch(id: string): Promise<Answer<BatchView>>;
+  cancelRotation(id: string, body: { reason?: string }): Promise<Answer<CancelView>>;
   listExpiring(input: { within?: string }): Promise<Answer<ExpiringView>>;
   /** A secret's consumers (tag and registry) with the registry's ETag, for a conditional PUT or DELETE. */
   getConsumers(input: { secret: string; vault?: string }): Promise<Answer<ConsumersView> & { readonly etag?: string }>;
@@ -145,6 +149,18 @@ export function createApiClient(options: ApiClientOptions): RotorApi {
       const value = { ...first, items };
       delete (value as { nextLink?: unknown }).nextLink;
       return { value, raw: value };
+    },
+    async startBatch(body) {
+      const { json } = await call('POST', urlFor('./rotations:batch') /* './': a first segment with a colon would read as a URL scheme */, body);
+      return { value: parse(batchSchema, json, 'the batch'), raw: json };
+    },
+    async getBatch(id) {
+      const { json } = await call('GET', urlFor(`batches/${encodeURIComponent(id)}`));
+      return { value: parse(batchSchema, json, 'the batch'), raw: json };
+    },
+    async cancelRotation(id, body) {
+      const { json } = await call('POST', urlFor(`rotations/${encodeURIComponent(id)}/cancel`), body);
+      return { value: parse(cancelSchema, json, 'the cancel'), raw: json };
     },
     async listExpiring(input) {
       const { json } = await call('GET', urlFor('expiring', { within: input.within }));

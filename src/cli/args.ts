@@ -14,6 +14,7 @@ export const CommandName = {
   Status: 'status',
   History: 'history',
   Secrets: 'secrets',
+  Cancel: 'cancel',
   Expiring: 'expiring',
   Consumers: 'consumers',
   Help: 'help',
@@ -28,10 +29,12 @@ export interface GlobalFlags {
 }
 
 export type Command =
-  | { readonly name: 'rotate'; readonly secret: string; readonly vault?: string; readonly reason?: string; readonly dryRun: boolean; readonly wait: boolean; readonly timeoutMs: number }
+  | { readonly name: 'rotate'; readonly secret: string; readonly vault?: string; readonly reason?: string; readonly dryRun: boolean; readonly wait: boolean; readonly timeoutMs: number; readonly force?: boolean }
   | { readonly name: 'status'; readonly rotationId: string; readonly watch: boolean; readonly timeoutMs: number }
   | { readonly name: 'history'; readonly secret: string; readonly vault?: string; readonly limit: number | 'all' }
   | { readonly name: 'secrets'; readonly vault?: string; readonly set?: LocalSecretSpec }
+  | BatchRotateCommand
+  | { readonly name: 'cancel'; readonly rotationId: string; readonly reason?: string }
   | { readonly name: 'expiring'; readonly within?: string }
   | ConsumersCommand
   | { readonly name: 'help'; readonly topic?: CommandName };
@@ -46,6 +49,21 @@ export interface LocalSecretSpec {
   readonly valueFromStdin: boolean;
   readonly contentType?: string;
 }
+
+
+/** `rotor rotate --all | --tag K=V ... --reason TEXT`: the incident batch, followed with a progress bar. */
+export interface BatchRotateCommand {
+  readonly name: 'rotate-batch';
+  readonly vault?: string;
+  readonly selector: 'all' | { readonly tags: Readonly<Record<string, string>> };
+  readonly reason: string;
+  readonly dryRun: boolean;
+  readonly force: boolean;
+  readonly timeoutMs: number;
+}
+
+/** How long a batch is followed unless told otherwise: hundreds of rotations, paced under the vault's throttle. */
+export const DEFAULT_BATCH_TIMEOUT_MS = 60 * 60_000;
 
 export interface ParsedCommandLine {
   readonly globals: GlobalFlags;
@@ -74,6 +92,9 @@ const commandOptions = {
     'dry-run': { type: 'boolean' },
     wait: { type: 'boolean' },
     timeout: { type: 'string' },
+    all: { type: 'boolean' },
+    tag: { type: 'string', multiple: true },
+    force: { type: 'boolean' },
   },
   status: { watch: { type: 'boolean' }, timeout: { type: 'string' } },
   history: { vault: { type: 'string' }, limit: { type: 'string' }, all: { type: 'boolean' } },
@@ -84,6 +105,7 @@ const commandOptions = {
     'value-stdin': { type: 'boolean' },
     'content-type': { type: 'string' },
   },
+  cancel: { reason: { type: 'string' } },
   expiring: { within: { type: 'string' } },
   consumers: { vault: { type: 'string' } },
   help: {},
@@ -145,13 +167,14 @@ function buildCommand(name: CommandName, values: Record<string, string | boolean
   const vaultPart = vault === undefined ? {} : { vault: checkVault(vault) };
   switch (name) {
     case 'rotate': {
+      if (values.all === true || values.tag !== undefined) return batchRotateCommand(values, positionals, vaultPart);
       const secret = onePositional(name, positionals, 'a secret name');
       const dryRun = values['dry-run'] === true;
       const wait = values.wait === true;
       if (dryRun && wait) throw new UsageError('--wait has nothing to wait for with --dry-run: a dry run starts no rotation');
       if (values.timeout !== undefined && !wait) throw new UsageError('--timeout applies only with --wait');
       const reason = stringFlag(values.reason);
-      return { name, secret, ...vaultPart, ...(reason === undefined ? {} : { reason }), dryRun, wait, timeoutMs: timeoutOf(values.timeout) };
+      return { name, secret, ...vaultPart, ...(reason === undefined ? {} : { reason }), dryRun, wait, timeoutMs: timeoutOf(values.timeout), ...(values.force === true ? { force: true } : {}) };
     }
     case 'status': {
       const rotationId = onePositional(name, positionals, 'a rotation id');
@@ -175,6 +198,11 @@ function buildCommand(name: CommandName, values: Record<string, string | boolean
       if (vault !== undefined) throw new UsageError('secrets set writes to the local stack\'s vault; --vault does not apply');
       return { name, set: localSecretSpec(positionals.slice(1), values) };
     }
+    case 'cancel': {
+      const rotationId = onePositional(name, positionals, 'a rotation id');
+      const reason = stringFlag(values.reason);
+      return { name, rotationId, ...(reason === undefined ? {} : { reason }) };
+    }
     case 'expiring': {
       noPositionals(name, positionals);
       const within = stringFlag(values.within);
@@ -191,6 +219,34 @@ function buildCommand(name: CommandName, values: Record<string, string | boolean
       return { name, topic };
     }
   }
+}
+
+function batchRotateCommand(
+  values: Record<string, unknown>,
+  positionals: readonly string[],
+  vaultPart: { readonly vault?: string },
+): BatchRotateCommand {
+  const tagPairs = Array.isArray(values.tag) ? (values.tag as string[]) : [];
+  if (values.all === true && tagPairs.length > 0) throw new UsageError('--all and --tag exclude each other: --all rotates every managed secret of the vault');
+  if (positionals.length > 0) throw new UsageError(`a batch selects secrets with --all or --tag, not by name; got: ${positionals.join(' ')}`);
+  const reason = typeof values.reason === 'string' ? values.reason.trim() : '';
+  if (reason === '') throw new UsageError('a batch needs --reason TEXT: why everything is rotated now (an incident, a ticket)');
+  if (values.wait === true && values['dry-run'] === true) throw new UsageError('--wait has nothing to wait for with --dry-run: a dry run starts no rotation');
+  const tags: Record<string, string> = {};
+  for (const pair of tagPairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--tag takes KEY=VALUE, got '${pair}'`);
+    tags[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return {
+    name: 'rotate-batch',
+    ...vaultPart,
+    selector: values.all === true ? 'all' : { tags },
+    reason,
+    dryRun: values['dry-run'] === true,
+    force: values.force === true,
+    timeoutMs: typeof values.timeout === 'string' ? timeoutOf(values.timeout) : DEFAULT_BATCH_TIMEOUT_MS,
+  };
 }
 
 const SECRET_NAME = /^[0-9A-Za-z-]{1,127}$/;

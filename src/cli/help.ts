@@ -20,14 +20,25 @@ const EXIT_CODES = `Exit codes:
   5  with --dry-run: the answer is "would not rotate"`;
 
 const COMMANDS: Record<CommandName, string> = {
-  rotate: `rotor rotate <secret> [--vault URL] [--reason TEXT] [--dry-run] [--wait [--timeout DURATION]]
+  rotate: `rotor rotate <secret> [--vault URL] [--reason TEXT] [--dry-run] [--wait [--timeout DURATION]] [--force]
   Start a rotation of <secret> now. With several vaults configured, --vault is required.
   --reason TEXT       why, kept in the rotation record and audit trail (max 500 characters)
   --dry-run           run the pre-flight checks only and report what would happen
   --wait              follow the rotation until it ends; exit 0 only if it Completed
-  --timeout DURATION  how long --wait follows it: 90s, 10m, 1h, PT10M (default 15m)`,
-  status: `rotor status <rotation-id> [--watch [--timeout DURATION]]
+  --timeout DURATION  how long --wait follows it: 90s, 10m, 1h, PT10M (default 15m)
+  --force             rotate a paused secret (rotor-paused=true) all the same
+
+rotor rotate --all | --tag KEY=VALUE... --reason TEXT [--vault URL] [--dry-run] [--force] [--timeout DURATION]
+  Incident batch: rotate every managed secret of the vault now (or those carrying every
+  --tag given), paced under Key Vault's throttle, with a progress bar until all have ended.
+  Unmanaged, invalid, disabled and paused secrets are listed as skipped, with the reason.
+  --reason TEXT       required: why (kept in every rotation record and the audit trail)
+  --dry-run           list what would rotate and what would be skipped; start nothing
+  --force             rotate paused secrets (rotor-paused=true) too
+  --timeout DURATION  how long to follow the batch (default 60m); it goes on without the CLI`,
+  status: `rotor status <rotation-id | batch-id> [--watch [--timeout DURATION]]
   Show a rotation: state, current step, each step with timing and outcome, versions, reason.
+  A batch id (b-...) shows the batch: its rotations counted by state.
   --watch             poll until the rotation ends; exit 0 only if it Completed
   --timeout DURATION  how long --watch follows it (default 15m)`,
   history: `rotor history <secret> [--vault URL] [--limit N | --all]
@@ -41,6 +52,9 @@ rotor secrets set <name> [--tag KEY=VALUE]... [--expires DURATION] [--value-stdi
   --tag KEY=VALUE     a tag (repeat it), e.g. --tag rotor-rotator=random --tag rotor-validity=P90D
   --expires DURATION  expiry from now (P7D, 48h); within 30 days Key Vault's near-expiry event starts a rotation
   --value-stdin       read the value from standard input (default: a random value, never printed)`,
+  cancel: `rotor cancel <rotation-id> [--reason TEXT]
+  Cancel a running rotation: before promote it is undone and ends Cancelled; after promote it
+  rolls back; once verify has passed the new credential stands and the API refuses (409).`,
   expiring: `rotor expiring [--within DURATION]
   The expiry radar: secrets (managed or not) and app registration client secrets and
   certificates expiring within DURATION (ISO-8601, default P30D), expired ones first.
@@ -71,6 +85,8 @@ export function helpText(topic?: CommandName): string {
     '  rotor rotate db-password --dry-run',
     '  rotor status <rotation-id> --watch',
     '  rotor history db-password --all --json',
+    '  rotor rotate --all --vault https://kv-app.vault.azure.net --reason "INC-4711: vault readers compromised"',
+    '  rotor cancel <rotation-id> --reason "wrong secret"',
     '  rotor expiring --within P14D',
     '  rotor consumers add db-password https://orders.example.com/rotor/consumer',
     '',

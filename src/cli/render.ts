@@ -27,6 +27,7 @@ const statusTint: Record<string, Tint> = {
   RolledBack: 'red',
   Failed: 'red',
   Aborted: 'red',
+  Cancelled: 'yellow',
 };
 
 export function paintStatus(style: Style, status: string): string {
@@ -196,7 +197,7 @@ export function renderSecrets(items: readonly SecretItem[], style: Style): strin
       item.policy.strategy ?? '-',
       shortVersion(item.currentVersion),
       item.expiresOn === undefined ? '-' : `${absoluteTime(item.expiresOn).slice(0, 10)} (${relativeTime(item.expiresOn, style.now)})`,
-      item.nextDue === undefined ? '-' : relativeTime(item.nextDue, style.now),
+      item.paused === true ? ({ text: 'paused', tint: 'yellow' } satisfies Cell) : item.nextDue === undefined ? '-' : `${relativeTime(item.nextDue, style.now)}${item.deferredByWindow === true ? ' (window)' : ''}`,
       last,
     ];
   });

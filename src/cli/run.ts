@@ -11,6 +11,7 @@ import {
   UsageError,
   type ApiProblemError,
 } from './errors.js';
+import { isBatchId, renderBatchEnd, renderBatchStart, renderProgressLine, type BatchView } from './batch.js';
 import { renderExpiring } from './expiring.js';
 import { renderConsumers, type ConsumersView } from './consumers.js';
 import { helpText } from './help.js';
@@ -61,6 +62,9 @@ interface Context {
   readonly globals: GlobalFlags;
   readonly style: Style;
   readonly out: (line?: string) => void;
+  /** Writes without a newline (the progress line redrawn in place). */
+  readonly write: (text: string) => void;
+  readonly stdoutIsTTY: boolean;
   readonly err: (line: string) => void;
   readonly sleep: (ms: number) => Promise<void>;
   readonly now: () => Date;
@@ -108,6 +112,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       globals,
       style: { color: !globals.noColor && env.NO_COLOR === undefined && io.stdout.isTTY === true, now: now() },
       out,
+      write: (text: string) => void io.stdout.write(text),
+      stdoutIsTTY: io.stdout.isTTY === true,
       err,
       sleep: io.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))),
       now,
@@ -180,6 +186,10 @@ async function execute(command: Exclude<Command, { name: 'help' }>, ctx: Context
       return history(command, ctx);
     case 'secrets':
       return secrets(command, ctx);
+    case 'rotate-batch':
+      return rotateBatch(command, ctx);
+    case 'cancel':
+      return cancel(command, ctx);
     case 'expiring':
       return expiring(command, ctx);
     case 'consumers':
@@ -197,6 +207,7 @@ async function rotate(command: Extract<Command, { name: 'rotate' }>, ctx: Contex
     ...(command.vault === undefined ? {} : { vault: command.vault }),
     ...(command.reason === undefined ? {} : { reason: command.reason }),
     ...(command.dryRun ? { dryRun: true } : {}),
+    ...(command.force === true ? { force: true } : {}),
   });
   if (answer.kind === 'dry-run') {
     if (ctx.globals.json) printJson(ctx, answer.raw);
@@ -217,6 +228,7 @@ async function rotate(command: Extract<Command, { name: 'rotate' }>, ctx: Contex
 }
 
 async function status(command: Extract<Command, { name: 'status' }>, ctx: Context): Promise<number> {
+  if (isBatchId(command.rotationId)) return batchStatus(command, ctx);
   if (command.watch) return follow(command.rotationId, command.timeoutMs, ctx);
   const { value, raw } = await ctx.api.getRotation(command.rotationId);
   if (ctx.globals.json) printJson(ctx, withoutPolicyInternals(raw));
@@ -320,6 +332,86 @@ async function secrets(command: Extract<Command, { name: 'secrets' }>, ctx: Cont
   if (ctx.globals.json) printJson(ctx, raw);
   else if (value.items.length === 0) ctx.out('No secrets carry a Rotor policy (tag rotor-rotator).');
   else renderSecrets(value.items, { ...ctx.style, now: ctx.now() }).forEach((line) => ctx.out(line));
+  return ExitCode.Ok;
+}
+
+async function rotateBatch(command: Extract<Command, { name: 'rotate-batch' }>, ctx: Context): Promise<number> {
+  const answer = await ctx.api.startBatch({
+    ...(command.vault === undefined ? {} : { vault: command.vault }),
+    selector: command.selector,
+    reason: command.reason,
+    ...(command.dryRun ? { dryRun: true } : {}),
+    ...(command.force ? { force: true } : {}),
+  });
+  if (command.dryRun) {
+    if (ctx.globals.json) printJson(ctx, answer.raw);
+    else renderBatchStart(answer.value).forEach((line) => ctx.out(line));
+    return ExitCode.Ok;
+  }
+  if (!ctx.globals.json) {
+    renderBatchStart(answer.value).forEach((line) => ctx.out(line));
+    ctx.out(`Follow it later with: rotor status ${answer.value.id} --watch`);
+  }
+  return followBatch(answer.value.id, command.timeoutMs, ctx);
+}
+
+async function batchStatus(command: Extract<Command, { name: 'status' }>, ctx: Context): Promise<number> {
+  if (command.watch) return followBatch(command.rotationId, command.timeoutMs, ctx);
+  const { value, raw } = await ctx.api.getBatch(command.rotationId);
+  if (ctx.globals.json) printJson(ctx, raw);
+  else {
+    ctx.out(renderProgressLine(value, ctx.style));
+    (value.done === true ? renderBatchEnd(value) : renderBatchStart(value)).forEach((line) => ctx.out(line));
+  }
+  return ExitCode.Ok;
+}
+
+/**
+ * Polls the batch until every rotation has ended, redrawing one progress line
+ * on a terminal (a new line per change otherwise, so a CI log stays short).
+ * Exit 0 only when every rotation Completed.
+ */
+async function followBatch(batchId: string, timeoutMs: number, ctx: Context): Promise<number> {
+  const tty = ctx.stdoutIsTTY && !ctx.globals.json;
+  let waited = 0;
+  let last = '';
+  let view: BatchView;
+  let raw: unknown;
+  for (;;) {
+    ({ value: view, raw } = await ctx.api.getBatch(batchId));
+    if (!ctx.globals.json) {
+      const line = renderProgressLine(view, ctx.style);
+      if (tty) ctx.write(`\r${line}\u001b[K`);
+      else if (line !== last) ctx.out(line);
+      last = line;
+    }
+    if (view.done === true) break;
+    if (waited >= timeoutMs) {
+      if (tty) ctx.out();
+      if (ctx.globals.json) printJson(ctx, raw);
+      ctx.err(`rotor: batch ${batchId} is still running after ${formatTimeout(timeoutMs)}; it goes on without the CLI.`);
+      ctx.err(`Follow it with: rotor status ${batchId} --watch`);
+      return ExitCode.TimedOut;
+    }
+    const nap = Math.min(POLL_INTERVAL_MS, timeoutMs - waited);
+    await ctx.sleep(nap);
+    waited += nap;
+  }
+  if (tty) ctx.out();
+  if (ctx.globals.json) printJson(ctx, raw);
+  else renderBatchEnd(view).forEach((line) => ctx.out(line));
+  const notCompleted = view.items.some((i) => i.rotationId !== undefined && i.status !== 'Completed');
+  return notCompleted ? ExitCode.RotationNotCompleted : ExitCode.Ok;
+}
+
+async function cancel(command: Extract<Command, { name: 'cancel' }>, ctx: Context): Promise<number> {
+  const { value, raw } = await ctx.api.cancelRotation(command.rotationId, command.reason === undefined ? {} : { reason: command.reason });
+  if (ctx.globals.json) printJson(ctx, raw);
+  else {
+    const how = value.via === 'rollback' ? 'it was promoted, so it rolls back' : 'it undoes what it did and ends Cancelled';
+    ctx.out(`Cancelling rotation ${value.rotationId}: ${how}.`);
+    ctx.out(`Follow it with: rotor status ${value.rotationId} --watch`);
+  }
   return ExitCode.Ok;
 }
 

@@ -101,6 +101,8 @@ export const secretsSchema = z.looseObject({
         .looseObject({ id: z.string(), status: z.string(), createdAt: z.string(), endedAt: z.string().optional() })
         .optional(),
       nextDue: z.string().optional(),
+      paused: z.boolean().optional(),
+      deferredByWindow: z.boolean().optional(),
     }),
   ),
 });

@@ -24,6 +24,8 @@ export const IgnoreReason = {
   Stale: 'stale',
   /** Another rotation holds the secret. */
   Busy: 'busy',
+  /** `rotor-paused=true`: events start nothing. */
+  Paused: 'paused',
 } as const;
 export type IgnoreReason = (typeof IgnoreReason)[keyof typeof IgnoreReason];
 
@@ -156,6 +158,8 @@ async function classify(input: unknown, deps: IntakeDependencies): Promise<Intak
       };
     case 'stale':
       return { outcome: 'ignored', reason: IgnoreReason.Stale, detail: `${where}: version ${event.version} is no longer the latest (${started.latestVersion})` };
+    case 'paused':
+      return { outcome: 'ignored', reason: IgnoreReason.Paused, detail: `${where} is paused (rotor-paused=true)` };
     case 'dry-run':
       // Events never ask for a dry run; an answer of one means nothing was started.
       return { outcome: 'ignored', reason: IgnoreReason.UnrelatedType, detail: 'dry run' };

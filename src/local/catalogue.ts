@@ -1,3 +1,5 @@
+import { cancelRotationOptions } from '../../functions/cancelRotation.js';
+import { getBatchOptions } from '../../functions/getBatch.js';
 import { dashboardOptions } from '../../functions/dashboard.js';
 import { dashboardOverviewOptions } from '../../functions/dashboardOverview.js';
 import { dashboardRotationsOptions } from '../../functions/dashboardRotations.js';
@@ -9,6 +11,7 @@ import { listSecretsOptions } from '../../functions/listSecrets.js';
 import { rotationDeadLettersOptions } from '../../functions/rotationDeadLetters.js';
 import { secretConsumersOptions } from '../../functions/secretConsumers.js';
 import { rotationStepsOptions } from '../../functions/rotationSteps.js';
+import { startBatchOptions } from '../../functions/startBatch.js';
 import { startRotationOptions } from '../../functions/startRotation.js';
 import { sweepOptions } from '../../functions/sweep.js';
 import type { FunctionRegistration } from './registrations.js';
@@ -24,6 +27,9 @@ export const rotorFunctions: readonly FunctionRegistration[] = [
   { name: 'getRotation', trigger: 'http', options: getRotationOptions },
   { name: 'listSecretRotations', trigger: 'http', options: listSecretRotationsOptions },
   { name: 'listSecrets', trigger: 'http', options: listSecretsOptions },
+  { name: 'startBatch', trigger: 'http', options: startBatchOptions },
+  { name: 'getBatch', trigger: 'http', options: getBatchOptions },
+  { name: 'cancelRotation', trigger: 'http', options: cancelRotationOptions },
   { name: 'expiring', trigger: 'http', options: expiringOptions },
   { name: 'dashboard', trigger: 'http', options: dashboardOptions },
   { name: 'dashboardOverview', trigger: 'http', options: dashboardOverviewOptions },

@@ -2,8 +2,10 @@ import { formatSecretRef } from '../keyvault/secret-ref.js';
 import type { Logger } from '../observability/logger.js';
 import type { RotatorRegistry } from './rotator.js';
 import { durations } from '../time/iso-duration.js';
+import type { CancelRotation } from './cancel-types.js';
 import { isStepError, toRotationError } from './errors.js';
-import { advance, isPastDeadline, type Advanced, type Effect, type MachineEvent, type MachineRules } from './machine.js';
+import { isLedgerConflictError } from '../ledger/errors.js';
+import { advance, cancelStage, isPastDeadline, type Advanced, type Effect, type MachineEvent, type MachineRules } from './machine.js';
 import { isTerminal, RotationStatus, type Rotation } from './model.js';
 import { policyDefaults } from './policy.js';
 import { systemClock, type Clock, type HealthProbe, type Notifier, type RotationLedger, type SecretStore, type StepMessage, type StepQueue, type Versioned } from './ports.js';
@@ -74,6 +76,8 @@ export interface RotationEngine {
    * rollback after verify). A message the ledger is already past is ignored.
    */
   failRotation(message: StepMessage, reason: string): Promise<'rolling-back' | 'failed' | 'ignored'>;
+  /** An operator's cancel (see `cancel-types.ts`); the machine decides, this only loads and commits. */
+  readonly cancelRotation: CancelRotation;
 }
 
 /**
@@ -203,6 +207,33 @@ export function createRotationEngine(deps: RotationEngineDeps): RotationEngine {
     return rotation.status === RotationStatus.RollingBack ? 'rolling-back' : 'failed';
   }
 
+  const cancelRotation: CancelRotation = async (rotationId, options = {}) => {
+    // A step committing at the same moment wins the ETag race: read again and decide again.
+    for (let attempt = 1; ; attempt += 1) {
+      const loaded = await ledger.getRotation(rotationId);
+      if (loaded === undefined) return { outcome: 'not-found' };
+      const stage = cancelStage(loaded.value);
+      switch (stage) {
+        case 'ended':
+          return { outcome: 'ended', status: loaded.value.status };
+        case 'verified':
+          return { outcome: 'verified', step: loaded.value.step };
+        case 'rolling-back':
+          return { outcome: 'cancelling', rotationId, via: 'rollback' };
+        case 'undo':
+        case 'rollback':
+          break;
+      }
+      try {
+        const { rotation } = await commit(loaded, { kind: 'cancel-requested', ...(options.reason === undefined ? {} : { reason: options.reason }) }, deps.logger.child({ rotationId }));
+        deps.logger.info('cancel requested', { rotationId, via: rotation.cancel?.via ?? stage, status: rotation.status, step: rotation.step });
+        return { outcome: 'cancelling', rotationId, via: rotation.cancel?.via ?? stage };
+      } catch (error) {
+        if (!isLedgerConflictError(error) || attempt >= 5) throw error;
+      }
+    }
+  };
+
   const startRotation = createStartRotation({
     secretStore: deps.secretStore,
     ledger,
@@ -217,5 +248,5 @@ export function createRotationEngine(deps: RotationEngineDeps): RotationEngine {
     perform: (effects) => perform(effects),
   });
 
-  return { startRotation, handleStep, resumeRotation, failRotation };
+  return { startRotation, handleStep, resumeRotation, failRotation, cancelRotation };
 }

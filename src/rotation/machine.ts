@@ -1,5 +1,5 @@
 import { RotationErrorCode } from './errors.js';
-import { isTerminal, RotationStatus, StepName, Strategy, UndoAction, type Rotation, type StepRecord, type UndoRecord } from './model.js';
+import { isTerminal, RotationStatus, StepName, Strategy, UndoAction, type Rotation, type RotationCancel, type StepRecord, type UndoRecord } from './model.js';
 import { policyDefaults } from './policy.js';
 import type { RotationPolicy } from './policy-types.js';
 import { NotificationType, type AuditEntry, type RotationNotification, type StepMessage } from './ports.js';
@@ -31,7 +31,9 @@ export type MachineEvent =
   /** A message the record is past arrived (a redelivery, an older attempt, or any message of an ended rotation). */
   | { readonly kind: 'message-not-current'; readonly step: StepName; readonly attempt: number }
   /** The sweep or an operator asked the rotation to go on. */
-  | { readonly kind: 'resumed' };
+  | { readonly kind: 'resumed' }
+  /** An operator asked to cancel it (`POST /api/rotations/{id}/cancel`). */
+  | { readonly kind: 'cancel-requested'; readonly reason?: string };
 
 export type Effect =
   /** Send the step's message; `notBefore` (ISO-8601) schedules it, absent means at once. */
@@ -142,7 +144,78 @@ export function advance(rotation: Rotation, event: MachineEvent, now: Date, jitt
         rotation,
         effects: isTerminal(rotation.status) ? [{ kind: 'release-lock', rotationId: rotation.id, secret: rotation.secret }] : [sendStep(rotation, now)],
       };
+    case 'cancel-requested':
+      return cancelRequested(rotation, event.reason, now);
   }
+}
+
+/**
+ * How a cancel can end the rotation from where it is: before promote its work
+ * is undone and it ends Cancelled; after promote (verify pending) it rolls
+ * back; once verify passed the new credential stands (I8) and nothing is
+ * cancelled; a rotation already rolling back goes on.
+ */
+export function cancelStage(rotation: Rotation): RotationCancel['via'] | 'verified' | 'rolling-back' | 'ended' {
+  if (isTerminal(rotation.status)) return 'ended';
+  if (rotation.status === RotationStatus.RollingBack) return 'rolling-back';
+  switch (rotation.step) {
+    case StepName.Begin:
+    case StepName.Prepare:
+    case StepName.Apply:
+    case StepName.Promote:
+      return 'undo';
+    case StepName.Verify:
+      return 'rollback';
+    case StepName.Retire:
+    case StepName.Revoke:
+      return 'verified';
+    case StepName.Rollback:
+      return 'rolling-back';
+  }
+}
+
+/** Steps that change nothing in the world: a cancel may leave them at once, even while one runs. */
+function changesNothing(step: StepName): boolean {
+  return step === StepName.Begin || step === StepName.Verify;
+}
+
+function cancelReason(cancel: RotationCancel): string {
+  const why = cancel.reason === undefined ? '' : `: ${cancel.reason}`;
+  return cancel.via === 'undo' ? `cancelled by an operator before promote${why}` : `cancelled by an operator after promote, so rolled back${why}`;
+}
+
+/**
+ * The cancel is recorded on the rotation. A step that changes the world may be
+ * running right now; it must record what it did before anything is undone, so
+ * the machine leaves it when it finishes (`settle`). A rotation waiting for a
+ * scheduled message, or at a step that changes nothing, is left at once.
+ */
+function cancelRequested(rotation: Rotation, reason: string | undefined, now: Date): Advanced {
+  const stage = cancelStage(rotation);
+  if (rotation.cancel !== undefined || (stage !== 'undo' && stage !== 'rollback')) return { rotation, effects: [] };
+  const cancel: RotationCancel = { requestedAt: now.toISOString(), via: stage, ...(reason === undefined ? {} : { reason }) };
+  const marked: Rotation = { ...rotation, cancel, updatedAt: now.toISOString() };
+  const audit: Effect = {
+    kind: 'audit',
+    entry: { at: now.toISOString(), rotationId: rotation.id, secret: rotation.secret, event: 'cancel.requested', detail: { step: rotation.step, via: stage } },
+  };
+  const waiting = rotation.notBefore !== undefined && Date.parse(rotation.notBefore) > now.getTime();
+  if (!changesNothing(rotation.step) && !waiting) return { rotation: marked, effects: [audit] };
+  const attempted = waiting && (rotation.attempt ?? 1) > 1 ? undoIfAttempted(rotation.step) : undefined;
+  const left = leaveForCancel(marked, attempted, now);
+  return { rotation: left.rotation, effects: [audit, ...left.effects] };
+}
+
+/** Out of the normal path: rollback of what was done, or Cancelled at once when nothing was. */
+function leaveForCancel(rotation: Rotation, attempted: UndoRecord | undefined, now: Date): Advanced {
+  const cancel = rotation.cancel as RotationCancel;
+  const undo = attempted === undefined ? rotation.undo : [...rotation.undo, attempted];
+  const reason = cancelReason(cancel);
+  const next: Rotation =
+    undo.length === 0
+      ? without({ ...rotation, undo, status: RotationStatus.Cancelled, endedAt: now.toISOString(), updatedAt: now.toISOString(), reason }, 'notBefore')
+      : without({ ...rotation, undo, status: RotationStatus.RollingBack, step: StepName.Rollback, attempt: 1, updatedAt: now.toISOString(), reason }, 'notBefore');
+  return { rotation: next, effects: commitEffects(next, now).filter((e) => e.kind !== 'audit') };
 }
 
 /** The current step has an outcome: record it, decide where the rotation goes, and what follows. */
@@ -158,7 +231,9 @@ function settle(
   const succeeded = outcome.kind === 'succeeded';
   const patched: Rotation = succeeded ? { ...rotation, ...result.patch } : rotation;
   // begin learns the policy, and with it the deadline (grace and revoke-after count in).
-  const deadline = rotation.step === StepName.Begin && succeeded ? deadlineFor(Date.parse(rotation.createdAt), patched.policy, rules) : rotation.deadline;
+  // A begin scheduled for later (a maintenance window, a paced batch) counts from when it was due.
+  const begunAt = Math.max(Date.parse(rotation.createdAt), rotation.notBefore === undefined ? 0 : Date.parse(rotation.notBefore));
+  const deadline = rotation.step === StepName.Begin && succeeded ? deadlineFor(begunAt, patched.policy, rules) : rotation.deadline;
   const t = transition({
     status: rotation.status,
     step: rotation.step,
@@ -172,7 +247,16 @@ function settle(
     jitter,
   });
   const record = stepRecord(rotation, outcome, t, startedAt, now);
-  const next = nextRecord({ ...patched, deadline }, succeeded ? result.undo : undefined, t, record, now);
+  let next = nextRecord({ ...patched, deadline }, succeeded ? result.undo : undefined, t, record, now);
+  const cancel = rotation.cancel;
+  if (cancel !== undefined && rotation.status === RotationStatus.Running && next.status === RotationStatus.Running) {
+    // Cancelled while this step ran (or waited to run): leave now that its undo record is in.
+    if (next.step !== StepName.Retire && next.step !== StepName.Revoke) {
+      const left = leaveForCancel(next, t.kind === 'retry' ? undoIfAttempted(rotation.step) : undefined, now);
+      return { rotation: left.rotation, effects: [...commitEffects(next, now).filter((e) => e.kind === 'audit'), ...left.effects] };
+    }
+  }
+  if (cancel?.via === 'undo' && next.status === RotationStatus.RolledBack) next = { ...next, status: RotationStatus.Cancelled, reason: cancelReason(cancel) };
   return { rotation: next, effects: commitEffects(next, now) };
 }
 
@@ -236,6 +320,8 @@ function endNotification(status: RotationStatus): NotificationType | undefined {
       return NotificationType.Failed;
     case RotationStatus.Aborted:
       return NotificationType.Aborted;
+    case RotationStatus.Cancelled:
+      return NotificationType.Cancelled;
     case RotationStatus.Skipped:
     case RotationStatus.Running:
     case RotationStatus.RollingBack:

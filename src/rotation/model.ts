@@ -18,6 +18,8 @@ export const RotationStatus = {
   Failed: 'Failed',
   Aborted: 'Aborted',
   Skipped: 'Skipped',
+  /** An operator cancelled it before promote; what it had done is undone. */
+  Cancelled: 'Cancelled',
 } as const;
 export type RotationStatus = (typeof RotationStatus)[keyof typeof RotationStatus];
 
@@ -27,6 +29,7 @@ export const terminalStatuses: ReadonlySet<RotationStatus> = new Set([
   RotationStatus.Failed,
   RotationStatus.Aborted,
   RotationStatus.Skipped,
+  RotationStatus.Cancelled,
 ]);
 
 export function isTerminal(status: RotationStatus): boolean {
@@ -139,4 +142,12 @@ export interface Rotation {
   readonly undo: readonly UndoRecord[];
   /** Why the rotation ended the way it did (terminal states other than Completed). */
   readonly reason?: string;
+  /** An operator's cancel, as the machine took it: `undo` (before promote: ends Cancelled) or `rollback` (after promote: ends RolledBack). */
+  readonly cancel?: RotationCancel;
+}
+
+export interface RotationCancel {
+  readonly requestedAt: string;
+  readonly reason?: string;
+  readonly via: 'undo' | 'rollback';
 }

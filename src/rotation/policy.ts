@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { PolicyProblem, Rotator, RotatorRegistry } from './rotator.js';
+import { readTiming } from '../schedule/timing.js';
 import { durations, parseIsoDuration } from '../time/iso-duration.js';
 import { RotationError, RotationErrorCode } from './errors.js';
 import { Strategy } from './model.js';
@@ -185,6 +186,10 @@ export function readPolicy(tags: Readonly<Record<string, string>>, options: Read
   if (revokeAfterMs !== undefined && rotator !== undefined && rotator.revoke === undefined) {
     problems.push({ tag: PolicyTag.RevokeAfter, message: `rotator ${rotator.kind} cannot revoke credentials; remove the tag` });
   }
+
+  // When it may rotate (rotor-schedule, rotor-window, rotor-paused): read where used, from policy.tags.
+  const timing = readTiming(tags);
+  if (!timing.ok) problems.push(...timing.problems);
 
   const target = t[PolicyTag.Target] ?? t[SampleTag.ProviderAddress];
   const tagCount = Object.keys(carriedTags(tags)).length + engineTagCount(strategy ?? Strategy.Single);

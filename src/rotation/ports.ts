@@ -147,6 +147,7 @@ export const NotificationType = {
   RolledBack: 'Rotor.Rotation.RolledBack',
   Failed: 'Rotor.Rotation.Failed',
   Aborted: 'Rotor.Rotation.Aborted',
+  Cancelled: 'Rotor.Rotation.Cancelled',
 } as const;
 export type NotificationType = (typeof NotificationType)[keyof typeof NotificationType];
 

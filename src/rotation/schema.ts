@@ -70,4 +70,5 @@ export const rotationSchema = z.object({
     ]),
   ),
   reason: z.string().optional(),
+  cancel: z.object({ requestedAt: z.string(), reason: z.string().optional(), via: z.enum(['undo', 'rollback']) }).optional(),
 }) satisfies z.ZodType<Rotation>;

@@ -16,10 +16,15 @@ import type { RotationTrigger } from './model.js';
 export interface StartRotationOptions {
   /** Run `begin` and the pre-flight checks only; report what would happen. */
   readonly dryRun?: boolean;
+  /** A manual start of a paused secret (`rotor-paused=true`); without it the answer is `paused`. */
+  readonly force?: boolean;
+  /** Begin no earlier than this (a paced batch); a window may move it later still. */
+  readonly notBefore?: Date;
 }
 
 export type StartRotationResult =
-  | { readonly outcome: 'started'; readonly rotationId: string }
+  /** `startAt` (ISO-8601): begin is scheduled for then (outside the maintenance window, or paced); absent: at once. */
+  | { readonly outcome: 'started'; readonly rotationId: string; readonly startAt?: string }
   /** The same trigger already started this rotation (duplicate event, event racing the sweep). */
   | { readonly outcome: 'duplicate'; readonly rotationId: string }
   /** Another rotation holds the secret's lock. */
@@ -30,6 +35,8 @@ export type StartRotationResult =
   | { readonly outcome: 'invalid-policy'; readonly problems: readonly PolicyProblem[] }
   /** The trigger's version is no longer the latest: already rotated. */
   | { readonly outcome: 'stale'; readonly latestVersion: string }
+  /** `rotor-paused=true`: nothing automatic starts, and a manual start needs `force`. */
+  | { readonly outcome: 'paused' }
   | { readonly outcome: 'dry-run'; readonly report: DryRunReport };
 
 export interface DryRunReport {

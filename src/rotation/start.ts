@@ -7,6 +7,8 @@ import { durations } from '../time/iso-duration.js';
 import { advance, deadlineFor, planOf, type Effect, type MachineRules } from './machine.js';
 import { isTerminal, RotationStatus, StepName, type Rotation, type RotationTrigger } from './model.js';
 import { readPolicy } from './policy.js';
+import { automaticStartAt } from '../schedule/due.js';
+import { timingOf } from '../schedule/timing.js';
 import type { RotationPolicy } from './policy-types.js';
 import type { Clock, HealthProbe, LockResult, RotationLedger, SecretStore } from './ports.js';
 import type { DryRunReport, StartRotation, StartRotationResult } from './start-types.js';
@@ -108,6 +110,16 @@ export function createStartRotation(deps: StartDeps): StartRotation {
     if (options?.dryRun === true) return { outcome: 'dry-run', report: await dryRun(secret, latest.version, reading.policy) };
 
     const now = clock.now();
+    // When it may begin: paused secrets start only by an operator's force; events and the sweep wait for the window.
+    const timing = timingOf(reading.policy.tags);
+    const automatic = trigger.kind !== 'manual';
+    if (timing.paused && (automatic || options?.force !== true)) return { outcome: 'paused' };
+    let beginAt = options?.notBefore !== undefined && options.notBefore.getTime() > now.getTime() ? options.notBefore : now;
+    if (automatic) {
+      const allowed = automaticStartAt(timing, beginAt);
+      if (!allowed.allowed && allowed.reason === 'outside-window') beginAt = allowed.opensAt;
+    }
+    const deferred = beginAt.getTime() > now.getTime();
     const id = rotationIdFor(secret, trigger, now.getTime());
     const existing = await ledger.getRotation(id);
     if (existing !== undefined) return duplicate(existing.value);
@@ -126,7 +138,8 @@ export function createStartRotation(deps: StartDeps): StartRotation {
       dryRun: false,
       createdAt: now.toISOString(),
       updatedAt: now.toISOString(),
-      deadline: deadlineFor(now.getTime(), reading.policy, deps.rules),
+      deadline: deadlineFor(beginAt.getTime(), reading.policy, deps.rules),
+      ...(deferred ? { notBefore: beginAt.toISOString() } : {}),
       versions: {},
       steps: [],
       undo: [],
@@ -141,11 +154,17 @@ export function createStartRotation(deps: StartDeps): StartRotation {
     // The begin message first: a failed audit write must never leave the secret locked with nothing to run.
     await sendBegin(rotation);
     try {
-      await ledger.appendAudit({ at: now.toISOString(), rotationId: id, secret, event: 'rotation.created', detail: { trigger: trigger.kind, rotator: rotation.rotator } });
+      await ledger.appendAudit({
+        at: now.toISOString(),
+        rotationId: id,
+        secret,
+        event: 'rotation.created',
+        detail: { trigger: trigger.kind, rotator: rotation.rotator, ...(deferred ? { beginAt: beginAt.toISOString() } : {}) },
+      });
     } catch (error) {
       deps.logger.warn('audit entry not written', { rotationId: id, event: 'rotation.created', error: error instanceof Error ? error.message.slice(0, 200) : 'unknown error' });
     }
-    deps.logger.info('rotation started', { rotationId: id, secretRef: formatSecretRef(secret), trigger: trigger.kind });
-    return { outcome: 'started', rotationId: id };
+    deps.logger.info('rotation started', { rotationId: id, secretRef: formatSecretRef(secret), trigger: trigger.kind, ...(deferred ? { beginAt: beginAt.toISOString() } : {}) });
+    return deferred ? { outcome: 'started', rotationId: id, startAt: beginAt.toISOString() } : { outcome: 'started', rotationId: id };
   };
 }

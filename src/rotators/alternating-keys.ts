@@ -3,9 +3,10 @@ import type { ArmResourceId } from '../azure-management/resource-id.js';
 import type { SecretValue } from '../secrecy/secret-value.js';
 import { Strategy } from '../rotation/model.js';
 import type { RotationPolicy } from '../rotation/policy-types.js';
-import { toRotatorError } from './azure-errors.js';
+import { callProvider } from './azure-errors.js';
 import { RotatorError, RotatorErrorCode } from '../rotation/rotator-errors.js';
 import type { CredentialTestResult, CurrentCredential, PolicyProblem, PreparedCredential, Rotator, RotatorContext } from '../rotation/rotator.js';
+import { rotatorConfig } from './config.js';
 
 /**
  * The alternating key-pair protocol shared by Storage account keys and Event
@@ -44,21 +45,8 @@ function slotHolding(keys: KeyPair, key: SecretValue | undefined): KeyName | und
 }
 
 export function createKeyPairRotator<Config extends KeyPairTarget>(spec: KeyPairRotatorSpec<Config>): Rotator {
-  const configOf = (policy: RotationPolicy): Config => {
-    const parsed = spec.parse(policy);
-    if ('problems' in parsed) {
-      throw new RotatorError(RotatorErrorCode.InvalidConfiguration, parsed.problems.map((p) => `${p.tag} ${p.message}`).join('; '));
-    }
-    return parsed.config;
-  };
-
-  const call = async <T>(what: string, run: () => Promise<T>): Promise<T> => {
-    try {
-      return await run();
-    } catch (error) {
-      throw toRotatorError(error, what);
-    }
-  };
+  const { validate, configOf } = rotatorConfig((policy: RotationPolicy) => spec.parse(policy), { alternatingOnly: `${spec.kind} rotates a key pair` });
+  const call = callProvider;
 
   /**
    * Which key the secret holds now. The value itself decides when it matches
@@ -78,14 +66,7 @@ export function createKeyPairRotator<Config extends KeyPairTarget>(spec: KeyPair
     kind: spec.kind,
     strategies: [Strategy.Alternating],
 
-    validate(policy) {
-      const parsed = spec.parse(policy);
-      const problems = 'problems' in parsed ? [...parsed.problems] : [];
-      if (policy.strategy !== Strategy.Alternating) {
-        problems.push({ tag: 'rotor-strategy', message: `${spec.kind} rotates a key pair: only "alternating" is supported` });
-      }
-      return problems;
-    },
+    validate,
 
     async prepare(context): Promise<PreparedCredential> {
       const config = configOf(context.policy);

@@ -53,3 +53,12 @@ export function toRotatorError(error: unknown, what: string): RotatorError {
   const name = error instanceof Error ? error.name : typeof error;
   return new RotatorError(RotatorErrorCode.ProviderRejected, `${what}: unexpected ${name}`, { cause: error });
 }
+
+/** Runs one provider call, translating whatever it throws once (`what` names the call and target, never a value). */
+export async function callProvider<T>(what: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    throw toRotatorError(error, what);
+  }
+}

@@ -3,7 +3,8 @@ import { isTerminal, TriggerKind } from '../rotation/model.js';
 import type { SecretVersionInfo } from '../rotation/ports.js';
 import type { PolicyReading, WaysInServices } from '../ways-in/services.js';
 import { currentVersionOf } from './current-version.js';
-import { dueAt } from './due.js';
+import { isDue } from '../schedule/due.js';
+import { nextRotationOf } from './due.js';
 
 /**
  * The periodic safety net. Events can be missed (a version created before the
@@ -44,14 +45,16 @@ export async function runSweep(services: WaysInServices): Promise<SweepReport> {
         if (recovered !== undefined) report.recovered.push({ rotationId: activeId, outcome: recovered });
         return;
       }
-      const due = dueAt(info, reading, services.expiryHorizonMs);
-      if (due === undefined || due.getTime() > now.getTime() || !info.enabled) return;
+      // Paused or not yet due: a later sweep. Due outside its window: started now, and the engine
+      // schedules its begin for the window's opening, so it is never lost.
+      const next = nextRotationOf(info, reading, services.expiryHorizonMs, now);
+      if (!isDue(next, now) || next.kind !== 'due' || !info.enabled) return;
       const version = await currentVersionOf(services.secrets, info);
       if (version === undefined) return;
       const result = await services.startRotation(info.secret, { kind: TriggerKind.Sweep, version });
       if (result.outcome === 'started') report.started.push(result.rotationId);
       else if (result.outcome === 'duplicate') report.duplicates.push(result.rotationId);
-      services.log.info('sweep found a due secret', { secretRef: where, version, due: due.toISOString(), outcome: result.outcome });
+      services.log.info('sweep found a due secret', { secretRef: where, version, due: next.dueAt.toISOString(), outcome: result.outcome });
     } catch (error) {
       report.errors.push({ secret: where, message: error instanceof Error ? error.message.slice(0, 300) : 'unknown error' });
       services.log.error('sweep could not handle a secret', { secretRef: where, error });

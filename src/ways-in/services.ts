@@ -1,4 +1,5 @@
 import { getRotor, type Rotor } from '../app/compose.js';
+import type { BatchStore } from '../batch/store.js';
 import type { Logger } from '../observability/logger.js';
 import type { RotationEngine } from '../rotation/engine.js';
 import { readPolicy, type PolicyReading as EnginePolicyReading } from '../rotation/policy.js';
@@ -27,8 +28,12 @@ export interface WaysInServices {
   readonly resumeRotation: RotationEngine['resumeRotation'];
   /** Ends the rotation a dead-lettered step belonged to, as a permanent failure of that step (see `advance`). */
   readonly failRotation: RotationEngine['failRotation'];
+  /** An operator's cancel; absent where no engine runs (some tests). */
+  readonly cancelRotation?: RotationEngine['cancelRotation'];
   readonly secrets: SecretStore;
   readonly ledger: RotationLedger;
+  /** Incident batch records; absent where no batch is run (some tests). */
+  readonly batches?: BatchStore;
   readonly readPolicy: (tags: Readonly<Record<string, string>>) => PolicyReading;
   readonly clock: Clock;
   readonly log: Logger;
@@ -42,8 +47,10 @@ export function waysInFromRotor(rotor: Rotor): WaysInServices {
     startRotation: rotor.engine.startRotation,
     resumeRotation: (rotationId) => rotor.engine.resumeRotation(rotationId),
     failRotation: (message, reason) => rotor.engine.failRotation(message, reason),
+    cancelRotation: (rotationId, options) => rotor.engine.cancelRotation(rotationId, options),
     secrets: rotor.secretStore,
     ledger: rotor.ledger,
+    batches: rotor.batches,
     readPolicy: (tags) => {
       const reading: EnginePolicyReading = readPolicy(tags, { rotators: rotor.rotators, minValidityMs: rotor.settings.expiryHorizonMs });
       return reading.kind === 'valid' ? { kind: 'valid', policy: reading.policy } : reading;

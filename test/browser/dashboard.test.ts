@@ -95,7 +95,16 @@ describe('dashboard in Chromium', () => {
     const expired = timeline.locator('li.row.overdue');
     await expect(expired.innerText()).resolves.toContain('browser-expired-note');
     await expect(expired.locator('.track').getAttribute('aria-label')).resolves.toMatch(/not managed, expired 3 d ago/);
-    await expect(expired.locator('.bar').evaluate((bar) => getComputedStyle(bar).backgroundColor)).resolves.toBe('rgb(176, 0, 32)');
+    // Red, read in the page itself: the page redraws while a rotation runs, so a handle may be stale.
+    await page.waitForFunction(() => {
+      const bar = document.querySelector('#timeline-rows li.row.overdue .bar');
+      return bar !== null && getComputedStyle(bar).backgroundColor === 'rgb(176, 0, 32)';
+    });
+    // A keyboard user's focus survives the page's refreshes.
+    await timeline.locator('li.row.managed button').first().focus();
+    const focused = await page.evaluate(() => document.activeElement?.getAttribute('aria-label'));
+    await page.waitForTimeout(2_000);
+    await expect(page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).resolves.toBe(focused);
     await expect(timeline.locator('li.row.managed .due').count()).resolves.toBeGreaterThan(0);
     await page.screenshot({ path: join(screenshots, 'dashboard-overview.png'), fullPage: true });
   });

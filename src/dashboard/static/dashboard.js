@@ -18,6 +18,9 @@ if (params.has('key')) {
 const $ = (id) => document.getElementById(id);
 let selected; // { vaultUrl, name }
 let timer;
+let lastDrawn = '';
+let lastDrawnAt = 0;
+let lastRotations = '';
 
 function el(tag, props = {}, ...children) {
   const node = document.createElement(tag);
@@ -74,6 +77,25 @@ async function getJson(path) {
 
 function secretButton(secret, label = secret.name) {
   return el('button', { type: 'button', className: 'link', text: label, 'aria-label': `Show rotations of ${secret.name}`, onclick: () => void showRotations(secret, true) });
+}
+
+/** Where the focus was, said so that the same control can be found again after a redraw. */
+function focusPath() {
+  const active = document.activeElement;
+  if (active === null || active === document.body) return undefined;
+  const section = active.closest('section');
+  const siblings = section === null ? [] : [...section.querySelectorAll(active.tagName)];
+  return { section: section?.id, label: active.getAttribute('aria-label') ?? active.textContent, index: siblings.indexOf(active), tag: active.tagName };
+}
+
+/** Redraws without taking the focus away from a keyboard user: the same control gets it back. */
+function preservingFocus(redraw) {
+  const before = focusPath();
+  redraw();
+  if (before === undefined || before.section === undefined || document.activeElement !== document.body) return;
+  const candidates = [...($(before.section)?.querySelectorAll(before.tag) ?? [])];
+  const again = candidates.find((n) => (n.getAttribute('aria-label') ?? n.textContent) === before.label) ?? candidates[before.index];
+  again?.focus();
 }
 
 function renderHuman(items, now) {
@@ -249,6 +271,10 @@ async function refreshRotations() {
   if (selected === undefined) return;
   const data = await getJson(`/dashboard-data/secrets/${encodeURIComponent(selected.name)}/rotations?vault=${encodeURIComponent(selected.vaultUrl)}`);
   const now = Date.parse(data.asOf);
+  const drawn = JSON.stringify({ ...data, asOf: undefined });
+  // Ended rotations do not change; a running one is redrawn each time (its span grows).
+  if (drawn === lastRotations && data.rotations.every((r) => r.endedAt !== undefined)) return;
+  lastRotations = drawn;
   $('rotations-list').replaceChildren(...(data.rotations.length === 0 ? [el('p', { text: 'No rotations yet.' })] : data.rotations.map((r) => renderRotation(r, now))));
 }
 
@@ -268,11 +294,19 @@ async function refresh() {
     const now = Date.parse(overview.asOf);
     $('key-form').hidden = true;
     $('main').hidden = false;
-    renderHuman(overview.needsHuman, now);
-    renderLive(overview.live, now);
-    renderTimeline(overview, now);
-    renderSecrets(overview.secrets, now);
-    renderGaps(overview.gaps);
+    // Unchanged data is not redrawn (relative times are refreshed every half minute).
+    const drawn = JSON.stringify({ ...overview, asOf: undefined });
+    if (drawn !== lastDrawn || now - lastDrawnAt > 30_000) {
+      lastDrawn = drawn;
+      lastDrawnAt = now;
+      preservingFocus(() => {
+        renderHuman(overview.needsHuman, now);
+        renderLive(overview.live, now);
+        renderTimeline(overview, now);
+        renderSecrets(overview.secrets, now);
+        renderGaps(overview.gaps);
+      });
+    }
     await refreshRotations();
     $('status').textContent = `Updated ${utc(overview.asOf).slice(11)} · ${overview.secrets.length} secrets · ${overview.live.length} running · ${overview.needsHuman.length} need a human · refreshes every ${pollMs / 1000} s`;
   } catch (error) {

@@ -1,5 +1,6 @@
 import { formatSecretRef } from '../../keyvault/secret-ref.js';
 import { RotationErrorCode } from '../errors.js';
+import { timingOf } from '../../schedule/timing.js';
 import { currentSlot, readPolicy } from '../policy.js';
 import type { RotationStep, StepContext } from './context.js';
 
@@ -25,6 +26,10 @@ export function beginStep({ store, ports }: StepContext): { readonly run: Rotati
     const wanted = rotation.trigger.version;
     if (wanted !== undefined && wanted !== latest.version) {
       return { outcome: { kind: 'skipped', reason: `stale trigger: version ${wanted} is no longer the latest (${latest.version})` } };
+    }
+    // Paused while it waited for its window (or its paced start): an automatic rotation does not begin.
+    if (rotation.trigger.kind !== 'manual' && timingOf(reading.policy.tags).paused) {
+      return { outcome: { kind: 'skipped', reason: 'the secret is paused (rotor-paused=true)' } };
     }
     const lock = await ports.ledger.acquireLock(rotation.secret, rotation.id);
     if (!lock.acquired) return { outcome: { kind: 'skipped', reason: `rotation ${lock.heldBy} is active on this secret` } };

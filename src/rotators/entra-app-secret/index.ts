@@ -7,10 +7,11 @@ import { Strategy } from '../../rotation/model.js';
 import type { RotationPolicy } from '../../rotation/policy-types.js';
 import { systemClock, type Clock } from '../../rotation/ports.js';
 import { secretFingerprint, type SecretRef } from '../../keyvault/secret-ref.js';
-import { toRotatorError } from '../azure-errors.js';
+import { callProvider } from '../azure-errors.js';
 import { RotatorError, RotatorErrorCode } from '../../rotation/rotator-errors.js';
 import { problemsOf, readTags } from '../policy-tags.js';
 import type { CurrentCredential, PolicyProblem, Rotator, RotatorContext } from '../../rotation/rotator.js';
+import { rotatorConfig } from '../config.js';
 
 export const entraAppSecretKind = 'entra-app-secret';
 
@@ -127,19 +128,8 @@ export function createEntraAppSecretRotator(deps: EntraAppSecretRotatorDeps): Ro
     return { config: { appId: appId.toLowerCase(), tenantId } };
   };
 
-  const configOf = (policy: RotationPolicy): AppSecretConfig => {
-    const parsed = parse(policy);
-    if ('problems' in parsed) throw new RotatorError(RotatorErrorCode.InvalidConfiguration, parsed.problems.map((p) => `${p.tag} ${p.message}`).join('; '));
-    return parsed.config;
-  };
-
-  const call = async <T>(what: string, run: () => Promise<T>): Promise<T> => {
-    try {
-      return await run();
-    } catch (error) {
-      throw toRotatorError(error, what);
-    }
-  };
+  const { validate, configOf } = rotatorConfig(parse, { alternatingOnly: 'entra-app-secret adds a new client secret next to the old one' });
+  const call = callProvider;
 
   const removeAll = async (context: RotatorContext, config: AppSecretConfig, credentials: readonly PasswordCredentialInfo[], why: string): Promise<void> => {
     for (const credential of credentials) {
@@ -232,14 +222,7 @@ export function createEntraAppSecretRotator(deps: EntraAppSecretRotatorDeps): Ro
     kind: entraAppSecretKind,
     strategies: [Strategy.Alternating],
 
-    validate(policy) {
-      const parsed = parse(policy);
-      const problems = 'problems' in parsed ? [...parsed.problems] : [];
-      if (policy.strategy !== Strategy.Alternating) {
-        problems.push({ tag: 'rotor-strategy', message: 'entra-app-secret adds a new client secret next to the old one: only "alternating" is supported' });
-      }
-      return problems;
-    },
+    validate,
 
     async prepare(context) {
       const config = configOf(context.policy);

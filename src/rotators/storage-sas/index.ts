@@ -5,12 +5,13 @@ import type { RotationPolicy } from '../../rotation/policy-types.js';
 import { systemClock, type Clock } from '../../rotation/ports.js';
 import { SecretValue } from '../../secrecy/secret-value.js';
 import { secretNameSchema } from '../../keyvault/secret-ref.js';
-import { toRotatorError } from '../azure-errors.js';
+import { callProvider } from '../azure-errors.js';
 import { isRotatorError, RotatorError, RotatorErrorCode } from '../../rotation/rotator-errors.js';
 import { problemsOf, readTags } from '../policy-tags.js';
 import type { PolicyProblem, Rotator, RotatorContext } from '../../rotation/rotator.js';
 import { probeSas } from './probe.js';
 import { accountKeyFrom, parseBlobTarget, policyIdFor, policyPrefix, signedIdentifierOf, type BlobTarget } from './target.js';
+import { rotatorConfig } from '../config.js';
 
 export const storageSasKind = 'storage-sas';
 
@@ -84,19 +85,8 @@ export function createStorageSasRotator(deps: StorageSasRotatorDeps = {}): Rotat
     return { config: { target, permissions: canonicalPermissions(permissions), keySecret: tags.value['rotor-sas-key-secret'], format: tags.value['rotor-sas-format'] } };
   };
 
-  const configOf = (policy: RotationPolicy): SasConfig => {
-    const parsed = parse(policy);
-    if ('problems' in parsed) throw new RotatorError(RotatorErrorCode.InvalidConfiguration, parsed.problems.map((p) => `${p.tag} ${p.message}`).join('; '));
-    return parsed.config;
-  };
-
-  const call = async <T>(what: string, run: () => Promise<T>): Promise<T> => {
-    try {
-      return await run();
-    } catch (error) {
-      throw toRotatorError(error, what);
-    }
-  };
+  const { validate, configOf } = rotatorConfig(parse, { alternatingOnly: 'storage-sas mints a new SAS next to the old one' });
+  const call = callProvider;
 
   const sharedKey = async (context: RotatorContext, config: SasConfig): Promise<StorageSharedKeyCredential> => {
     let stored: SecretValue;
@@ -161,14 +151,7 @@ export function createStorageSasRotator(deps: StorageSasRotatorDeps = {}): Rotat
     kind: storageSasKind,
     strategies: [Strategy.Alternating],
 
-    validate(policy) {
-      const parsed = parse(policy);
-      const problems = 'problems' in parsed ? [...parsed.problems] : [];
-      if (policy.strategy !== Strategy.Alternating) {
-        problems.push({ tag: 'rotor-strategy', message: 'storage-sas mints a new SAS next to the old one: only "alternating" is supported' });
-      }
-      return problems;
-    },
+    validate,
 
     async prepare(context) {
       const config = configOf(context.policy);

@@ -103,7 +103,7 @@ describe.concurrent('Service Bus emulator: time to live', () => {
 
     // Act
     await client.createSender(queue).sendMessages({ body: 'stale', timeToLive: 200 });
-    await vi.waitFor(() => expect(h.emulator.admin.getCounters(queue).expired).toBe(1), { timeout: 5000, interval: 50 });
+    await vi.waitFor(() => expect(h.emulator.admin.getCounters(queue).expired).toBe(1), { timeout: 25_000, interval: 50 });
     const [dead] = await client.createReceiver(queue, { subQueueType: 'deadLetter' }).receiveMessages(1, { maxWaitTimeInMs: 5000 });
 
     // Assess
@@ -119,7 +119,7 @@ describe.concurrent('Service Bus emulator: time to live', () => {
 
     // Act
     await client.createSender(queue).sendMessages({ body: 'gone' });
-    await vi.waitFor(() => expect(h.emulator.admin.getCounters(queue).expired).toBe(1), { timeout: 5000, interval: 50 });
+    await vi.waitFor(() => expect(h.emulator.admin.getCounters(queue).expired).toBe(1), { timeout: 25_000, interval: 50 });
 
     // Assess
     expect(await client.createReceiver(queue).peekMessages(5)).toEqual([]);

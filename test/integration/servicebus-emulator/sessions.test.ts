@@ -120,7 +120,7 @@ describe.concurrent('Service Bus emulator: sessions', () => {
       async () => {
         second = await rival.acceptSession(queue, 's');
       },
-      { timeout: 5000, interval: 100 },
+      { timeout: 25_000, interval: 100 },
     );
     const error = await errorOf(() => first.completeMessage(stale!));
     const [again] = await second!.receiveMessages(1, { maxWaitTimeInMs: 5000 });
@@ -313,7 +313,7 @@ describe.concurrent('Service Bus emulator: subscribe() on sessions, as the Funct
 
     // Act
     const receivers = await hostSessions(client, queue, 2, handler, errors);
-    await vi.waitFor(() => expect(h.emulator.admin.getCounters(queue).completed).toBe(6), { timeout: 10_000, interval: 50 });
+    await vi.waitFor(() => expect(h.emulator.admin.getCounters(queue).completed).toBe(6), { timeout: 25_000, interval: 50 });
     await Promise.all(receivers.map((r) => r.close()));
 
     // Assess
@@ -336,11 +336,11 @@ describe.concurrent('Service Bus emulator: subscribe() on sessions, as the Funct
       return Promise.resolve();
     };
     const [receiver] = await hostSessions(client, queue, 1, record, errors);
-    await vi.waitFor(() => expect(seen).toEqual(['first']), { timeout: 5000, interval: 20 });
+    await vi.waitFor(() => expect(seen).toEqual(['first']), { timeout: 25_000, interval: 20 });
 
     // Act
     h.emulator.admin.expireLocks(queue, { sessionId: 'L' });
-    await vi.waitFor(() => expect(errors).toHaveLength(1), { timeout: 5000, interval: 20 });
+    await vi.waitFor(() => expect(errors).toHaveLength(1), { timeout: 25_000, interval: 20 });
     await receiver!.close();
 
     // Assess

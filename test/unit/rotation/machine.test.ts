@@ -98,7 +98,8 @@ type EventName =
   | 'not-current:older'
   | 'not-current:just-committed'
   | 'not-current:same'
-  | 'resumed';
+  | 'resumed'
+  | 'cancel-requested';
 const eventNames: readonly EventName[] = [
   'succeeded',
   'skipped',
@@ -112,6 +113,7 @@ const eventNames: readonly EventName[] = [
   'not-current:just-committed',
   'not-current:same',
   'resumed',
+  'cancel-requested',
 ];
 
 function eventFor(name: EventName, rotation: Rotation): { event: MachineEvent; now: number } {
@@ -147,6 +149,8 @@ function eventFor(name: EventName, rotation: Rotation): { event: MachineEvent; n
       return { event: { kind: 'message-not-current', step: rotation.step, attempt: 1 }, now: NOW };
     case 'resumed':
       return { event: { kind: 'resumed' }, now: NOW };
+    case 'cancel-requested':
+      return { event: { kind: 'cancel-requested', reason: 'wrong secret' }, now: NOW };
   }
 }
 
@@ -194,6 +198,8 @@ const live: Record<string, Record<EventName, string>> = {
     'not-current:just-committed': 'unchanged | send begin#1',
     'not-current:same': 'unchanged | send begin#1',
     resumed: 'unchanged | send begin#1',
+    // Begin changes nothing: a cancel ends it at once.
+    'cancel-requested': 'Cancelled/begin#1 undo[] | audit cancel.requested | release | notify Cancelled',
   },
   'Running/prepare': {
     succeeded: 'Running/apply#1 undo[prepared] | audit step.prepare.succeeded | send apply#1',
@@ -208,6 +214,8 @@ const live: Record<string, Record<EventName, string>> = {
     'not-current:just-committed': 'unchanged | audit step.begin.succeeded | send prepare#1 | notify Started',
     'not-current:same': 'unchanged | send prepare#1',
     resumed: 'unchanged | send prepare#1',
+    // A step that changes the world may be running: the cancel is recorded, and taken when it finishes.
+    'cancel-requested': 'Running/prepare#1 undo[] | audit cancel.requested',
   },
   'Running/apply': {
     succeeded: 'Running/promote#1 undo[prepared,applied] | audit step.apply.succeeded | send promote#1',
@@ -222,6 +230,7 @@ const live: Record<string, Record<EventName, string>> = {
     'not-current:just-committed': 'unchanged | audit step.prepare.succeeded | send apply#1',
     'not-current:same': 'unchanged | send apply#1',
     resumed: 'unchanged | send apply#1',
+    'cancel-requested': 'Running/apply#1 undo[prepared] | audit cancel.requested',
   },
   'Running/promote': {
     succeeded: `Running/verify#1 undo[${ALL}] | audit step.promote.succeeded | send verify#1 +${GRACE}ms`,
@@ -236,6 +245,7 @@ const live: Record<string, Record<EventName, string>> = {
     'not-current:just-committed': 'unchanged | audit step.apply.succeeded | send promote#1',
     'not-current:same': 'unchanged | send promote#1',
     resumed: 'unchanged | send promote#1',
+    'cancel-requested': 'Running/promote#1 undo[prepared,applied] | audit cancel.requested',
   },
   'Running/verify': {
     succeeded: `Running/retire#1 undo[${ALL}] | audit step.verify.succeeded | send retire#1`,
@@ -251,6 +261,8 @@ const live: Record<string, Record<EventName, string>> = {
     'not-current:just-committed': 'unchanged | audit step.promote.succeeded | send verify#1',
     'not-current:same': 'unchanged | send verify#1',
     resumed: 'unchanged | send verify#1',
+    // After promote, verify pending: rolled back at once (verify changes nothing).
+    'cancel-requested': `RollingBack/rollback#1 undo[${ALL}] | audit cancel.requested | send rollback#1`,
   },
   'Running/retire': {
     succeeded: `Running/revoke#1 undo[${ALL}] | audit step.retire.succeeded | send revoke#1 +${REVOKE_AFTER}ms`,
@@ -266,6 +278,8 @@ const live: Record<string, Record<EventName, string>> = {
     'not-current:just-committed': 'unchanged | audit step.verify.succeeded | send retire#1',
     'not-current:same': 'unchanged | send retire#1',
     resumed: 'unchanged | send retire#1',
+    // Verify passed: the new credential stands (I8).
+    'cancel-requested': 'unchanged',
   },
   'Running/revoke': {
     succeeded: `Completed/revoke#1 undo[${ALL}] | audit step.revoke.succeeded | release | notify Completed`,
@@ -281,6 +295,7 @@ const live: Record<string, Record<EventName, string>> = {
     'not-current:just-committed': 'unchanged | audit step.retire.succeeded | send revoke#1',
     'not-current:same': 'unchanged | send revoke#1',
     resumed: 'unchanged | send revoke#1',
+    'cancel-requested': 'unchanged',
   },
   'RollingBack/rollback': {
     succeeded: `RolledBack/rollback#1 undo[${ALL}] | audit step.rollback.succeeded | release | notify RolledBack`,
@@ -296,17 +311,19 @@ const live: Record<string, Record<EventName, string>> = {
     'not-current:just-committed': 'unchanged | audit step.verify.failed | send rollback#1',
     'not-current:same': 'unchanged | send rollback#1',
     resumed: 'unchanged | send rollback#1',
+    'cancel-requested': 'unchanged',
   },
 };
 
 const steps = Object.values(StepName);
-const ended = [RotationStatus.Completed, RotationStatus.RolledBack, RotationStatus.Failed, RotationStatus.Aborted, RotationStatus.Skipped];
+const ended = [RotationStatus.Completed, RotationStatus.RolledBack, RotationStatus.Failed, RotationStatus.Aborted, RotationStatus.Skipped, RotationStatus.Cancelled];
 const endNotice: Record<(typeof ended)[number], string> = {
   Completed: ' | notify Completed',
   RolledBack: ' | notify RolledBack',
   Failed: ' | notify Failed',
   Aborted: ' | notify Aborted',
   Skipped: '',
+  Cancelled: ' | notify Cancelled',
 };
 
 /** An ended rotation only repeats what followed its end (its own last message redelivered) and releases its lock on resume. */
