@@ -42,6 +42,7 @@ import {
   setLocalAttachField,
   socketOf,
 } from './rhea-runtime.js';
+import type { BrokerState, ServiceBusStateFile } from './persistence.js';
 import { audiencePath, cbsTokenTypes, isValidSasToken, type SharedAccessKey } from './sas-token.js';
 
 const sessionFilterName = 'com.microsoft:session-filter';
@@ -126,7 +127,12 @@ export interface BrokerOptions {
   readonly credentials: SharedAccessKey;
   readonly tickIntervalMs: number;
   readonly clock?: () => number;
+  /** Where the queues are saved; absent: in memory only. */
+  readonly stateFile?: ServiceBusStateFile;
 }
+
+/** Holds the locks a restored state brings back: the receiver that held them is gone. */
+const restoredHolder: LockHolder = { holderId: 'restored-after-restart' };
 
 export class ServiceBusBroker {
   readonly #queues = new Map<string, BrokerQueue>();
@@ -142,6 +148,10 @@ export class ServiceBusBroker {
   readonly #clock: () => number;
   #server: Server | undefined;
   #ticker: NodeJS.Timeout | undefined;
+  #saver: NodeJS.Timeout | undefined;
+  /** Queue creations and deletions; with each queue's change count, tells whether there is anything new to save. */
+  #entityChanges = 0;
+  #savedVersion = '';
 
   constructor(private readonly options: BrokerOptions) {
     this.#clock = options.clock ?? Date.now;
@@ -182,6 +192,7 @@ export class ServiceBusBroker {
     server.on('connection', (socket: Socket) => {
       this.#sockets.add(socket);
       socket.on('close', () => this.#sockets.delete(socket));
+      if (this.options.stateFile !== undefined) this.#saveBeforeWriting(socket);
     });
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
@@ -189,6 +200,11 @@ export class ServiceBusBroker {
     });
     this.#ticker = setInterval(() => this.#tick(), this.options.tickIntervalMs);
     this.#ticker.unref();
+    if (this.options.stateFile !== undefined) {
+      // Admin changes send no frame; they are saved within a second.
+      this.#saver = setInterval(() => this.saveState(), 1_000);
+      this.#saver.unref();
+    }
     return (server.address() as AddressInfo).port;
   }
 
@@ -196,6 +212,9 @@ export class ServiceBusBroker {
   async close(): Promise<void> {
     if (this.#ticker !== undefined) clearInterval(this.#ticker);
     this.#ticker = undefined;
+    if (this.#saver !== undefined) clearInterval(this.#saver);
+    this.#saver = undefined;
+    this.saveState();
     for (const waiters of this.#waiters.values()) for (const w of waiters) clearTimeout(w.timer);
     this.#waiters.clear();
     for (const { connection } of this.#connections.values()) {
@@ -224,7 +243,53 @@ export class ServiceBusBroker {
     const queue = new BrokerQueue(config, { sessionLockLost: (holder) => this.#onSessionLockLost(holder) }, this.#clock);
     this.#queues.set(key, queue);
     this.#consumers.set(queue, new Set());
+    this.#entityChanges += 1;
     return queue;
+  }
+
+  // ---- persistence ------------------------------------------------------------------
+
+  /**
+   * Loads a saved state before the emulator listens. A saved queue the
+   * options also create keeps the options' configuration (a restart may
+   * change a lock duration); one they do not is created as it was saved.
+   */
+  restoreState(state: BrokerState): void {
+    for (const saved of state.queues) {
+      const queue = this.#queues.get(saved.config.name.toLowerCase()) ?? this.createQueue(saved.config);
+      queue.restoreState(saved.state, restoredHolder);
+    }
+    this.#savedVersion = this.#version();
+  }
+
+  /** Writes the state file if anything changed since the last write. */
+  saveState(): void {
+    const file = this.options.stateFile;
+    if (file === undefined) return;
+    const version = this.#version();
+    if (version === this.#savedVersion) return;
+    file.save({ queues: this.queues().map((queue) => ({ config: queue.config, state: queue.exportState() })) });
+    this.#savedVersion = version;
+  }
+
+  #version(): string {
+    return `${this.#entityChanges}/${this.queues()
+      .map((q) => `${q.name}:${q.changes}`)
+      .join(',')}`;
+  }
+
+  /**
+   * The write barrier: every frame rhea writes to this client goes out only
+   * after the state that led to it is on disk. rhea writes frames from its
+   * own tick, after the handler that changed a queue has returned, so one
+   * save covers every change the frames being written can reveal.
+   */
+  #saveBeforeWriting(socket: Socket): void {
+    const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
+    (socket as unknown as { write: (...args: unknown[]) => boolean }).write = (...args: unknown[]): boolean => {
+      this.saveState();
+      return write(...args);
+    };
   }
 
   deleteQueue(name: string): void {
@@ -240,6 +305,7 @@ export class ServiceBusBroker {
     }
     this.#queues.delete(queue.name.toLowerCase());
     this.#consumers.delete(queue);
+    this.#entityChanges += 1;
   }
 
   getQueue(name: string): BrokerQueue {

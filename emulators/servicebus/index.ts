@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { createAdmin, serveAdmin, type ServiceBusEmulatorAdmin } from './admin.js';
 import { ServiceBusBroker } from './broker.js';
 import { emulatorErrorCodes, ServiceBusEmulatorError } from './errors.js';
+import { ServiceBusStateFile } from './persistence.js';
 import { parseQueueConfig } from './queue-config.js';
 
 export type { QueueDescription, ServiceBusEmulatorAdmin } from './admin.js';
@@ -34,6 +35,10 @@ const optionsSchema = z.strictObject({
   adminHttp: z.boolean().default(true),
   /** How often time-driven work runs (activations, lock and message expiry). */
   tickIntervalMs: z.number().int().min(5).max(1000).default(50),
+  /** Keep the queues in `<dataDir>/servicebus.json` across restarts (see README, "Persistence"); unset: in memory only. */
+  dataDir: z.string().min(1).optional(),
+  /** With `dataDir`: fsync each save, so it survives a power cut as well as a killed process. */
+  fsync: z.boolean().default(true),
 });
 
 export type ServiceBusEmulatorOptions = z.input<typeof optionsSchema>;
@@ -69,11 +74,15 @@ export async function startServiceBusEmulator(options: ServiceBusEmulatorOptions
     }
   });
 
+  const stateFile = o.dataDir === undefined ? undefined : new ServiceBusStateFile(o.dataDir, o.fsync);
   const broker = new ServiceBusBroker({
     credentials: { keyName: o.sharedAccessKeyName, key: o.sharedAccessKey },
     tickIntervalMs: o.tickIntervalMs,
+    ...(stateFile === undefined ? {} : { stateFile }),
   });
   for (const queue of queues) broker.createQueue(queue);
+  const saved = stateFile?.load();
+  if (saved !== undefined) broker.restoreState(saved);
   const admin = createAdmin(broker);
   const port = await broker.listen(o.host, o.port);
   let adminServer: Server | undefined;

@@ -121,6 +121,36 @@ type MutableCounters = {
   -readonly [K in 'sent' | 'delivered' | 'completed' | 'abandoned' | 'deferred' | 'deadLettered' | 'expired' | 'lockExpired' | 'duplicatesDropped']: number;
 };
 
+/** A stored message as persistence keeps it (`expiresAt` absent: never). */
+export interface PersistedMessage {
+  readonly sub: SubQueueKind;
+  readonly key: number;
+  readonly sequenceNumber: number;
+  readonly messageIdKey: string | undefined;
+  readonly sessionId: string | undefined;
+  readonly message: Message;
+  readonly size: number;
+  readonly enqueuedAt: number;
+  readonly expiresAt: number | undefined;
+  readonly state: MessageState;
+  readonly scheduledFor: number | undefined;
+  readonly readyAt: number;
+  readonly deliveryCount: number;
+  readonly order: number;
+  readonly lock: { readonly token: string; readonly lockedUntil: number; readonly sessionBound: boolean } | undefined;
+}
+
+/** One queue's state as persistence keeps it. */
+export interface QueueState {
+  readonly nextSequence: number;
+  readonly nextOrder: number;
+  readonly nextKey: number;
+  readonly duplicates: readonly (readonly [string, number])[];
+  readonly counters: Readonly<Record<string, number>>;
+  readonly messages: readonly PersistedMessage[];
+  readonly sessions: readonly { readonly id: string; readonly held: boolean; readonly lockedUntil: number; readonly state: Buffer | undefined; readonly updatedAt: number }[];
+}
+
 export interface QueueEvents {
   /** A session's lock ran out (or was expired on purpose): its receiver link must be detached. */
   sessionLockLost(holder: LockHolder, sessionId: string): void;
@@ -159,6 +189,8 @@ export class BrokerQueue {
   #nextSequence = 1;
   #nextOrder = 1;
   #nextKey = 1;
+  /** Counts the changes a client can be told about; persistence saves when it moved. */
+  #changes = 0;
   readonly #duplicateHistory = new Map<string, number>();
   readonly #counters: MutableCounters = {
     sent: 0,
@@ -183,6 +215,11 @@ export class BrokerQueue {
 
   get name(): string {
     return this.config.name;
+  }
+
+  /** How many changes a client could have been told about so far (sends, deliveries, settlements, locks, session state). */
+  get changes(): number {
+    return this.#changes;
   }
 
   subQueue(kind: SubQueueKind): SubQueue {
@@ -213,6 +250,7 @@ export class BrokerQueue {
    * detection window is accepted and dropped, as the service does.
    */
   accept(message: Message, size: number, scheduledFor?: number): { sequenceNumber: number; duplicate: boolean } {
+    this.#changes += 1;
     const now = this.clock();
     if (message.message_id === undefined || message.message_id === null) {
       // The service assigns a GUID when the sender set none.
@@ -255,6 +293,7 @@ export class BrokerQueue {
 
   /** `cancel-scheduled-message`: numbers that are not (or no longer) scheduled are ignored. */
   cancelScheduled(sequenceNumbers: readonly number[]): void {
+    this.#changes += 1;
     for (const sequenceNumber of sequenceNumbers) {
       const stored = this.main.bySequence.get(sequenceNumber);
       if (stored !== undefined && stored.state === messageStates.scheduled) {
@@ -286,6 +325,7 @@ export class BrokerQueue {
    * or removes it (receive-and-delete). Returns what the delivery must carry.
    */
   deliver(sub: SubQueue, stored: StoredMessage, holder: LockHolder | undefined): DeliveredMessage {
+    this.#changes += 1;
     const now = this.clock();
     sub.readyListOf(stored, now).remove(stored);
     const headerDeliveryCount = stored.deliveryCount;
@@ -307,6 +347,7 @@ export class BrokerQueue {
 
   /** Applies a receiver's decision on a locked message. */
   settle(sub: SubQueue, lockToken: string, outcome: SettleOutcome, details: DeadLetterDetails, via: SettleVia): void {
+    this.#changes += 1;
     const now = this.clock();
     const stored = this.#lockedMessage(sub, lockToken, via, now);
     switch (outcome) {
@@ -338,6 +379,7 @@ export class BrokerQueue {
 
   /** `renew-lock`: a fresh lock duration from now. */
   renewLock(sub: SubQueue, lockToken: string): number {
+    this.#changes += 1;
     const now = this.clock();
     const stored = sub.locks.get(lockToken);
     if (stored?.lock === undefined || stored.lock.sessionBound || stored.lock.lockedUntil <= now) {
@@ -349,6 +391,7 @@ export class BrokerQueue {
 
   /** `receive-by-sequence-number`: deferred messages only, each locked to `holder` (or removed). */
   receiveDeferred(sub: SubQueue, sequenceNumbers: readonly number[], holder: LockHolder | undefined, sessionId: string | undefined): DeliveredMessage[] {
+    this.#changes += 1;
     const now = this.clock();
     const found = sequenceNumbers.map((sequenceNumber) => {
       const stored = sub.bySequence.get(sequenceNumber);
@@ -389,6 +432,7 @@ export class BrokerQueue {
 
   /** `acceptSession(id)`: an exclusive lock, refused while another receiver holds it. */
   lockSession(sessionId: string, holder: LockHolder): number {
+    this.#changes += 1;
     const now = this.clock();
     const entry = this.main.session(sessionId, now);
     this.#endExpiredSessionLock(entry, now);
@@ -405,6 +449,7 @@ export class BrokerQueue {
 
   /** `acceptNextSession()`: the free session whose first ready message is oldest. */
   lockNextSession(holder: LockHolder): { sessionId: string; lockedUntil: number } | undefined {
+    this.#changes += 1;
     const now = this.clock();
     let best: SessionEntry | undefined;
     for (const entry of this.main.sessions.values()) {
@@ -422,6 +467,7 @@ export class BrokerQueue {
 
   /** A session receiver went away: its session is free and its unsettled messages are redelivered. */
   releaseSessionsOf(holder: LockHolder): void {
+    this.#changes += 1;
     const now = this.clock();
     for (const entry of this.main.sessions.values()) {
       if (entry.holder === holder) this.#releaseSession(entry, now);
@@ -429,6 +475,7 @@ export class BrokerQueue {
   }
 
   renewSessionLock(sessionId: string): number {
+    this.#changes += 1;
     const now = this.clock();
     const entry = this.#heldSession(sessionId, now);
     entry.lockedUntil = now + this.config.lockDurationMs;
@@ -443,6 +490,7 @@ export class BrokerQueue {
   }
 
   setSessionState(sessionId: string, state: Buffer | undefined): void {
+    this.#changes += 1;
     if (state !== undefined && state.length > this.config.maxMessageSizeBytes) {
       throw new AmqpConditionError(amqpConditions.messageSizeExceeded, `The session state (${state.length} bytes) exceeds the limit (${this.config.maxMessageSizeBytes} bytes).`);
     }
@@ -495,6 +543,7 @@ export class BrokerQueue {
 
   /** Fault: end locks now, as if their time had run out. Returns how many were ended. */
   expireLocks(selector: ExpireLocksSelector): number {
+    this.#changes += 1;
     const now = this.clock();
     let ended = 0;
     for (const sub of [this.main, this.deadLetterQueue]) {
@@ -530,6 +579,95 @@ export class BrokerQueue {
       if (stored.lock !== undefined) locked += 1;
     }
     return { ...this.#counters, active, locked, scheduled, deferredNow, deadLetterQueue: this.deadLetterQueue.messages.size };
+  }
+
+  // ---- persistence -------------------------------------------------------------
+
+  /** Everything a restarted emulator needs to carry on: messages in every state, locks, sessions, numbering, duplicate history. */
+  exportState(): QueueState {
+    const messages: PersistedMessage[] = [];
+    for (const sub of [this.main, this.deadLetterQueue]) {
+      for (const stored of sub.messages.values()) {
+        messages.push({
+          sub: sub.kind,
+          key: stored.key,
+          sequenceNumber: stored.sequenceNumber,
+          messageIdKey: stored.messageIdKey,
+          sessionId: stored.sessionId,
+          message: stored.message,
+          size: stored.size,
+          enqueuedAt: stored.enqueuedAt,
+          expiresAt: Number.isFinite(stored.expiresAt) ? stored.expiresAt : undefined,
+          state: stored.state,
+          scheduledFor: stored.scheduledFor,
+          readyAt: stored.readyAt,
+          deliveryCount: stored.deliveryCount,
+          order: stored.order,
+          lock: stored.lock === undefined ? undefined : { token: stored.lock.token, lockedUntil: stored.lock.lockedUntil, sessionBound: stored.lock.sessionBound },
+        });
+      }
+    }
+    return {
+      nextSequence: this.#nextSequence,
+      nextOrder: this.#nextOrder,
+      nextKey: this.#nextKey,
+      duplicates: [...this.#duplicateHistory],
+      counters: { ...this.#counters },
+      messages,
+      sessions: [...this.main.sessions.values()].map((entry) => ({
+        id: entry.id,
+        held: entry.holder !== undefined,
+        lockedUntil: entry.lockedUntil,
+        state: entry.state,
+        updatedAt: entry.updatedAt,
+      })),
+    };
+  }
+
+  /**
+   * Loads what `exportState` saved into this (empty) queue. Locks and session
+   * locks come back held by `holder`, a receiver that no longer exists: they
+   * run out at their saved time, and then their messages are delivered again
+   * with the delivery already counted, as after a receiver that crashed.
+   */
+  restoreState(state: QueueState, holder: LockHolder): void {
+    const now = this.clock();
+    this.#nextSequence = Math.max(this.#nextSequence, state.nextSequence);
+    this.#nextOrder = Math.max(this.#nextOrder, state.nextOrder);
+    this.#nextKey = Math.max(this.#nextKey, state.nextKey);
+    for (const [idKey, until] of state.duplicates) this.#duplicateHistory.set(idKey, until);
+    Object.assign(this.#counters, state.counters);
+    for (const saved of state.sessions) {
+      const entry = this.main.session(saved.id, now);
+      entry.holder = saved.held ? holder : undefined;
+      entry.lockedUntil = saved.lockedUntil;
+      entry.state = saved.state;
+      entry.updatedAt = saved.updatedAt;
+    }
+    for (const saved of [...state.messages].sort((a, b) => a.order - b.order)) {
+      const sub = this.subQueue(saved.sub);
+      const stored: StoredMessage = {
+        key: saved.key,
+        sequenceNumber: saved.sequenceNumber,
+        messageIdKey: saved.messageIdKey,
+        sessionId: saved.sessionId,
+        message: saved.message,
+        size: saved.size,
+        enqueuedAt: saved.enqueuedAt,
+        expiresAt: saved.expiresAt ?? Number.POSITIVE_INFINITY,
+        state: saved.state,
+        scheduledFor: saved.scheduledFor,
+        readyAt: saved.readyAt,
+        deliveryCount: saved.deliveryCount,
+        order: saved.order,
+        lock: saved.lock === undefined ? undefined : { ...saved.lock, holder },
+      };
+      this.#index(sub, stored, now);
+      if (Number.isFinite(stored.expiresAt)) sub.expiring.add(stored);
+      if (stored.lock !== undefined) sub.locks.set(stored.lock.token, stored);
+      else if (stored.state === messageStates.scheduled) sub.scheduled.add(stored);
+      else if (stored.state === messageStates.active) sub.readyListOf(stored, now).insert(stored);
+    }
   }
 
   // ---- internals -----------------------------------------------------------

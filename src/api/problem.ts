@@ -28,6 +28,7 @@ export const ProblemType = {
   Unauthorized: 'unauthorized',
   MethodNotAllowed: 'method-not-allowed',
   Internal: 'internal-error',
+  Unavailable: 'service-unavailable',
 } as const;
 export type ProblemType = (typeof ProblemType)[keyof typeof ProblemType];
 
@@ -52,6 +53,7 @@ const titles: Record<ProblemType, string> = {
   unauthorized: 'A function key is required',
   'method-not-allowed': 'Method not allowed',
   'internal-error': 'Rotor could not complete the request',
+  'service-unavailable': 'A service Rotor depends on is not answering',
 };
 
 /** Where the field sits: a JSON pointer into the body, or a query, path or header parameter. */

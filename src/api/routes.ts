@@ -10,6 +10,7 @@ import type { Page, RotationSummary, SecretVersionInfo } from '../rotation/ports
 import { currentVersionOf } from '../sweep/current-version.js';
 import { nextRotationOf } from '../sweep/due.js';
 import type { PolicyReading, WaysInServices } from '../ways-in/services.js';
+import { API_DEADLINE_MS, isUnavailable, RETRY_AFTER_SECONDS, withinDeadline } from './deadline.js';
 import { presentPolicy, presentRotation, presentRotationSummary } from './present.js';
 import { problem, ProblemType } from './problem.js';
 import { presentTiming } from './timing-view.js';
@@ -53,11 +54,22 @@ function rotationUrl(request: HttpRequest, id: string): string {
   return apiUrl(request, `rotations/${encodeURIComponent(id)}`);
 }
 
-/** An unexpected failure (storage or Key Vault unreachable) is a 500 problem, logged, with no internals in the body. */
+/**
+ * Storage, Key Vault or Service Bus down or too slow (nothing within
+ * `API_DEADLINE_MS`) is a 503 problem with Retry-After; any other failure a
+ * 500. Both are logged, with no internals in the body.
+ */
 export async function answering(request: HttpRequest, log: Logger, handle: () => Promise<HttpResponseInit>): Promise<HttpResponseInit> {
   try {
-    return await handle();
+    return await withinDeadline(handle(), API_DEADLINE_MS);
   } catch (error) {
+    if (isUnavailable(error)) {
+      log.warn('request failed: a dependency is unavailable', { method: request.method, path: instanceOf(request), error });
+      const response = problem(ProblemType.Unavailable, 503, `Storage, Key Vault or Service Bus did not answer in time; retry after ${RETRY_AFTER_SECONDS} seconds.`, {
+        instance: instanceOf(request),
+      });
+      return { ...response, headers: { ...(response.headers as Record<string, string>), 'retry-after': String(RETRY_AFTER_SECONDS) } };
+    }
     log.error('request failed', { method: request.method, path: instanceOf(request), error });
     return problem(ProblemType.Internal, 500, 'An internal error occurred; it has been logged. Retry later.', { instance: instanceOf(request) });
   }

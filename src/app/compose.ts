@@ -6,8 +6,10 @@ import { createBlobBatchStore, type BatchStore } from '../batch/store.js';
 import { getSettings, type Connection, type RotorSettings } from '../config/index.js';
 import { createHttpHealthProbe } from '../health/http-probe.js';
 import { SecretStoreError, SecretStoreErrorCode } from '../keyvault/errors.js';
+import { keyVaultClientOptions } from '../keyvault/client-options.js';
 import { createKeyVaultSecretStore } from '../keyvault/secret-store.js';
 import { createBlobLedger } from '../ledger/blob-ledger.js';
+import { withRequestTimeouts } from '../ledger/storage-options.js';
 import { createNotifierFromSettings } from '../notify/event-grid-notifier.js';
 import { createLogger, jsonLineSink, type Logger } from '../observability/logger.js';
 import { createServiceBusStepQueue } from '../queue/step-queue.js';
@@ -48,7 +50,7 @@ export interface Rotor {
 export interface ComposeOptions {
   readonly settings?: RotorSettings;
   readonly credential?: TokenCredential;
-  /** A `SecretClient` per vault; default: `new SecretClient(url, credential)` with the SDK's retries off (the store backs off itself). */
+  /** A `SecretClient` per vault; default: `new SecretClient(url, credential, keyVaultClientOptions())`: SDK retries off (the store backs off itself), a timeout per request. */
   readonly secretClientFor?: (vaultUrl: string) => SecretClient;
   readonly serviceBusClient?: ServiceBusClient;
   readonly blobServiceClient?: BlobServiceClient;
@@ -71,7 +73,9 @@ function serviceBusClientFor(connection: Connection, credential: () => TokenCred
 }
 
 function blobServiceClientFor(connection: Connection, credential: () => TokenCredential): BlobServiceClient {
-  return connection.kind === 'identity' ? new BlobServiceClient(connection.endpoint, credential()) : BlobServiceClient.fromConnectionString(connection.connectionString);
+  return withRequestTimeouts(
+    connection.kind === 'identity' ? new BlobServiceClient(connection.endpoint, credential()) : BlobServiceClient.fromConnectionString(connection.connectionString),
+  );
 }
 
 /**
@@ -88,7 +92,7 @@ export function composeRotor(options: ComposeOptions = {}): Rotor {
     (credential ??= createAzureCredential({ managedIdentityClientId: settings.managedIdentityClientId }));
 
   const allowed = new Set(settings.allowedVaults.map((v) => new URL(v).origin));
-  const makeClient = options.secretClientFor ?? ((vaultUrl: string) => new SecretClient(vaultUrl, lazyCredential(), { retryOptions: { maxRetries: 0 } }));
+  const makeClient = options.secretClientFor ?? ((vaultUrl: string) => new SecretClient(vaultUrl, lazyCredential(), keyVaultClientOptions()));
   const secretStore = createKeyVaultSecretStore({
     clientFor: (vaultUrl) => {
       if (!allowed.has(vaultUrl)) throw new SecretStoreError(SecretStoreErrorCode.Forbidden, `vault ${new URL(vaultUrl).host} is not in ROTOR_ALLOWED_VAULTS`);
@@ -159,7 +163,7 @@ export function getRotor(): Promise<Rotor> {
   current ??= (async () => {
     const rotor = composeRotor();
     if (rotor.settings.ledgerStorage.kind === 'connectionString') {
-      const blob = BlobServiceClient.fromConnectionString(rotor.settings.ledgerStorage.connectionString);
+      const blob = withRequestTimeouts(BlobServiceClient.fromConnectionString(rotor.settings.ledgerStorage.connectionString));
       await blob.getContainerClient(rotor.settings.ledgerContainer).createIfNotExists();
     }
     return rotor;

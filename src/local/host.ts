@@ -162,8 +162,44 @@ function send(res: ServerResponse, status: number, body?: unknown, headers: Reco
   res.end(text);
 }
 
-function problemBody(status: number, title: string, detail: string, instance: string): string {
-  return JSON.stringify({ type: 'about:blank', title, status, detail, instance });
+const problemTitles: Readonly<Record<number, string>> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  413: 'Payload Too Large',
+  500: 'Internal Server Error',
+};
+
+/**
+ * Every answer the host itself gives (not a function's own response) is RFC 9457
+ * problem+json, whatever was wrong with the request: a client never has to
+ * guess from an empty body. `instance` is the raw request path, cut short.
+ */
+function sendProblem(res: ServerResponse, status: number, detail: string, instance: string, headers: Record<string, string> = {}): void {
+  const body = JSON.stringify({ type: 'about:blank', title: problemTitles[status] ?? 'Error', status, detail, instance: instance.slice(0, 200) });
+  res.writeHead(status, { 'content-type': 'application/problem+json', 'content-length': String(Buffer.byteLength(body)), ...headers });
+  res.end(body);
+}
+
+/** A request target that does not parse as a URL (a `Host: a b`, say) or whose path is not valid percent-encoding. */
+class BadRequestTarget extends Error {}
+
+/** The request URL from its target and Host; the runtime answers 400 to a Host it cannot parse. */
+function requestUrl(req: IncomingMessage): URL {
+  try {
+    return new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
+  } catch (error) {
+    throw new BadRequestTarget('The Host header or the request target is not a valid URL', { cause: error });
+  }
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch (error) {
+    throw new BadRequestTarget(`The path segment '${segment.slice(0, 100)}' is not valid percent-encoding`, { cause: error });
+  }
 }
 
 const logLevels: Record<FunctionsLogLevel, 'debug' | 'info' | 'warn' | 'error' | undefined> = {
@@ -217,7 +253,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   const eventGridFunctions = new Map(options.functions.flatMap((r) => (r.trigger === 'eventGrid' ? [[r.name.toLowerCase(), r] as const] : [])));
 
   async function serveHttpTrigger(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    const segments = url.pathname.split('/').filter((s) => s !== '').slice(1).map((s) => decodeURIComponent(s));
+    const segments = url.pathname.split('/').filter((s) => s !== '').slice(1).map(decodeSegment);
     const method = (req.method ?? 'GET').toUpperCase();
     let found: { route: CompiledRoute; params: Record<string, string> } | undefined;
     for (const route of routes) {
@@ -230,13 +266,10 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     if (found === undefined) {
       const allowed = allowedMethods(routes, segments);
       if (allowed.length > 0) {
-        send(res, 405, problemBody(405, 'Method Not Allowed', `${url.pathname} answers ${allowed.join(', ')}, not ${method}`, url.pathname), {
-          'content-type': 'application/problem+json',
-          allow: allowed.join(', '),
-        });
+        sendProblem(res, 405, `${url.pathname} answers ${allowed.join(', ')}, not ${method}`, url.pathname, { allow: allowed.join(', ') });
         return;
       }
-      send(res, 404, problemBody(404, 'Not Found', `No function answers ${method} ${url.pathname}`, url.pathname), { 'content-type': 'application/problem+json' });
+      sendProblem(res, 404, `No function answers ${method} ${url.pathname}`, url.pathname);
       return;
     }
     const { registration } = found.route;
@@ -247,7 +280,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       const accepted = authLevel === 'admin' ? sameKey(key ?? null, systemKey) : sameKey(key ?? null, functionKey) || sameKey(key ?? null, systemKey);
       if (!accepted) {
         const detail = key === undefined || key === null || key === '' ? 'A function key is required in x-functions-key or ?code=' : 'The function key given is not a key of this function app';
-        send(res, 401, problemBody(401, 'Unauthorized', detail, url.pathname), { 'content-type': 'application/problem+json' });
+        sendProblem(res, 401, detail, url.pathname);
         return;
       }
     }
@@ -269,9 +302,9 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     try {
       result = await registration.options.handler(request, context);
     } catch (error) {
-      // The runtime answers an unhandled throw with a bare 500.
+      // The runtime answers an unhandled throw with a bare 500; locally it is a problem with no internals.
       log.error('HTTP function threw', { function: registration.name, error });
-      send(res, 500);
+      sendProblem(res, 500, 'The function failed; the host log has the details', url.pathname);
       return;
     }
     const response = result instanceof HttpResponse ? result : new HttpResponse(result ?? {});
@@ -288,13 +321,13 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     const given = req.headers['x-functions-key'];
     const key = (Array.isArray(given) ? given[0] : given) ?? url.searchParams.get('code');
     if (!sameKey(key ?? null, systemKey)) {
-      send(res, 401);
+      sendProblem(res, 401, 'The system key is required in x-functions-key or ?code=', url.pathname);
       return;
     }
     const name = url.searchParams.get('functionName') ?? '';
     const registration = eventGridFunctions.get(name.toLowerCase());
     if (registration === undefined) {
-      send(res, 404, `cannot find function: '${name.slice(0, 100)}'`);
+      sendProblem(res, 404, `cannot find function: '${name.slice(0, 100)}'`, url.pathname);
       return;
     }
     const method = (req.method ?? 'POST').toUpperCase();
@@ -305,7 +338,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       return;
     }
     if (method !== 'POST') {
-      send(res, 405, undefined, { allow: 'POST, OPTIONS' });
+      sendProblem(res, 405, `The Event Grid webhook takes POST and OPTIONS, not ${method}`, url.pathname, { allow: 'POST, OPTIONS' });
       return;
     }
     const raw = await readBody(req);
@@ -314,7 +347,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       body = JSON.parse(raw.toString('utf8')) as unknown;
     } catch {
       log.warn('Event Grid delivery is not JSON', { function: registration.name, bytes: raw.length });
-      send(res, 400, 'The request content should be parseable into a JSON object or array');
+      sendProblem(res, 400, 'The request content should be parseable into a JSON object or array', url.pathname);
       return;
     }
     const eventType = String(req.headers['aeg-event-type'] ?? '').toLowerCase();
@@ -322,7 +355,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     if (eventType === 'subscriptionvalidation') {
       const code = readValidationCode(body);
       if (code === undefined) {
-        send(res, 400, 'The validation event has no data.validationCode');
+        sendProblem(res, 400, 'The validation event has no data.validationCode', url.pathname);
         return;
       }
       log.info('Event Grid subscription validated', { function: registration.name });
@@ -334,13 +367,13 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       return;
     }
     if (eventType !== 'notification' && !cloudEventsContent) {
-      send(res, 400, 'Missing or unknown aeg-event-type header');
+      sendProblem(res, 400, 'Missing or unknown aeg-event-type header', url.pathname);
       return;
     }
     const events = splitDelivery(body);
     if (!events.ok) {
       log.warn('Event Grid delivery rejected', { function: registration.name, problems: events.problems });
-      send(res, 400, events.problems.join('; '));
+      sendProblem(res, 400, events.problems.join('; '), url.pathname);
       return;
     }
     const results = await Promise.allSettled(
@@ -349,7 +382,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed !== undefined) {
       log.warn('Event Grid delivery failed; Event Grid will retry', { function: registration.name, error: failed.reason });
-      send(res, 500, failed.reason instanceof Error ? failed.reason.message.slice(0, 200) : 'function failed');
+      sendProblem(res, 500, failed.reason instanceof Error ? failed.reason.message.slice(0, 200) : 'function failed', url.pathname);
       return;
     }
     send(res, 202);
@@ -357,21 +390,24 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
 
   const server: Server = createServer((req, res) => {
     const work = (async () => {
-      const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
-      const path = url.pathname.toLowerCase();
+      // Raw target for `instance`: a target or Host that does not parse has no URL to quote.
+      const target = req.url ?? '/';
       try {
+        const url = requestUrl(req);
+        const path = url.pathname.toLowerCase();
         if (path === '/api' || path.startsWith('/api/')) await serveHttpTrigger(req, res, url);
         else if (path === '/runtime/webhooks/eventgrid') await serveEventGrid(req, res, url);
         // The host's root is the dashboard (functions/dashboard.ts); a `#key=` fragment survives the redirect.
         else if (path === '/' && routes.some((r) => r.registration.name === 'dashboard')) send(res, 302, undefined, { location: '/api/dashboard' });
         else if (path === '/' || path === '/admin/host/ping') send(res, 200, 'Rotor local Functions host');
-        else send(res, 404);
+        else sendProblem(res, 404, `Nothing answers ${url.pathname}`, url.pathname);
       } catch (error) {
-        if (error instanceof BodyTooLarge) send(res, 413, problemBody(413, 'Payload Too Large', `Bodies are limited to ${MAX_BODY_BYTES} bytes`, url.pathname), { 'content-type': 'application/problem+json' });
+        if (res.headersSent) res.end();
+        else if (error instanceof BodyTooLarge) sendProblem(res, 413, `Bodies are limited to ${MAX_BODY_BYTES} bytes`, target);
+        else if (error instanceof BadRequestTarget) sendProblem(res, 400, error.message, target);
         else {
-          log.error('local host failed to serve a request', { path: url.pathname, error });
-          if (!res.headersSent) send(res, 500);
-          else res.end();
+          log.error('local host failed to serve a request', { path: target.slice(0, 200), error });
+          sendProblem(res, 500, 'The host failed to serve the request; the host log has the details', target);
         }
       }
     })();

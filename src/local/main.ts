@@ -5,24 +5,35 @@
  *   npm start -- --no-demo     the same without the demo data
  *   npm start -- --json        one JSON line with every endpoint, key and connection string, then quiet
  *   npm start -- --port 7071   port of the Functions host (default 7071, or any free port if taken)
+ *   npm start -- --data-dir D  keep everything in D (default .rotor/data) and resume it; --fresh wipes it first
  */
-import { parseArgs } from 'node:util';
+import { DataDirError, openDataDir, type StackDataDir } from './data-dir.js';
 import { DemoSecret } from './demo/seed.js';
 import { createFileLog, runLogPath } from './file-log.js';
 import { loadQuietly } from './load-quietly.js';
 import { claimStackFile, stateDir } from './stack-file.js';
 import { scenarioBanner } from './scenarios/banner.js';
 import type { LocalStack } from './stack.js';
+import { parseStartOptions, startUsage, StartUsageError } from './start-options.js';
 
 const { startLocalStack } = await loadQuietly(() => import('./stack.js'));
 
-const { values } = parseArgs({
-  options: {
-    json: { type: 'boolean', default: false },
-    'no-demo': { type: 'boolean', default: false },
-    port: { type: 'string' },
-  },
-});
+const { values, dataDir } = readStartOptions();
+
+/** Flags and data directory, or one line saying what is wrong (and the usage), exit 2. */
+function readStartOptions(): { values: { json: boolean; 'no-demo': boolean; port: string | undefined }; dataDir: StackDataDir } {
+  try {
+    const options = parseStartOptions(process.argv.slice(2));
+    const dir = openDataDir(options.dataDir, { fresh: options.fresh });
+    const port = options.port ?? dir.identity.ports.host;
+    return { values: { json: options.json, 'no-demo': !options.demo, port: port === undefined ? undefined : String(port) }, dataDir: dir };
+  } catch (error) {
+    if (!(error instanceof StartUsageError || error instanceof DataDirError)) throw error;
+    console.error(`npm start: ${error.message}`);
+    if (error instanceof StartUsageError) console.error(`\n${startUsage}`);
+    process.exit(2);
+  }
+}
 
 const claim = claimStackFile(stateDir());
 if (!claim.claimed) {
@@ -42,12 +53,17 @@ if (!Number.isInteger(requestedPort) || requestedPort < 0 || requestedPort > 655
   process.exit(2);
 }
 
+/** A resumed data directory already holds the scenario secrets: seed them only once. */
+function scenarioMode(): 'compose' | 'seed' {
+  return values['no-demo'] || dataDir.resumed ? 'compose' : 'seed';
+}
+
 async function start(): Promise<LocalStack> {
   try {
-    return await startLocalStack({ log: logs.logger, demo: !values['no-demo'], port: requestedPort, scenarios: values['no-demo'] ? 'compose' : 'seed' });
+    return await startLocalStack({ log: logs.logger, demo: !values['no-demo'], port: requestedPort, scenarios: scenarioMode(), dataDir });
   } catch (error) {
     if ((error as { code?: string }).code !== 'EADDRINUSE' || values.port !== undefined) throw error;
-    return startLocalStack({ log: logs.logger, demo: !values['no-demo'], port: 0, scenarios: values['no-demo'] ? 'compose' : 'seed' });
+    return startLocalStack({ log: logs.logger, demo: !values['no-demo'], port: 0, scenarios: scenarioMode(), dataDir });
   }
 }
 
@@ -84,7 +100,8 @@ if (values.json) {
       `  Key Vault        ${e.keyVault.url}   (CA: ${e.keyVault.caCertPath ?? 'none'})`,
       `  Service Bus      ${e.serviceBus.connectionString.replace(/SharedAccessKey=[^;]*/, 'SharedAccessKey=…')}   queue ${e.serviceBus.stepQueue}`,
       `  Event Grid       ${e.eventGrid.url}   notifications topic ${e.eventGrid.topicEndpoint}`,
-      `  Ledger           Azurite blob container "${e.ledger.container}" at ${e.ledger.blobEndpoint} (in memory; read it through the API)`,
+      `  Ledger           Azurite blob container "${e.ledger.container}" at ${e.ledger.blobEndpoint} (read it through the API)`,
+      `  Data             ${dataDir.path}${dataDir.resumed ? ' (resumed: rotations in flight carry on)' : ''}; --fresh starts empty`,
       `  Logs             ${logs.path}`,
       ...(e.demo === undefined
         ? []

@@ -1,15 +1,19 @@
 import { BlobServiceClient } from '@azure/storage-blob';
 import { createEmulatorSecretClient } from '../../emulators/keyvault/index.js';
+import { rotorStepQueue } from '../../emulators/servicebus/index.js';
 import { startEmulatorStack, type EmulatorStack } from '../../emulators/stack.js';
 import { composeRotor, useRotor, type Rotor } from '../app/compose.js';
 import { loadSettings } from '../config/index.js';
+import { keyVaultClientOptions } from '../keyvault/client-options.js';
 import { createEventGridNotifier } from '../notify/event-grid-notifier.js';
 import type { Logger } from '../observability/logger.js';
 import { radarOnGraphStandIn } from '../radar/local.js';
 import { provideRadarServices } from '../radar/services.js';
 import type { EngineSettings } from '../rotation/engine.js';
 import { createRandomRotator } from '../rotators/random/random-rotator.js';
+import type { Rotator } from '../rotation/rotator.js';
 import { startAzuriteBlob, type LocalAzurite } from './azurite.js';
+import { persistentOptions, portOf, retryWhilePortBusy, type StackDataDir } from './data-dir.js';
 import { rotorFunctions } from './catalogue.js';
 import { startDemoConsumerApp, type DemoConsumerApp } from './demo/consumer-app.js';
 import { demoConsumerModes, seedDemoSecrets, type SeededSecret } from './demo/seed.js';
@@ -54,6 +58,12 @@ export interface LocalStackOptions {
   readonly scenarios?: 'compose' | 'seed';
   /** Key Vault call retry delays (default Key Vault's documented 1-16 s); tests that inject vault faults shorten them. */
   readonly keyVaultBackoffMs?: readonly number[];
+  /** Keep the vault, ledger, queues, ports and keys here across restarts (`npm start -- --data-dir`); unset: all in memory. */
+  readonly dataDir?: StackDataDir;
+  /** Rotators the host runs with; default the random rotator (the Azure ones need ARM and Graph). */
+  readonly rotators?: readonly Rotator[];
+  /** Lock duration of the step queue (default 60 s, as in Azure; the chaos suite uses Azure's minimum, 5 s). */
+  readonly stepQueueLockDurationMs?: number;
 }
 
 export interface LocalStackEndpoints {
@@ -94,12 +104,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     for (const step of cleanups.reverse()) await step().catch(() => undefined);
   };
   try {
-    const emulators = await startEmulatorStack({
-      ...(options.keyVaultThrottle === false ? { keyVault: { throttle: false } } : {}),
-      eventGrid: { retryTimeScale: options.eventGridRetryTimeScale ?? 1 },
-    });
+    const persisted = persistentOptions(options.dataDir);
+    const emulators = await retryWhilePortBusy(() =>
+      startEmulatorStack({
+        keyVault: { ...(options.keyVaultThrottle === false ? { throttle: false } : {}), ...persisted?.keyVault },
+        eventGrid: { retryTimeScale: options.eventGridRetryTimeScale ?? 1, ...persisted?.eventGrid },
+        serviceBus: { ...persisted?.serviceBus, queues: [{ ...rotorStepQueue, ...(options.stepQueueLockDurationMs === undefined ? {} : { lockDurationMs: options.stepQueueLockDurationMs }) }] },
+      }),
+    );
     cleanups.push(() => emulators.stop());
-    const azurite = await startAzuriteBlob();
+    const azurite = await retryWhilePortBusy(() => startAzuriteBlob(persisted?.azurite));
     cleanups.push(() => azurite.stop());
 
     const vaultUrl = new URL(emulators.keyVault.url).origin;
@@ -123,10 +137,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const rotor = composeRotor({
       settings,
       logger: options.log,
-      secretClientFor: () => createEmulatorSecretClient(emulators.keyVault, { clientOptions: { retryOptions: { maxRetries: 0 } } }),
+      secretClientFor: () => createEmulatorSecretClient(emulators.keyVault, { clientOptions: keyVaultClientOptions() }),
       notifier: createEventGridNotifier({ endpoint: emulators.eventGrid.topicEndpoint, credential: { key: emulators.eventGrid.topicKey }, log: options.log }),
       // The Azure, database and webhook rotators run against the scenario stand-ins when they are up.
-      rotators: [createRandomRotator(), ...(scenarios?.rotators ?? [])],
+      rotators: options.rotators ?? [createRandomRotator(), ...(scenarios?.rotators ?? [])],
       engineSettings: { ...localEngineSettings, ...options.engineSettings },
       ...(options.ledgerClient === undefined ? {} : { blobServiceClient: options.ledgerClient(azurite) }),
       ...(options.redeliveryPolicy === undefined ? {} : { redeliveryPolicy: options.redeliveryPolicy }),
@@ -142,7 +156,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       cleanups.push(() => Promise.resolve(provideRadarServices(undefined)));
     }
 
-    const host = await startLocalHost({
+    const startHost = (): Promise<LocalHost> => startLocalHost({
       functions: rotorFunctions,
       env,
       log: options.log,
@@ -150,7 +164,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       timers: options.timers ?? 'schedule',
       // host.json's session settings, so that the local host pulls sessions as Azure's does.
       serviceBus: readServiceBusHostSettings(),
+      ...persisted?.host,
     });
+    const host = persisted === undefined ? await startHost() : await retryWhilePortBusy(startHost);
     cleanups.push(() => host.stop());
 
     await emulators.eventGrid.admin.createSubscription({
@@ -164,13 +180,25 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     let seeded: SeededSecret[] = [];
     if (options.demo === true) {
       const reader = createEmulatorSecretClient(emulators.keyVault, { role: 'user' });
-      consumer = await startDemoConsumerApp({ client: reader, secrets: demoConsumerModes });
+      consumer = await retryWhilePortBusy(() => startDemoConsumerApp({ client: reader, secrets: demoConsumerModes, port: persisted?.consumerPort ?? 0 }));
       cleanups.push(() => consumer!.stop());
-      seeded = await seedDemoSecrets(createEmulatorSecretClient(emulators.keyVault), consumer);
+      const earlier = options.dataDir?.identity.seeded;
+      seeded = earlier === undefined ? await seedDemoSecrets(createEmulatorSecretClient(emulators.keyVault), consumer) : (earlier as SeededSecret[]);
     }
     if (options.scenarios === 'seed') {
       await scenarios?.seed({ admin: createEmulatorSecretClient(emulators.keyVault), reader: createEmulatorSecretClient(emulators.keyVault, { role: 'user' }) });
     }
+    options.dataDir?.record({
+      ports: {
+        keyVault: portOf(emulators.keyVault.url),
+        eventGrid: portOf(emulators.eventGrid.url),
+        serviceBus: emulators.serviceBus.port,
+        azurite: portOf(azurite.blobEndpoint),
+        host: portOf(host.url),
+        ...(consumer === undefined ? {} : { consumer: portOf(consumer.url) }),
+      },
+      ...(options.demo === true ? { seeded } : {}),
+    });
 
     return {
       host,

@@ -115,7 +115,7 @@ export function undoIfAttempted(step: StepName): UndoRecord | undefined {
 export function advance(rotation: Rotation, event: MachineEvent, now: Date, jitter: number, rules: MachineRules): Advanced {
   const unchanged: Advanced = { rotation, effects: [] };
   // An ended rotation only answers late messages and resumes; a late rollback still runs (it is never past its deadline).
-  if (isTerminal(rotation.status) && event.kind !== 'message-not-current' && event.kind !== 'resumed') return unchanged;
+  if (isTerminal(rotation.status) && event.kind !== 'message-not-current' && event.kind !== 'resumed' && event.kind !== 'dead-lettered') return unchanged;
   switch (event.kind) {
     case 'step-finished':
       return settle(rotation, event.outcome, event.startedAt, now, jitter, rules, event);
@@ -125,7 +125,13 @@ export function advance(rotation: Rotation, event: MachineEvent, now: Date, jitt
       return settle(rotation, outcome, now.toISOString(), now, jitter, rules, {});
     }
     case 'dead-lettered': {
-      if (!isCurrent(rotation, event.step, event.attempt)) return unchanged;
+      // The same dead letter again: the handler crashed after committing its outcome, before
+      // its effects (lock release, notification, the rollback's first message). Repeat them.
+      const last = rotation.steps.at(-1);
+      if (last !== undefined && last.step === event.step && last.attempt === event.attempt && last.error?.code === RotationErrorCode.DeadLettered) {
+        return { rotation, effects: commitEffects(rotation, now) };
+      }
+      if (isTerminal(rotation.status) || !isCurrent(rotation, event.step, event.attempt)) return unchanged;
       // A dead letter is a permanent failure of the current step: the table decides, so a
       // dead-lettered retire or revoke ends Failed with the verified credential kept, never rolled back.
       const outcome: StepOutcome = { kind: 'failed', code: RotationErrorCode.DeadLettered, message: event.reason };

@@ -4,7 +4,7 @@ import { createRotationStepsHandler } from '../../functions/rotationSteps.js';
 import type { SecretRef } from '../../src/keyvault/secret-ref.js';
 import { isTerminal } from '../../src/rotation/model.js';
 import { pendingSecretName } from '../../src/rotation/pending.js';
-import { crashingPorts, replayEveryCrash, untilNoCrash } from '../helpers/crash-replay.js';
+import { crashingPorts, replayEveryCrash, untilNoCrash, expectCrashPropagated } from '../helpers/crash-replay.js';
 import { createE2ERotor, startE2EGround, versionsOf, type E2EGround, type E2ERotor } from '../helpers/e2e-stack.js';
 import { memoryTransport, type StepTransport } from '../helpers/e2e-transport.js';
 import { expectNoSecretIn } from '../helpers/leaks.js';
@@ -104,7 +104,7 @@ describe('crash after every write, then replay, on the emulators (I4)', () => {
     expect(report.writes).toBeGreaterThan(15);
     expect((report.clean as { status: string }).status).toBe(consumerBreaks ? 'RolledBack' : 'Completed');
     for (const replay of report.cases) {
-      expect(replay.fired).toBe(true);
+      expectCrashPropagated(replay);
       expect(replay.snapshot, `crash after write ${replay.crashAfter} (${replay.label})`).toEqual(report.clean);
     }
   });

@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import type { SecretRef } from '../../src/keyvault/secret-ref.js';
 import { pendingRef } from '../../src/rotation/pending.js';
 import type { Rotator } from '../../src/rotation/rotator.js';
@@ -19,6 +20,13 @@ import type { EnginePorts, FakeWorld } from './fakes/world.js';
  *    crashed `startRotation` is retried by `untilNoCrash` as Event Grid or an
  *    HTTP client would — and takes the end state.
  *
+ * Only a crash that reaches the caller counts: one the engine swallows (a
+ * notification or an audit line is best effort, so a crash after
+ * `notifier.notify` never leaves the handler) is reported as
+ * `propagated: false`, not as a crash point. With `twice: true` every case is run again with a second crash
+ * after a later write of the same run, so recovery itself is crashed. For
+ * the dead-letter path, see `failDeadLetters`.
+ *
  * Every case's snapshot must equal the clean one. Usage (a rotator helper
  * testing its own rotator):
  *
@@ -37,6 +45,13 @@ import type { EnginePorts, FakeWorld } from './fakes/world.js';
  */
 export class SimulatedCrash extends Error {
   override readonly name = 'SimulatedCrash';
+  /** Set when a caller that stands for the platform (step pump, `untilNoCrash`) caught it: the crash really ended the invocation. */
+  propagated = false;
+}
+
+/** Called where the platform catches an invocation's failure: marks a simulated crash as one that got out. */
+export function notePropagated(error: unknown): void {
+  if (error instanceof SimulatedCrash) error.propagated = true;
 }
 
 export function isSimulatedCrash(error: unknown): error is SimulatedCrash {
@@ -44,35 +59,42 @@ export function isSimulatedCrash(error: unknown): error is SimulatedCrash {
 }
 
 export interface CrashSwitch {
-  /** Crash right after the `n`th write from now on (counting from 1); `undefined` only counts. */
-  arm(n: number | undefined): void;
-  /** Called by wrapped ports after each write; throws `SimulatedCrash` at the armed write, once. */
+  /**
+   * Crash right after the `n`th write from now on (counting from 1), and after
+   * each further write number given (`arm(3, 7)`: after the 3rd and the 7th);
+   * `undefined` only counts.
+   */
+  arm(n: number | undefined, ...more: number[]): void;
+  /** Called by wrapped ports after each write; throws `SimulatedCrash` at each armed write, once. */
   afterWrite(label: string): void;
   /** Labels of all writes seen, in order (`secretStore.setSecret`, `ledger.updateRotation`, ...). */
   readonly writes: readonly string[];
-  /** The label of the write after which the crash fired, if it did. */
+  /** The label of the write after which the first crash fired, if it did. */
   readonly fired: string | undefined;
+  /** Every crash thrown so far, in order, with whether it got out to the caller. */
+  readonly crashes: readonly { readonly label: string; readonly error: SimulatedCrash }[];
 }
 
 export function createCrashSwitch(): CrashSwitch {
   const writes: string[] = [];
-  let armedAt: number | undefined;
-  let fired: string | undefined;
+  let armedAt = new Set<number>();
+  const crashes: { label: string; error: SimulatedCrash }[] = [];
   return {
     writes,
+    crashes,
     get fired() {
-      return fired;
+      return crashes[0]?.label;
     },
-    arm(n) {
-      armedAt = n === undefined ? undefined : writes.length + n;
-      fired = undefined;
+    arm(n, ...more) {
+      armedAt = new Set(n === undefined ? [] : [n, ...more].map((k) => writes.length + k));
+      crashes.length = 0;
     },
     afterWrite(label) {
       writes.push(label);
-      if (armedAt !== undefined && writes.length === armedAt) {
-        armedAt = undefined;
-        fired = label;
-        throw new SimulatedCrash(`simulated crash after write #${writes.length} (${label})`);
+      if (armedAt.delete(writes.length)) {
+        const error = new SimulatedCrash(`simulated crash after write #${writes.length} (${label})`);
+        crashes.push({ label, error });
+        throw error;
       }
     },
   };
@@ -119,6 +141,7 @@ export async function untilNoCrash<T>(action: () => Promise<T>, attempts = 50): 
     try {
       return await action();
     } catch (error) {
+      notePropagated(error);
       if (!isSimulatedCrash(error) || i >= attempts) throw error;
     }
   }
@@ -134,15 +157,36 @@ export interface CrashReplayScenario<W, S> {
   dispose?(world: W): void | Promise<void>;
 }
 
+export interface CrashReplayCase<S> {
+  readonly crashAfter: number;
+  readonly label: string;
+  /** The crash was thrown (the write happened). */
+  readonly fired: boolean;
+  /** It got out of the invocation to the platform, which redelivered; `false`: the engine swallowed it. */
+  readonly propagated: boolean;
+  /** With `twice`: the second crash of the run, after write number `crashAfter` of that run. */
+  readonly second?: { readonly crashAfter: number; readonly label: string | undefined; readonly propagated: boolean };
+  readonly snapshot: S;
+}
+
 export interface CrashReplayReport<S> {
   /** Writes of the clean run. */
   readonly writes: number;
   readonly clean: S;
   readonly cleanWrites: readonly string[];
-  readonly cases: readonly { readonly crashAfter: number; readonly label: string; readonly fired: boolean; readonly snapshot: S }[];
+  readonly cases: readonly CrashReplayCase<S>[];
+  /** Runs in which every armed crash fired and got out: the crash points that really count. */
+  readonly crashes: number;
+  /** Writes after which a crash fired but the engine swallowed it (never redelivered), by label. */
+  readonly swallowed: readonly string[];
 }
 
-export async function replayEveryCrash<W, S>(scenario: CrashReplayScenario<W, S>): Promise<CrashReplayReport<S>> {
+export interface CrashReplayOptions {
+  /** Also crash each run a second time, after a later write (the next one, and one further on). */
+  readonly twice?: boolean;
+}
+
+export async function replayEveryCrash<W, S>(scenario: CrashReplayScenario<W, S>, options: CrashReplayOptions = {}): Promise<CrashReplayReport<S>> {
   const counting = createCrashSwitch();
   const cleanWorld = await scenario.createWorld(counting);
   await scenario.run(cleanWorld);
@@ -150,16 +194,62 @@ export async function replayEveryCrash<W, S>(scenario: CrashReplayScenario<W, S>
   await scenario.dispose?.(cleanWorld);
   const cleanWrites = [...counting.writes];
 
-  const cases: { crashAfter: number; label: string; fired: boolean; snapshot: S }[] = [];
+  const plans: number[][] = [];
   for (let n = 1; n <= cleanWrites.length; n += 1) {
+    plans.push([n]);
+    // The write right after the first crash is usually the redelivery's first: recovery crashes at once.
+    if (options.twice === true) plans.push([n, n + 1], [n, n + 1 + (n % 5)]);
+  }
+  const cases: CrashReplayCase<S>[] = [];
+  for (const [n, second] of plans as [number, number | undefined][]) {
     const crash = createCrashSwitch();
     const world = await scenario.createWorld(crash);
-    crash.arm(n);
+    if (second === undefined) crash.arm(n);
+    else crash.arm(n, second);
     await scenario.run(world);
-    cases.push({ crashAfter: n, label: cleanWrites[n - 1] ?? '?', fired: crash.fired !== undefined, snapshot: await scenario.snapshot(world) });
+    const [first, next] = crash.crashes;
+    cases.push({
+      crashAfter: n,
+      label: cleanWrites[n - 1] ?? '?',
+      fired: first !== undefined,
+      propagated: first?.error.propagated ?? false,
+      ...(second === undefined ? {} : { second: { crashAfter: second, label: next?.label, propagated: next?.error.propagated ?? false } }),
+      snapshot: await scenario.snapshot(world),
+    });
     await scenario.dispose?.(world);
   }
-  return { writes: cleanWrites.length, clean, cleanWrites, cases };
+  const counted = cases.filter((c) => c.propagated && (c.second === undefined || c.second.propagated));
+  const swallowed = cases.filter((c) => c.fired && !c.propagated).map((c) => c.label);
+  return { writes: cleanWrites.length, clean, cleanWrites, cases, crashes: counted.length, swallowed: [...new Set(swallowed)] };
+}
+
+/** Writes after which the engine swallows a failure by design: a notification and an audit line are best effort. */
+export const bestEffortWrites: ReadonlySet<string> = new Set(['notifier.notify', 'ledger.appendAudit']);
+
+/** A replayed crash got out of the invocation and was redelivered, unless it followed a best-effort write (then it does not count). */
+export function expectCrashPropagated(replay: CrashReplayCase<unknown>): void {
+  expect(replay.fired, `crash after write ${replay.crashAfter} (${replay.label}) fired`).toBe(true);
+  if (!replay.propagated) expect(bestEffortWrites, `crash after write ${replay.crashAfter} (${replay.label}) was swallowed`).toContain(replay.label);
+  if (replay.second !== undefined && replay.second.label !== undefined && !replay.second.propagated) {
+    expect(bestEffortWrites, `second crash after write ${replay.second.crashAfter} (${replay.second.label}) was swallowed`).toContain(replay.second.label);
+  }
+}
+
+/**
+ * The dead-letter path, as the Functions host drives it: every message the
+ * pump dead-lettered goes to the dead-letter handler (`engine.failRotation`),
+ * which a crash makes the platform deliver again (`untilNoCrash`); then the
+ * steps that sends (a rollback) run. Call after a drain in a crash-replay run.
+ */
+export async function failDeadLetters(world: FakeWorld, reason = 'MaxDeliveryCountExceeded'): Promise<number> {
+  let handled = 0;
+  while (world.queue.deadLettered.length > 0) {
+    const message = world.queue.deadLettered.shift()!;
+    await untilNoCrash(() => world.engine.failRotation(message.body as never, reason));
+    handled += 1;
+    await world.drain();
+  }
+  return handled;
 }
 
 /**

@@ -5,6 +5,7 @@ import { systemClock, type Clock, type StepQueue } from '../../src/rotation/port
 import { createFakeClock } from './fakes/clock.js';
 import { createFakeStepQueue } from './fakes/step-queue.js';
 import { drainSteps } from './step-pump.js';
+import { notePropagated } from './crash-replay.js';
 
 /**
  * How step messages travel in an end-to-end test: the queue the engine sends
@@ -109,7 +110,8 @@ export function serviceBusTransport(options: {
         for (const message of messages) {
           try {
             await handle(message.body);
-          } catch {
+          } catch (error) {
+            notePropagated(error);
             await receiver.abandonMessage(message);
             continue;
           }

@@ -1,3 +1,4 @@
+import { notePropagated } from './crash-replay.js';
 import type { FakeClock } from './fakes/clock.js';
 import type { FakeStepQueue, QueuedStep } from './fakes/step-queue.js';
 
@@ -48,6 +49,7 @@ export async function drainSteps(options: StepPumpOptions): Promise<StepPumpResu
       await options.handle(structuredClone(message.body));
     } catch (caught) {
       error = caught;
+      notePropagated(caught);
     }
     if (error === undefined) {
       queue.complete(message);

@@ -10,6 +10,8 @@
  * Prints a table for each; exits 0 only if every outcome was as expected, no
  * consumer request failed and no event was lost.
  */
+import { join } from 'node:path';
+import { openDataDir } from '../data-dir.js';
 import { createFileLog, runLogPath } from '../file-log.js';
 import { loadQuietly } from '../load-quietly.js';
 import { stateDir } from '../stack-file.js';
@@ -22,7 +24,8 @@ const { renderScenarioTables, runScenarios } = await import('../scenarios/run.js
 const logs = createFileLog(runLogPath(stateDir(), 'demo'), { echoWarnings: false });
 const startedAt = Date.now();
 console.log('Starting Rotor locally (emulators, Azurite, PostgreSQL, the ARM/Graph stand-in, the Functions host, demo data)…');
-const stack = await startLocalStack({ log: logs.logger, demo: true, port: 0, eventGridRetryTimeScale: 0.01, scenarios: 'seed' });
+// The demo starts from a fresh data directory and keeps its state there: `npm start` afterwards resumes what it left in flight.
+const stack = await startLocalStack({ log: logs.logger, demo: true, port: 0, eventGridRetryTimeScale: 0.01, scenarios: 'seed', dataDir: openDataDir(join(stateDir(), 'data'), { fresh: true }) });
 let ok = false;
 try {
   console.log('Demo scenario (random rotator):');

@@ -1,6 +1,6 @@
 import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { replayEveryCrash } from '../../helpers/crash-replay.js';
+import { replayEveryCrash, expectCrashPropagated } from '../../helpers/crash-replay.js';
 import { versionsOf } from '../../helpers/e2e-stack.js';
 import { expectNoSecretIn } from '../../helpers/leaks.js';
 import {
@@ -221,7 +221,7 @@ describe('storage-account-key through the engine (Key Vault emulator, ARM stand-
     expect(report.clean).toMatchObject({ engine: { status: consumerBreaks ? 'RolledBack' : 'Completed' }, latestIs: consumerBreaks ? 'key1' : 'key2', key1Untouched: true, latestAuthenticates: true });
     expect(report.cleanWrites).toContain('rotator(storage-account-key).prepare');
     for (const replay of report.cases) {
-      expect(replay.fired).toBe(true);
+      expectCrashPropagated(replay);
       expect(replay.snapshot, `crash after write ${replay.crashAfter} (${replay.label})`).toEqual(report.clean);
     }
   });

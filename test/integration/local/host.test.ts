@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rotorFunctions } from '../../../src/local/catalogue.js';
@@ -52,6 +53,18 @@ afterAll(async () => {
 
 const json = { 'content-type': 'application/json' };
 
+/** One request over a plain socket, for what fetch refuses to send (a Host that is not a host); resolves with the whole answer. */
+function rawRequest(baseUrl: string, request: string): Promise<string> {
+  const { hostname, port } = new URL(baseUrl);
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: hostname, port: Number(port) }, () => socket.end(request));
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    socket.on('error', reject);
+  });
+}
+
 describe('HTTP triggers', () => {
   it.each([
     ['no key', {}, '', 401],
@@ -80,6 +93,35 @@ describe('HTTP triggers', () => {
     const res = await fetch(`${host.url}/api/nothing-here?code=fn-key`);
 
     expect(res.status).toBe(404);
+  });
+
+  it.each([
+    ['broken percent-encoding in a path segment', '/api/rotations/%E0%A4%A?code=fn-key'],
+    ['a lone percent sign', '/api/secrets/%/rotations?code=fn-key'],
+  ])('answers %s with 400 problem+json', async (_case, path) => {
+    const res = await fetch(`${host.url}${path}`);
+
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    expect(await res.json()).toMatchObject({ status: 400, detail: expect.stringContaining('percent-encoding') as unknown });
+  });
+
+  it.each([
+    ['a Host with a space', 'a b'],
+    ['a Host with a bad port', 'localhost:99999'],
+  ])('answers a request with %s with 400 problem+json', async (_case, hostHeader) => {
+    const answer = await rawRequest(host.url, `GET /api/rotations/abc HTTP/1.1\r\nHost: ${hostHeader}\r\nConnection: close\r\n\r\n`);
+
+    expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 400 Bad Request');
+    expect(answer).toMatch(/content-type: application\/problem\+json/i);
+    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({ status: 400, title: 'Bad Request' });
+  });
+
+  it('answers an unknown path outside /api with 404 problem+json', async () => {
+    const res = await fetch(`${host.url}/nowhere`);
+
+    expect(res.status).toBe(404);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
   });
 
   it.each([

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Strategy } from '../../../src/rotation/model.js';
 import { createFakeProvider, createFakeWorld, FAKE_VAULT, type FakeProvider, type FakeWorld, type FakeWorldOptions } from '../../helpers/fakes/index.js';
-import { crashingPorts, describeEndState, replayEveryCrash, untilNoCrash } from '../../helpers/crash-replay.js';
+import { bestEffortWrites, crashingPorts, describeEndState, expectCrashPropagated, failDeadLetters, replayEveryCrash, untilNoCrash } from '../../helpers/crash-replay.js';
 import { expectNoSecretIn } from '../../helpers/leaks.js';
 
 const secret = { vaultUrl: FAKE_VAULT, name: 'billing-db' };
@@ -63,18 +63,61 @@ const cases: readonly Case[] = [
 describe('crash after every write, then replay (I4)', () => {
   it.each(cases)('$kind rotation (consumer breaks: $consumerBreaks) ends as a clean run does', async (c) => {
     // Act
-    const report = await replayEveryCrash({
-      createWorld: (crash) => build(c, (ports) => crashingPorts(ports, crash)),
-      run,
-      snapshot,
-    });
+    const report = await replayEveryCrash(
+      {
+        createWorld: (crash) => build(c, (ports) => crashingPorts(ports, crash)),
+        run,
+        snapshot,
+      },
+      { twice: true },
+    );
 
-    // Assess
+    // Assess: every crash point counted got out and was redelivered; only best-effort writes (notify, audit) swallow one.
     expect(report.writes).toBeGreaterThan(10);
+    expect(report.swallowed).toContain('notifier.notify');
+    for (const label of report.swallowed) expect(bestEffortWrites).toContain(label);
+    expect(report.crashes).toBeGreaterThan(report.writes);
+    expect(report.cases.filter((r) => r.second !== undefined && r.propagated && r.second.propagated).length).toBeGreaterThan(report.writes / 2);
     expect((report.clean as { rotations: { status: string }[] }).rotations[0]!.status).toBe(c.consumerBreaks ? 'RolledBack' : 'Completed');
     for (const replay of report.cases) {
-      expect(replay.fired, `crash after write ${replay.crashAfter}`).toBe(true);
+      expectCrashPropagated(replay);
       expect(replay.snapshot, `crash after write ${replay.crashAfter} (${replay.label})`).toEqual(report.clean);
+    }
+  });
+});
+
+describe('the dead-letter path, crashed after every write (I3, I4)', () => {
+  it.each([
+    ['prepare', 'single-apply'],
+    ['verify', 'alternating'],
+    ['retire', 'alternating'],
+    ['verify', 'random'],
+  ] as const)('a %s step of a %s rotation that is dead-lettered ends as a clean dead-lettered run does', async (poisonStep, kind) => {
+    // Prepare: the host cannot run one step at all (it throws before doing anything), so Service Bus dead-letters it.
+    const c: Case = { kind, consumerBreaks: false };
+    const deadLettering = async ({ world }: World): Promise<void> => {
+      const version = world.store.versions(secret)[0]!.version;
+      await untilNoCrash(() => world.engine.startRotation(secret, { kind: 'event', version }));
+      await world.drain({
+        maxDeliveries: 3,
+        handle: (body) => ((body as { step?: string }).step === poisonStep ? Promise.reject(new Error(`poison: ${poisonStep}`)) : world.engine.handleStep(body as never)),
+      });
+      await failDeadLetters(world);
+    };
+
+    // Act
+    const report = await replayEveryCrash({ createWorld: (crash) => build(c, (ports) => crashingPorts(ports, crash)), run: deadLettering, snapshot }, { twice: true });
+
+    // Assess
+    const clean = report.clean as { rotations: { status: string; reason?: string }[]; locks: unknown[]; deadLettered: number };
+    expect(clean.rotations).toHaveLength(1);
+    expect(['Failed', 'RolledBack']).toContain(clean.rotations[0]!.status);
+    expect(clean.rotations[0]!.reason).toContain('DeadLettered');
+    expect(clean).toMatchObject({ locks: [], deadLettered: 0 });
+    expect(report.cleanWrites.length).toBeGreaterThan(5);
+    for (const replay of report.cases) {
+      expectCrashPropagated(replay);
+      expect(replay.snapshot, `crash after write ${replay.crashAfter} (${replay.label})${replay.second === undefined ? '' : ` and ${replay.second.crashAfter}`}`).toEqual(report.clean);
     }
   });
 });
