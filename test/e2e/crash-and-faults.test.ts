@@ -74,7 +74,11 @@ async function snapshot({ rotor, secret }: CrashWorld): Promise<unknown> {
   };
 }
 
-describe('crash after every write, then replay, on the emulators (I4)', () => {
+// Each case replays a whole rotation once per write (and twice-crashed runs): the budget bounds
+// a hang on a busy machine; it is not a speed check (speed lives in bench/).
+const replayBudget = { timeout: 300_000 };
+
+describe('crash after every write, then replay, on the emulators (I4)', replayBudget, () => {
   it.each([
     ['completes', false],
     ['rolls back', true],
@@ -110,7 +114,7 @@ describe('crash after every write, then replay, on the emulators (I4)', () => {
   });
 });
 
-describe('transient Key Vault faults', () => {
+describe('transient Key Vault faults', replayBudget, () => {
   // On the in-memory queue (virtual time), so the outcome depends on the engine and the Key
   // Vault store, not on how loaded the machine is; rotation.test.ts runs the protocol through
   // Service Bus.
@@ -128,7 +132,7 @@ describe('transient Key Vault faults', () => {
     const starts = [];
     for (const secret of secrets) starts.push(await rotor.engine.startRotation(secret.ref, { kind: 'manual' }));
     try {
-      await transport.deliverAll(handlerFor(rotor), { until: allEnded(rotor, secrets.map((s) => s.ref)), timeoutMs: 45_000 });
+      await transport.deliverAll(handlerFor(rotor), { until: allEnded(rotor, secrets.map((s) => s.ref)), timeoutMs: 240_000 });
     } finally {
       ground.kv.admin.faults.remove(throttle.id);
       ground.kv.admin.faults.remove(unavailable.id);
