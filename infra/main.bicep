@@ -67,6 +67,9 @@ param keyOperatorStorageAccountIds string = ''
 @description('Opt-in, for the eventgrid-topic-key rotator: comma-separated Event Grid topic ids on which Rotor gets EventGrid Contributor. Empty: none.')
 param eventGridContributorTopicIds string = ''
 
+@description('Opt-in, for declared consumers (appservice:, containerapp:): comma-separated resource group ids in which Rotor gets the Rotor Consumer Refresher custom role. Empty: none.')
+param consumerResourceGroupIds string = ''
+
 var abbrs = loadJsonContent('abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
@@ -75,6 +78,7 @@ var tags = { 'azd-env-name': environmentName }
 var vaultIds = filter(map(split(targetVaultIds, ','), id => trim(id)), id => !empty(id))
 var keyOperatorAccountIds = filter(map(split(keyOperatorStorageAccountIds, ','), id => trim(id)), id => !empty(id))
 var contributorTopicIds = filter(map(split(eventGridContributorTopicIds, ','), id => trim(id)), id => !empty(id))
+var consumerGroupIds = filter(map(split(consumerResourceGroupIds, ','), id => trim(id)), id => !empty(id))
 
 // The vault URL is derived from the id, so ROTOR_ALLOWED_VAULTS lists exactly the vaults granted below.
 var allowedVaultUrls = map(vaultIds, id => 'https://${last(split(id, '/'))}${environment().suffixes.keyvaultDns}')
@@ -203,6 +207,7 @@ module roleAssignments 'modules/role-assignments.bicep' = {
     targetVaultIds: vaultIds
     keyOperatorStorageAccountIds: keyOperatorAccountIds
     eventGridContributorTopicIds: contributorTopicIds
+    consumerResourceGroupIds: consumerGroupIds
   }
 }
 

@@ -14,6 +14,7 @@
 // Opt-in, for rotators of Azure credentials (empty lists by default):
 //   Storage Account Key Operator Service Role  on listed storage accounts (roles/storage-key-operator.bicep)
 //   EventGrid Contributor                      on listed Event Grid topics (roles/eventgrid-contributor.bicep)
+//   Rotor Consumer Refresher (custom)          on listed consumer resource groups (roles/consumer-refresher.bicep)
 // Nothing at resource-group or subscription scope. Microsoft Graph
 // permissions (entra-app-secret rotator) are not Azure RBAC: docs/deploy.md.
 param rotorPrincipalId string
@@ -33,6 +34,9 @@ param keyOperatorStorageAccountIds array = []
 
 @description('Opt-in: Event Grid topic ids for EventGrid Contributor.')
 param eventGridContributorTopicIds array = []
+
+@description('Opt-in: resource group ids holding declared consumers, for the Rotor Consumer Refresher custom role.')
+param consumerResourceGroupIds array = []
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
@@ -156,6 +160,16 @@ module eventGridContributor 'roles/eventgrid-contributor.bicep' = [
     scope: resourceGroup(split(id, '/')[2], split(id, '/')[4])
     params: {
       topicName: last(split(id, '/'))
+      rotorPrincipalId: rotorPrincipalId
+    }
+  }
+]
+
+module consumerRefresher 'roles/consumer-refresher.bicep' = [
+  for id in consumerResourceGroupIds: {
+    name: take('rotor-consumers-${last(split(id, '/'))}', 64)
+    scope: resourceGroup(split(id, '/')[2], split(id, '/')[4])
+    params: {
       rotorPrincipalId: rotorPrincipalId
     }
   }

@@ -12,6 +12,7 @@ type Principal = 'rotorPrincipalId' | 'eventGridPrincipalId';
 
 interface Role {
   readonly name: string;
+  /** Built-in roles: the GUID. Custom roles: the symbol of their roleDefinitions resource (see `customRoles`). */
   readonly guid: string;
   /** The narrowest scope that works: the type of the resource the assignment is scoped to. */
   readonly scope: string;
@@ -47,7 +48,31 @@ const roles: readonly Role[] = [
     principal: 'rotorPrincipalId',
     optIn: 'eventGridContributorTopicIds',
   },
+  {
+    // Custom, defined beside its assignment and assignable only in the consumers' resource group.
+    name: 'Rotor Consumer Refresher (custom, this resource group)',
+    guid: 'refresher',
+    scope: 'resourceGroup',
+    principal: 'rotorPrincipalId',
+    optIn: 'consumerResourceGroupIds',
+  },
 ];
+
+/** Custom roles: the file that defines each, and exactly the actions it may hold (no wildcards, no data actions). */
+const customRoles: Record<string, { readonly file: string; readonly actions: readonly string[] }> = {
+  refresher: {
+    file: 'infra/modules/roles/consumer-refresher.bicep',
+    actions: [
+      'Microsoft.Web/sites/read',
+      'Microsoft.Web/sites/config/read',
+      'Microsoft.Web/sites/slots/config/read',
+      'Microsoft.Web/sites/config/configreferences/appsettings/refresh/action',
+      'Microsoft.Web/sites/slots/config/configreferences/appsettings/refresh/action',
+      'Microsoft.App/containerApps/revisions/read',
+      'Microsoft.App/containerApps/revisions/restart/action',
+    ],
+  },
+};
 
 const GUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
 const roleFiles = /^infra\/modules\/(role-assignments|roles\/[\w-]+)\.bicep$/;
@@ -57,6 +82,8 @@ const main = fileAt(files, 'infra/main.bicep');
 const assignments = allResources(files).filter(({ resource }) => resource.type === 'Microsoft.Authorization/roleAssignments');
 
 function roleOf(resource: BicepResource): Role | undefined {
+  const custom = /^(\w+)\.id$/.exec(resource.body.get('properties.roleDefinitionId') ?? '')?.[1];
+  if (custom !== undefined) return customRoles[custom] === undefined ? undefined : roles.find((r) => r.guid === custom);
   const guids = resource.body.get('properties.roleDefinitionId')?.match(GUID) ?? [];
   return guids.length === 1 ? roles.find((r) => r.guid === guids[0]?.toLowerCase()) : undefined;
 }
@@ -74,8 +101,13 @@ describe('role assignments', () => {
     expect(assignments.length).toBeGreaterThanOrEqual(roles.length);
   });
 
-  it.each(described)('%s uses one of the documented roles', (_, _file, resource) => {
-    expect(roleOf(resource), `roleDefinitionId ${resource.body.get('properties.roleDefinitionId')}`).toBeDefined();
+  it.each(described)('%s uses one of the documented roles', (_, file, resource) => {
+    const role = roleOf(resource);
+    expect(role, `roleDefinitionId ${resource.body.get('properties.roleDefinitionId')}`).toBeDefined();
+    if (role?.scope === 'resourceGroup') {
+      expect(customRoles[role.guid]?.file).toBe(file.path);
+      return;
+    }
     expect(resource.body.get('properties.roleDefinitionId')).toMatch(
       /^subscriptionResourceId\('Microsoft\.Authorization\/roleDefinitions', '[0-9a-f-]{36}'\)$/,
     );
@@ -91,6 +123,12 @@ describe('role assignments', () => {
     const role = roleOf(resource)!;
     const scope = resource.body.get('scope');
     const target = file.resources.find((r) => r.symbol === scope);
+    if (role.scope === 'resourceGroup') {
+      // A custom role granted on the group it may only be assigned in (its assignableScopes).
+      expect(scope).toBeUndefined();
+      expect(file.raw).toMatch(/assignableScopes:\s*\[\s*resourceGroup\(\)\.id\s*\]/);
+      return;
+    }
 
     expect(scope, 'a role assignment without scope applies to the whole resource group').toBeDefined();
     expect(target?.type, `scope ${scope}`).toBe(role.scope);
@@ -105,6 +143,10 @@ describe('role assignments', () => {
 
   it.each(described)('%s has a deterministic name from scope, principal and role', (_, _file, resource) => {
     const role = roleOf(resource)!;
+    if (role.scope === 'resourceGroup') {
+      expect(resource.body.get('name')).toBe(`guid(resourceGroup().id, ${role.principal}, roleName)`);
+      return;
+    }
 
     expect(resource.body.get('name')).toBe(`guid(${resource.body.get('scope')}.id, ${role.principal}, '${role.guid}')`);
   });
@@ -117,10 +159,19 @@ describe('role assignments', () => {
     expect(assignments.map(({ file }) => file.path).filter((path) => !roleFiles.test(path))).toEqual([]);
   });
 
-  it('define no custom roles', () => {
+  it('define only the custom roles of the table, each with exactly its actions and no data actions', () => {
     const definitions = allResources(files).filter(({ resource }) => resource.type === 'Microsoft.Authorization/roleDefinitions');
 
-    expect(definitions.map(({ file, resource }) => `${file.path}: ${resource.symbol}`)).toEqual([]);
+    expect(definitions.map(({ file, resource }) => `${file.path}: ${resource.symbol}`)).toEqual(
+      Object.entries(customRoles).map(([symbol, role]) => `${role.file}: ${symbol}`),
+    );
+    for (const [, role] of Object.entries(customRoles)) {
+      const raw = fileAt(files, role.file).raw;
+      const actions = [...raw.matchAll(/^\s*'(Microsoft\.[^']+)'\s*$/gm)].map((m) => m[1]);
+      expect(actions).toEqual(role.actions);
+      expect(raw).not.toMatch(/dataActions/i);
+      expect(raw).not.toMatch(/'[^']*\*[^']*'/);
+    }
   });
 });
 

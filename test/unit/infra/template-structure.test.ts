@@ -15,6 +15,7 @@ import { fileAt, readInfra, repoRoot } from './infra-files.js';
  */
 const documentedApiVersions: Record<string, string> = {
   'Microsoft.Authorization/roleAssignments': '2022-04-01',
+  'Microsoft.Authorization/roleDefinitions': '2022-04-01',
   'Microsoft.EventGrid/systemTopics': '2025-02-15',
   'Microsoft.EventGrid/systemTopics/eventSubscriptions': '2025-02-15',
   'Microsoft.EventGrid/topics': '2025-02-15',
