@@ -109,7 +109,8 @@ function copyType(types: PublishedType[], index: number, copied: Map<number, num
       const ref = (value as Ref).$ref;
       if (typeof ref === 'string' && ref.startsWith('#/')) return { $ref: `#/${copyType(types, Number(ref.slice(2)), copied)}` };
       const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(value)) if (k !== 'description') out[k] = remap(v);
+      // Drop doc strings only: a property *named* `description` (roleDefinitions, …) is an object and stays.
+      for (const [k, v] of Object.entries(value)) if (!(k === 'description' && typeof v === 'string')) out[k] = remap(v);
       return out;
     }
     return value;
