@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parsePacingTargets, type PacingTargets } from '../pacing/targets.js';
 import { SecretValue } from '../secrecy/secret-value.js';
 import { parseIsoDuration } from '../time/iso-duration.js';
 import { ConfigurationError, type SettingProblem } from './errors.js';
@@ -68,6 +69,11 @@ export const settingCatalogue = {
   ROTOR_MAX_STEP_ATTEMPTS: {
     where: 'either',
     description: 'Attempts of one step on transient errors before the rotation ends. Default 8.',
+  },
+  ROTOR_VAULT_BUDGET: {
+    where: 'either',
+    description:
+      "Rotor's share of each vault's Key Vault limits (300 creates and 4,000 other secret calls per 10 s): a share for every vault and overrides per vault host, comma-separated, `off` for unpaced (`0.9,kv-shared.vault.azure.net=0.5`). Default `0.9`.",
   },
   ROTOR_LOG_LEVEL: {
     where: 'either',
@@ -152,6 +158,18 @@ const environmentSchema = z.object({
     .min(1, 'must be at least 1')
     .max(100, 'must be at most 100')
     .default(8),
+  ROTOR_VAULT_BUDGET: z
+    .string()
+    .trim()
+    .default('0.9')
+    .transform((v, ctx) => {
+      const parsed = parsePacingTargets(v);
+      if (typeof parsed === 'string') {
+        ctx.addIssue({ code: 'custom', message: parsed });
+        return z.NEVER;
+      }
+      return parsed;
+    }),
   ROTOR_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error'], { error: 'must be debug, info, warn or error' }).default('info'),
   ROTOR_CONSUMER_SIGNING_KEY: optionalText.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
   AZURE_CLIENT_ID: optionalText,
@@ -178,6 +196,8 @@ export interface RotorSettings {
   /** Application (client) ids the expiry radar watches besides those of `entra-app-secret` policies; lower case. */
   readonly watchApplications: readonly string[];
   readonly maxStepAttempts: number;
+  /** Rotor's share of each vault's Key Vault limits (src/pacing); absent: 0.9 everywhere. */
+  readonly vaultBudget?: PacingTargets;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   readonly managedIdentityClientId?: string;
   /** Signs nudges to https consumers; a SecretValue, so it never reaches a log. */
@@ -251,6 +271,7 @@ export function loadSettings(env: Readonly<Record<string, string | undefined>> =
     expiryWarningsMs: e.ROTOR_EXPIRY_WARNINGS,
     watchApplications: e.ROTOR_WATCH_APPLICATIONS,
     maxStepAttempts: e.ROTOR_MAX_STEP_ATTEMPTS,
+    vaultBudget: e.ROTOR_VAULT_BUDGET,
     logLevel: e.ROTOR_LOG_LEVEL,
     ...(e.AZURE_CLIENT_ID === undefined ? {} : { managedIdentityClientId: e.AZURE_CLIENT_ID }),
     ...(e.ROTOR_CONSUMER_SIGNING_KEY === undefined ? {} : { consumerSigningKey: SecretValue.from(e.ROTOR_CONSUMER_SIGNING_KEY) }),

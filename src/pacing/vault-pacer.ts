@@ -58,10 +58,12 @@ export type Grant = { readonly granted: true } | { readonly granted: false; /** 
 export interface VaultPacer {
   /** Claims `count` calls of `bucket` on the vault now, or says when to come back. */
   take(vaultUrl: string, bucket: PacingBucket, count?: number): Promise<Grant>;
-  /** Key Vault answered 429: halve the vault's rate for every instance. */
+  /** Key Vault answered 429: halve the vault's rate for every instance (once per slot, however many 429s came in it). */
   throttled(vaultUrl: string): Promise<void>;
   /** The vault's rate now (1 = the whole target). */
   rateOf(vaultUrl: string): Promise<number>;
+  /** Calls per 10-s window the vault's budget allows Rotor now: limit × target × rate. */
+  budgetOf(vaultUrl: string): Promise<Readonly<Record<PacingBucket, number>>>;
 }
 
 export interface VaultPacerOptions {
@@ -136,6 +138,11 @@ export function createVaultPacer(options: VaultPacerOptions): VaultPacer {
     return new Date(queue.slot);
   }
 
+  async function rateOf(vaultUrl: string): Promise<number> {
+    const found = await options.store.read(vaultKey(vaultUrl));
+    return found === undefined ? 1 : effectiveRate(found.state, clock.now().getTime());
+  }
+
   return {
     async take(vaultUrl, bucket, count = 1) {
       const vault = vaultKey(vaultUrl);
@@ -180,12 +187,17 @@ export function createVaultPacer(options: VaultPacerOptions): VaultPacer {
       held.delete(vault);
       full.set(`${vault}|create`, { slot: Math.floor(clock.now().getTime() / SLOT_MS) * SLOT_MS, capacity: 1 });
       full.set(`${vault}|other`, { slot: Math.floor(clock.now().getTime() / SLOT_MS) * SLOT_MS, capacity: 1 });
-      await update(vault, (state, at) => ({ ...state, rate: Math.max(MIN_RATE, effectiveRate(state, at) / 2), rateAt: at }));
+      // The 429s of one burst (many calls refused in the same second) halve the rate once, not once each.
+      await update(vault, (state, at) =>
+        state.rate < 1 && at - state.rateAt < SLOT_MS ? undefined : { ...state, rate: Math.max(MIN_RATE, effectiveRate(state, at) / 2), rateAt: at },
+      );
     },
 
-    async rateOf(vaultUrl) {
-      const found = await options.store.read(vaultKey(vaultUrl));
-      return found === undefined ? 1 : effectiveRate(found.state, clock.now().getTime());
+    rateOf,
+
+    async budgetOf(vaultUrl) {
+      const share = targetFor(vaultUrl) * (await rateOf(vaultUrl));
+      return { create: Math.floor(limits.create * share), other: Math.floor(limits.other * share) };
     },
   };
 }

@@ -1,6 +1,7 @@
 import { getRotor, type Rotor } from '../app/compose.js';
 import type { BatchStore } from '../batch/store.js';
 import type { Logger } from '../observability/logger.js';
+import type { VaultPacer } from '../pacing/vault-pacer.js';
 import type { RotationEngine } from '../rotation/engine.js';
 import { readPolicy, type PolicyReading as EnginePolicyReading } from '../rotation/policy.js';
 import type { RotationPolicy } from '../rotation/policy-types.js';
@@ -31,6 +32,8 @@ export interface WaysInServices {
   /** An operator's cancel; absent where no engine runs (some tests). */
   readonly cancelRotation?: RotationEngine['cancelRotation'];
   readonly secrets: SecretStore;
+  /** Key Vault's budget per vault (src/pacing): the batch paces its begins by it; absent in compositions of fakes. */
+  readonly pacer?: VaultPacer;
   readonly ledger: RotationLedger;
   /** Incident batch records; absent where no batch is run (some tests). */
   readonly batches?: BatchStore;
@@ -49,6 +52,7 @@ export function waysInFromRotor(rotor: Rotor): WaysInServices {
     failRotation: (message, reason) => rotor.engine.failRotation(message, reason),
     cancelRotation: (rotationId, options) => rotor.engine.cancelRotation(rotationId, options),
     secrets: rotor.secretStore,
+    ...(rotor.pacer === undefined ? {} : { pacer: rotor.pacer }),
     ledger: rotor.ledger,
     batches: rotor.batches,
     readPolicy: (tags) => {

@@ -93,8 +93,12 @@ describe('vault pacer', () => {
     const one = createVaultPacer({ store, clock });
     const other = createVaultPacer({ store, clock });
 
-    // Act
+    // Act: a burst of 429s within one slot halves once; the next slot's halves again
     await one.throttled(VAULT);
+    await other.throttled(VAULT);
+    await one.throttled(VAULT);
+    const afterBurst = await other.rateOf(VAULT);
+    clock.advance(SLOT_MS);
     await one.throttled(VAULT);
     const afterTwo = await other.rateOf(VAULT);
     clock.advance(WINDOW_MS);
@@ -103,6 +107,7 @@ describe('vault pacer', () => {
     const muchLater = await other.rateOf(VAULT);
 
     // Assess
+    expect(afterBurst).toBeCloseTo(0.5);
     expect(afterTwo).toBeCloseTo(0.25);
     expect(oneWindowLater).toBeCloseTo(0.35);
     expect(muchLater).toBe(1);
