@@ -119,7 +119,8 @@ export function composeRotor(options: ComposeOptions = {}): Rotor {
   });
   const secretStore = createPacedSecretStore(keyVaultStore, {
     pacer,
-    unpaced: (vaultUrl) => targetFor(vaultBudget, vaultUrl) === 0,
+    // A vault outside ROTOR_ALLOWED_VAULTS gets no pacing record: the store below refuses it first.
+    unpaced: (vaultUrl) => !allowed.has(new URL(vaultUrl).origin) || targetFor(vaultBudget, vaultUrl) === 0,
     logger,
     ...(options.clock === undefined ? {} : { clock: options.clock }),
   });
