@@ -26,7 +26,7 @@ describe('readPostgresPolicy', () => {
     const result = readPostgresPolicy(policyOf(c));
 
     // Assess
-    expect(result).toEqual({ ok: true, policy: c.expected });
+    expect(result).toEqual({ ok: true, config: c.expected });
   });
 
   it.each(invalid)('refuses $case, naming the tag', (c) => {
