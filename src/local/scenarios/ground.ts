@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AccessToken, TokenCredential } from '@azure/identity';
 import pg from 'pg';
-import { startAzureManagementEmulator, type AzureManagementEmulator } from '../../../emulators/azure-management/index.js';
+import { startAzureManagementEmulator, type AzureManagementEmulator, type AzureManagementEmulatorOptions } from '../../../emulators/azure-management/index.js';
 import { startEventGridEmulator, type EventGridEmulator } from '../../../emulators/eventgrid/index.js';
 import { loopbackCertificate } from '../../../emulators/loopback-certificate.js';
 import { createDemoProvider, type DemoProvider } from '../../../examples/webhook-receiver/demo-provider.js';
@@ -52,7 +52,7 @@ export interface ScenarioGround {
 }
 
 /** Stands in for the Function App's managed identity: any bearer token is accepted by the stand-in. */
-function localIdentity(): TokenCredential {
+export function localIdentity(): TokenCredential {
   return {
     getToken(): Promise<AccessToken> {
       return Promise.resolve({ token: 'rotor-local-identity', expiresOnTimestamp: Date.now() + 3_600_000 });
@@ -64,6 +64,8 @@ export interface ScenarioGroundOptions {
   readonly log: Logger;
   /** The signing key the webhook receiver verifies with (kept in the vault by the seeding). */
   readonly webhookSigningKey: string;
+  /** The vault the stand-in's App Service sites resolve their Key Vault references in, and how often they refetch (App Service's 24 hours, compressed). */
+  readonly consumerSites?: Pick<AzureManagementEmulatorOptions, 'keyVault' | 'referenceRefetchIntervalMs' | 'referenceRefreshDelayMs'>;
 }
 
 export async function startScenarioGround(options: ScenarioGroundOptions): Promise<ScenarioGround> {
@@ -89,6 +91,7 @@ export async function startScenarioGround(options: ScenarioGroundOptions): Promi
         storageAccounts: [{ name: STORAGE_ACCOUNT }, { name: UPLOADS_ACCOUNT }],
         eventGridTopics: [{ name: BUSINESS_TOPIC, key1, key2 }],
         eventGridRegenerate: 'location',
+        ...options.consumerSites,
         // The data plane checks the keys ARM holds: the emulator's topic follows each regeneration.
         onEventGridKeys: (name, keys) => {
           if (name.toLowerCase() === BUSINESS_TOPIC) businessEvents.admin.setKeys(BUSINESS_TOPIC, keys);
