@@ -33,7 +33,7 @@ import { setRolePassword, type ScenarioGround } from '../scenarios/ground.js';
 
 /** App Service refetches Key Vault references every 24 hours; locally a "day" lasts ten minutes. */
 export const COMPRESSED_DAY_MS = 10 * 60_000;
-const REQUEST_INTERVAL_MS = 250;
+const REQUEST_INTERVAL_MS = 400;
 const ADMIN_ROLE = 'consumers_rotor_admin';
 const ADMIN_SECRET = 'consumers-db-rotor-admin';
 
