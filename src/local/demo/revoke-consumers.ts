@@ -2,12 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SecretClient } from '@azure/keyvault-secrets';
-import pg from 'pg';
-import { decodeCredential, POSTGRES_JSON_CONTENT_TYPE } from '../../rotators/postgres/index.js';
+import { POSTGRES_JSON_CONTENT_TYPE } from '../../rotators/postgres/index.js';
 import { SecretValue } from '../../secrecy/secret-value.js';
 import { startDemoHttpsConsumer, type DemoHttpsConsumer } from '../consumer-apps/https-consumer.js';
 import { createCounter, every, type ConsumerCounts, type Counter } from '../scenarios/consumer.js';
-import { setRolePassword, type ScenarioGround } from '../scenarios/ground.js';
+import { insertPurchaseOrder, setRolePassword, type ScenarioGround } from '../scenarios/ground.js';
 
 /**
  * The consumers that `npm start` runs for issue #13, and that the demo's
@@ -101,17 +100,7 @@ export async function startRevokeDemo(ctx: RevokeDemoContext): Promise<RevokeDem
     await setRolePassword(postgres, ADMIN_ROLE, adminPassword);
     await ctx.admin.setSecret(ADMIN_SECRET, JSON.stringify({ username: ADMIN_ROLE, password: adminPassword }), { contentType: POSTGRES_JSON_CONTENT_TYPE });
 
-    const use = async (value: SecretValue): Promise<void> => {
-      const { username, password } = decodeCredential(value);
-      const client = new pg.Client({ host: postgres.host, port: postgres.port, database: 'postgres', user: username, password: password.reveal(), connectionTimeoutMillis: 5_000 });
-      client.on('error', () => undefined);
-      try {
-        await client.connect();
-        await client.query('INSERT INTO purchase_orders DEFAULT VALUES');
-      } finally {
-        await client.end().catch(() => undefined);
-      }
-    };
+    const use = (value: SecretValue): Promise<void> => insertPurchaseOrder(postgres, value);
 
     // Rotor probes the latest value here: it works, whoever else still holds the old one.
     const health: Server = createServer((req, res) => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { apiCaller } from './api-call.js';
 import type { LocalStack } from '../stack.js';
 import type { RevokeDemoConsumer, RevokeDemoSecret } from './revoke-consumers.js';
 import type { ScenarioResult } from './scenario.js';
@@ -41,11 +42,7 @@ export async function runRevokeScenario(stack: LocalStack, say: (line: string) =
     return { results: [{ scenario: 'Revoke, consumers', expected: 'the consumers demo', observed: 'not started (needs demo data and seeded scenarios)', ok: false }], outcomes: [] };
   }
   const { api } = stack.endpoints();
-  const call = async (path: string, init: RequestInit = {}): Promise<{ status: number; body: unknown }> => {
-    const res = await fetch(`${api.baseUrl}${path}`, { ...init, headers: { 'x-functions-key': api.functionKey, 'content-type': 'application/json' } });
-    const text = await res.text();
-    return { status: res.status, body: text === '' ? undefined : (JSON.parse(text) as unknown) };
-  };
+  const call = apiCaller(api);
   const deadline = Date.now() + timeoutMs;
   const waitUntil = async (done: () => boolean, boundMs: number): Promise<void> => {
     const until = Math.min(deadline, Date.now() + boundMs);

@@ -9,7 +9,8 @@ import { createDemoProvider, type DemoProvider } from '../../../examples/webhook
 import { createRotorReceiver } from '../../../examples/webhook-receiver/receiver.js';
 import type { Logger } from '../../observability/logger.js';
 import { createAzureRotators } from '../../rotators/azure-rotators.js';
-import { createPostgresRotator } from '../../rotators/postgres/index.js';
+import { createPostgresRotator, decodeCredential } from '../../rotators/postgres/index.js';
+import type { SecretValue } from '../../secrecy/secret-value.js';
 import type { Rotator } from '../../rotation/rotator.js';
 import { createWebhookRotator } from '../../rotators/webhook/index.js';
 import { startTestPostgres, type TestPostgres } from './embedded-postgres.js';
@@ -155,6 +156,19 @@ CREATE ROLE app_a LOGIN INHERIT IN ROLE app_rw;
 CREATE ROLE app_b LOGIN INHERIT IN ROLE app_rw;
 GRANT app_a, app_b TO rotor_admin WITH ADMIN OPTION, INHERIT FALSE, SET FALSE;
 `;
+
+/** What the orders apps do with their login: a fresh connection, one row into purchase_orders. */
+export async function insertPurchaseOrder(postgres: TestPostgres, login: SecretValue): Promise<void> {
+  const { username, password } = decodeCredential(login);
+  const client = new pg.Client({ host: postgres.host, port: postgres.port, database: 'postgres', user: username, password: password.reveal(), connectionTimeoutMillis: 5_000 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.query('INSERT INTO purchase_orders DEFAULT VALUES');
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
 
 /** Sets a role's password as the superuser (seeding only). */
 export async function setRolePassword(postgres: TestPostgres, role: string, password: string | null): Promise<void> {
