@@ -90,14 +90,14 @@ describe('runSweep', () => {
   });
 
   it('resumes a rotation whose next message was never sent, once its deadline has passed', async () => {
-    // The process died between the ledger write and sending prepare: nothing would ever move the rotation.
+    // The process died between the ledger write and sending promote: nothing would ever move the rotation.
     let lost = false;
     const world = createFakeWorld({
       wrapPorts: (ports) => ({
         ...ports,
         stepQueue: {
           sendStep: (message, options) => {
-            if (!lost && message.step === 'prepare') {
+            if (!lost && message.step === 'promote') {
               lost = true;
               return Promise.resolve();
             }
@@ -118,7 +118,7 @@ describe('runSweep', () => {
     const report = await runSweep(waysInOverWorld(world));
     await world.drain();
 
-    expect(stalled).toMatchObject({ status: 'Running', step: 'prepare' });
+    expect(stalled).toMatchObject({ status: 'Running', step: 'promote' });
     expect(early.recovered).toEqual([]);
     expect(report.recovered).toEqual([{ rotationId, outcome: 'resent' }]);
     expect(['Failed', 'Completed', 'RolledBack', 'Aborted']).toContain(world.ledger.rotations()[0]?.status);
