@@ -143,43 +143,69 @@ export function createVaultPacer(options: VaultPacerOptions): VaultPacer {
     return found === undefined ? 1 : effectiveRate(found.state, clock.now().getTime());
   }
 
+  /** What this instance can answer without the shared record: from calls it holds, or a slot it knows is full. */
+  function fromMemory(vault: string, bucket: PacingBucket, count: number): Grant | undefined {
+    const slot = Math.floor(clock.now().getTime() / SLOT_MS) * SLOT_MS;
+    const mine = held.get(vault);
+    if (mine !== undefined && mine.slot === slot && mine[bucket] >= count) {
+      mine[bucket] -= count;
+      return { granted: true };
+    }
+    const known = full.get(`${vault}|${bucket}`);
+    if (known !== undefined && known.slot === slot) return { granted: false, notBefore: comeBackAt(vault, bucket, slot, known.capacity, count) };
+    return undefined;
+  }
+
+  async function claimShared(vaultUrl: string, vault: string, bucket: PacingBucket, count: number): Promise<Grant> {
+    const slot = Math.floor(clock.now().getTime() / SLOT_MS) * SLOT_MS;
+    const target = targetFor(vaultUrl);
+    let granted = 0;
+    let capacity = 1;
+    await update(vault, (state, at) => {
+      const rate = effectiveRate(state, at);
+      capacity = slotCapacity(limits[bucket], target, rate);
+      const used = state.slots[String(slot)]?.[bucket] ?? 0;
+      if (used + count > capacity) {
+        granted = 0;
+        return undefined;
+      }
+      // Claim a quarter of the slot at once, so that one shared write serves several calls.
+      granted = Math.min(capacity - used, Math.max(count, Math.ceil(capacity / 4)));
+      const before = state.slots[String(slot)] ?? { create: 0, other: 0 };
+      return { ...state, slots: { ...state.slots, [String(slot)]: { ...before, [bucket]: used + granted } } };
+    });
+    if (granted === 0) {
+      full.set(`${vault}|${bucket}`, { slot, capacity });
+      return { granted: false, notBefore: comeBackAt(vault, bucket, slot, capacity, count) };
+    }
+    const local = held.get(vault);
+    const fresh = local === undefined || local.slot !== slot ? { slot, create: 0, other: 0 } : local;
+    fresh[bucket] += granted - count;
+    held.set(vault, fresh);
+    return { granted: true };
+  }
+
+  /** One claim on the shared record per vault and bucket at a time: callers arriving meanwhile wait for it and share what it claimed. */
+  const claiming = new Map<string, Promise<Grant>>();
+
   return {
     async take(vaultUrl, bucket, count = 1) {
       const vault = vaultKey(vaultUrl);
-      const nowMs = clock.now().getTime();
-      const slot = Math.floor(nowMs / SLOT_MS) * SLOT_MS;
-      const mine = held.get(vault);
-      if (mine !== undefined && mine.slot === slot && mine[bucket] >= count) {
-        mine[bucket] -= count;
-        return { granted: true };
+      const key = `${vault}|${bucket}`;
+      for (;;) {
+        const answered = fromMemory(vault, bucket, count);
+        if (answered !== undefined) return answered;
+        const pending = claiming.get(key);
+        if (pending === undefined) break;
+        await pending.catch(() => undefined);
       }
-      const known = full.get(`${vault}|${bucket}`);
-      if (known !== undefined && known.slot === slot) return { granted: false, notBefore: comeBackAt(vault, bucket, slot, known.capacity, count) };
-      const target = targetFor(vaultUrl);
-      let granted = 0;
-      let capacity = 1;
-      await update(vault, (state, at) => {
-        const rate = effectiveRate(state, at);
-        capacity = slotCapacity(limits[bucket], target, rate);
-        const used = state.slots[String(slot)]?.[bucket] ?? 0;
-        if (used + count > capacity) {
-          granted = 0;
-          return undefined;
-        }
-        // Claim a quarter of the slot at once, so that one shared write serves several calls.
-        granted = Math.min(capacity - used, Math.max(count, Math.ceil(capacity / 4)));
-        const before = state.slots[String(slot)] ?? { create: 0, other: 0 };
-        return { ...state, slots: { ...state.slots, [String(slot)]: { ...before, [bucket]: used + granted } } };
-      });
-      if (granted === 0) {
-        full.set(`${vault}|${bucket}`, { slot, capacity });
-        return { granted: false, notBefore: comeBackAt(vault, bucket, slot, capacity, count) };
+      const claim = claimShared(vaultUrl, vault, bucket, count);
+      claiming.set(key, claim);
+      try {
+        return await claim;
+      } finally {
+        if (claiming.get(key) === claim) claiming.delete(key);
       }
-      const local = held.get(vault);
-      const fresh = local === undefined || local.slot !== slot ? { slot, create: 0, other: 0 } : local;
-      fresh[bucket] += granted - count;
-      held.set(vault, fresh);
-      return { granted: true };
     },
 
     async throttled(vaultUrl) {

@@ -113,6 +113,20 @@ describe('vault pacer', () => {
     expect(muchLater).toBe(1);
   });
 
+  it('serves concurrent callers from one shared claim instead of racing on the record', async () => {
+    // Prepare
+    const clock = fakeClock();
+    const store = createMemoryPacingStore();
+    const pacer = createVaultPacer({ store, clock });
+
+    // Act: 32 callers at once; a claim takes a quarter of the slot (90 other calls)
+    const answers = await Promise.all(Array.from({ length: 32 }, () => pacer.take(VAULT, 'other')));
+
+    // Assess
+    expect(answers.every((a) => a.granted)).toBe(true);
+    expect(store.writes).toBe(1);
+  });
+
   it('grants fewer calls per slot while the rate is down', async () => {
     const clock = fakeClock();
     const pacer = createVaultPacer({ store: createMemoryPacingStore(), clock });
