@@ -167,9 +167,11 @@ async function startAll(stack: LocalStack, names: readonly string[], inFlight: n
           await sleep(1_000 * Number(res.headers.get('retry-after') ?? '1'));
           res = await fetch(`${stack.host.apiUrl}/rotations`, { method: 'POST', headers, body: JSON.stringify({ secret: names[i] }) });
         }
-        const body = (await res.json()) as { rotationId?: string };
-        if (res.status !== 202 || body.rotationId === undefined) throw new Error(`start ${names[i]}: ${res.status} ${JSON.stringify(body).slice(0, 200)}`);
-        ids.push(body.rotationId);
+        const body = (await res.json()) as { rotationId?: string; activeRotationId?: string };
+        // 409 after a retried 503: the first try's start went on after its answer timed out.
+        const id = res.status === 202 ? body.rotationId : res.status === 409 ? body.activeRotationId : undefined;
+        if (id === undefined) throw new Error(`start ${names[i]}: ${res.status} ${JSON.stringify(body).slice(0, 200)}`);
+        ids.push(id);
       }
     }),
   );
