@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runSweep, SWEEP_CONCURRENCY } from '../../../src/sweep/sweep.js';
+import { isStalled, runSweep, SWEEP_CONCURRENCY } from '../../../src/sweep/sweep.js';
 import { createFakeWorld, FAKE_VAULT } from '../../helpers/fakes/index.js';
 import { createFakeWaysIn, secretInfo, waysInOverWorld } from '../../helpers/ways-in-fakes.js';
 
@@ -123,6 +123,68 @@ describe('runSweep', () => {
     expect(report.recovered).toEqual([{ rotationId, outcome: 'resent' }]);
     expect(['Failed', 'Completed', 'RolledBack', 'Aborted']).toContain(world.ledger.rotations()[0]?.status);
     expect(world.ledger.locks().size).toBe(0);
+  });
+
+  it('resumes a rotation whose begin never went out (a kill between the record and the send) once it is ROTOR_STALL_AFTER overdue, long before its deadline', async () => {
+    // Found by the chaos suite: a near-expiry event's rotation held the lock for its whole 2-hour deadline.
+    let lost = false;
+    const world = createFakeWorld({
+      wrapPorts: (ports) => ({
+        ...ports,
+        stepQueue: {
+          sendStep: (message, options) => {
+            if (!lost && message.step === 'begin') {
+              lost = true;
+              return Promise.reject(new Error('killed before the send'));
+            }
+            return ports.stepQueue.sendStep(message, options);
+          },
+        },
+      }),
+    });
+    const secret = { vaultUrl: FAKE_VAULT, name: 'orders-api-key' };
+    world.store.seed(secret, { value: 'initial-value-0123456789', tags: managed });
+    await expect(world.engine.startRotation(secret, { kind: 'manual' })).rejects.toThrow('killed before the send');
+    const stalled = world.ledger.rotations()[0]!;
+    const services = { ...waysInOverWorld(world), stallAfterMs: 120_000 };
+    world.clock.set(Date.parse(stalled.updatedAt) + 120_000);
+    const early = await runSweep(services);
+    world.clock.set(Date.parse(stalled.updatedAt) + 120_001);
+
+    const report = await runSweep(services);
+    await world.drain();
+
+    expect(stalled).toMatchObject({ status: 'Running', step: 'begin', steps: [] });
+    expect(early.recovered).toEqual([]);
+    expect(report.recovered).toEqual([{ rotationId: stalled.id, outcome: 'resent' }]);
+    expect(world.ledger.rotations()[0]).toMatchObject({ id: stalled.id, status: 'Completed' });
+    expect(Date.parse(stalled.deadline)).toBeGreaterThan(world.clock.now().getTime() + 3_600_000);
+    expect(world.ledger.locks().size).toBe(0);
+  });
+
+  it('leaves a rotation waiting for a scheduled message alone until that message is ROTOR_STALL_AFTER overdue', async () => {
+    const world = createFakeWorld();
+    const secret = { vaultUrl: FAKE_VAULT, name: 'orders-api-key' };
+    world.store.seed(secret, { value: 'initial-value-0123456789', tags: { ...managed, 'rotor-grace': 'PT1H' } });
+    await world.engine.startRotation(secret, { kind: 'manual' });
+    // Run what is due now only: the rotation then waits for verify, scheduled after the hour's grace.
+    for (let due = world.queue.nextDue(world.clock.now().getTime()); due !== undefined; due = world.queue.nextDue(world.clock.now().getTime())) {
+      await world.engine.handleStep(due.body);
+      world.queue.complete(due);
+    }
+    const waiting = world.ledger.rotations()[0]!;
+    const services = { ...waysInOverWorld(world), stallAfterMs: 120_000 };
+    world.clock.set(Date.parse(waiting.updatedAt) + 600_000);
+    const inGrace = await runSweep(services);
+    world.clock.set(Date.parse(waiting.notBefore!) + 120_001);
+
+    const overdue = await runSweep(services);
+
+    expect(waiting).toMatchObject({ status: 'Running', step: 'verify' });
+    expect(Date.parse(waiting.notBefore!)).toBeGreaterThan(Date.parse(waiting.updatedAt) + 3_000_000);
+    expect(inGrace.recovered).toEqual([]);
+    expect(overdue.recovered).toEqual([{ rotationId: waiting.id, outcome: 'resent' }]);
+    expect(isStalled({ ...waiting, status: 'Completed' }, world.clock.now(), 120_000)).toBe(false);
   });
 
   it('reports a secret it could not handle and carries on with the rest', async () => {
