@@ -1,11 +1,28 @@
 import { describe, expect, it } from 'vitest';
 import { isStalled, runSweep, SWEEP_CONCURRENCY } from '../../../src/sweep/sweep.js';
-import { createFakeWorld, FAKE_VAULT } from '../../helpers/fakes/index.js';
+import { createFakeWorld, FAKE_VAULT, type FakeWorld } from '../../helpers/fakes/index.js';
 import { createFakeWaysIn, secretInfo, waysInOverWorld } from '../../helpers/ways-in-fakes.js';
 
 const DAY = 86_400_000;
 const managed = { 'rotor-rotator': 'random' };
 const NOW = '2026-11-22T10:00:00Z';
+
+/** A fake world whose first message for `step` never reaches the queue; `lose` says how the send ends. */
+function worldLosingFirst(step: string, lose: () => Promise<void>): FakeWorld {
+  let lost = false;
+  return createFakeWorld({
+    wrapPorts: (ports) => ({
+      ...ports,
+      stepQueue: {
+        sendStep: (message, options) => {
+          if (lost || message.step !== step) return ports.stepQueue.sendStep(message, options);
+          lost = true;
+          return lose();
+        },
+      },
+    }),
+  });
+}
 
 describe('runSweep', () => {
   it('starts managed secrets due within the horizon, keyed by their version, and nothing else', async () => {
@@ -91,21 +108,7 @@ describe('runSweep', () => {
 
   it('resumes a rotation whose next message was never sent, once its deadline has passed', async () => {
     // The process died between the ledger write and sending prepare: nothing would ever move the rotation.
-    let lost = false;
-    const world = createFakeWorld({
-      wrapPorts: (ports) => ({
-        ...ports,
-        stepQueue: {
-          sendStep: (message, options) => {
-            if (!lost && message.step === 'prepare') {
-              lost = true;
-              return Promise.resolve();
-            }
-            return ports.stepQueue.sendStep(message, options);
-          },
-        },
-      }),
-    });
+    const world = worldLosingFirst('prepare', () => Promise.resolve());
     const secret = { vaultUrl: FAKE_VAULT, name: 'orders-api-key' };
     world.store.seed(secret, { value: 'initial-value-0123456789', tags: managed });
     const started = await world.engine.startRotation(secret, { kind: 'manual' });
@@ -127,21 +130,7 @@ describe('runSweep', () => {
 
   it('resumes a rotation whose begin never went out (a kill between the record and the send) once it is ROTOR_STALL_AFTER overdue, long before its deadline', async () => {
     // Found by the chaos suite: a near-expiry event's rotation held the lock for its whole 2-hour deadline.
-    let lost = false;
-    const world = createFakeWorld({
-      wrapPorts: (ports) => ({
-        ...ports,
-        stepQueue: {
-          sendStep: (message, options) => {
-            if (!lost && message.step === 'begin') {
-              lost = true;
-              return Promise.reject(new Error('killed before the send'));
-            }
-            return ports.stepQueue.sendStep(message, options);
-          },
-        },
-      }),
-    });
+    const world = worldLosingFirst('begin', () => Promise.reject(new Error('killed before the send')));
     const secret = { vaultUrl: FAKE_VAULT, name: 'orders-api-key' };
     world.store.seed(secret, { value: 'initial-value-0123456789', tags: managed });
     await expect(world.engine.startRotation(secret, { kind: 'manual' })).rejects.toThrow('killed before the send');
