@@ -433,6 +433,40 @@ describe('transient faults', () => {
     expect(world.store.versions(secret)).toHaveLength(2);
   });
 
+  it("schedules a step Key Vault throttled for the throttle's notBefore, however often, without using up its attempts", async () => {
+    // Prepare: promote's write is throttled 12 times (maxStepAttempts is 5), each time until 3 s from now
+    const throttles = { left: 0 };
+    const world = createFakeWorld({
+      wrapPorts: (ports) => ({
+        ...ports,
+        secretStore: {
+          ...ports.secretStore,
+          setSecret: async (ref, s) => {
+            if (throttles.left > 0 && !ref.name.endsWith('-rotor-pending')) {
+              throttles.left -= 1;
+              throw new SecretStoreError(SecretStoreErrorCode.Throttled, 'set: 429', { statusCode: 429, notBefore: new Date(world.clock.now().getTime() + 3_000) });
+            }
+            return ports.secretStore.setSecret(ref, s);
+          },
+        },
+      }),
+    });
+    seed(world);
+    await world.engine.startRotation(secret, { kind: 'manual' });
+    throttles.left = 12;
+
+    // Act
+    await world.drain();
+
+    // Assess
+    const rotation = onlyRotation(world);
+    expect(rotation.status).toBe('Completed');
+    const promotes = rotation.steps.filter((s) => s.step === 'promote');
+    expect(promotes.map((s) => s.outcome)).toEqual([...Array<string>(12).fill('throttled'), 'succeeded']);
+    expect(promotes[0]!.error).toEqual({ code: 'VaultThrottled', message: 'set: 429' });
+    for (let i = 1; i < promotes.length; i += 1) expect(Date.parse(promotes[i]!.startedAt) - Date.parse(promotes[i - 1]!.endedAt)).toBe(3_000);
+  });
+
   it("waits for the provider's Retry-After before retrying a throttled step", async () => {
     // Prepare
     const provider = createFakeProvider({ strategy: Strategy.Single, initial });
