@@ -6,7 +6,7 @@
 import { startAzureManagementEmulator } from '../emulators/azure-management/index.js';
 import { createLogger } from '../src/observability/logger.js';
 import { createAzureRotators } from '../src/rotators/azure-rotators.js';
-import type { CurrentCredential, Rotator, RotatorContext } from '../src/rotation/rotator.js';
+import { withConfig, type CurrentCredential, type Rotator } from '../src/rotation/rotator.js';
 import { SecretValue } from '../src/secrecy/secret-value.js';
 import { createFakeCredential } from '../test/helpers/fake-credential.js';
 import { policyFor } from '../test/helpers/rotator-harness.js';
@@ -19,7 +19,7 @@ async function timeRotations(rotator: Rotator, policy: ReturnType<typeof policyF
   let current: CurrentCredential = { version: 'v0', value: SecretValue.from(initial), tags: policy.tags };
   const times: number[] = [];
   for (let i = 0; i < ROUNDS; i += 1) {
-    const context: RotatorContext = {
+    const context = withConfig(rotator, {
       rotationId: `bench-${i}`,
       secret: { vaultUrl: 'https://kv-bench.vault.azure.net', name: 'bench' },
       policy,
@@ -27,7 +27,7 @@ async function timeRotations(rotator: Rotator, policy: ReturnType<typeof policyF
       attempt: 1,
       log: silent,
       readSecret: (name) => Promise.resolve(SecretValue.from(others[name] ?? '')),
-    };
+    });
     const t0 = performance.now();
     const prepared = await rotator.prepare(context);
     const result = await rotator.test(context, prepared.value);

@@ -11,6 +11,7 @@ import { createWebhookRotator } from '../src/rotators/webhook/index.js';
 import { startTestPostgres } from '../test/helpers/embedded-postgres.js';
 import { createTestCertificate } from '../test/helpers/https-certificate.js';
 import { promoted, testRotatorContext } from '../test/helpers/rotator-context.js';
+import { engineView } from '../test/helpers/rotator-harness.js';
 
 /**
  * How long the rotators' steps take against a local PostgreSQL and a local
@@ -38,7 +39,7 @@ async function postgres(): Promise<void> {
     await db.query(await readFile(new URL('../docs/rotators/postgres-alternating.sql', import.meta.url), 'utf8'));
     await db.query(`ALTER ROLE rotor_admin PASSWORD ${pg.escapeLiteral(adminPassword)}`);
     await db.query(`ALTER ROLE app_a PASSWORD ${pg.escapeLiteral('initial-password-1234')}`);
-    const rotator = createPostgresRotator();
+    const rotator = engineView(createPostgresRotator());
     let context = testRotatorContext({
       rotator: 'postgres',
       strategy: 'alternating',
@@ -73,7 +74,7 @@ async function webhook(): Promise<void> {
   const server = createServer({ cert, key }, createRotorReceiver({ signingKey, handle: (r) => provider.handle(r) }));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   try {
-    const rotator = createWebhookRotator({ ca: cert });
+    const rotator = engineView(createWebhookRotator({ ca: cert }));
     const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/rotor`;
     const samples: number[] = [];
     for (let i = 0; i < 100; i += 1) {

@@ -1,6 +1,7 @@
 import type { TokenCredential } from '@azure/identity';
 import { ManagementApiError, ManagementErrorCode } from './errors.js';
-import { createJsonTransport, failForStatus, retryAfterMs, type JsonResponse, type JsonTransport, type ManagementTransportOptions } from './pipeline.js';
+import { retryAfterMs } from '../azure/rest-error.js';
+import { createJsonTransport, failForStatus, type JsonResponse, type JsonTransport, type ManagementTransportOptions } from './pipeline.js';
 
 export const defaultArmEndpoint = 'https://management.azure.com';
 

@@ -1,3 +1,5 @@
+import { restFailureKindOf, RestFailureKind } from '../azure/rest-error.js';
+
 /**
  * How a call to Azure Resource Manager, Microsoft Graph or the identity
  * platform failed, translated once from the HTTP answer. Callers decide on
@@ -50,12 +52,17 @@ export function isManagementApiError(error: unknown): error is ManagementApiErro
   return error instanceof ManagementApiError;
 }
 
-/** Maps an HTTP status to the closed set above. */
+const fromRest: Record<RestFailureKind, ManagementErrorCode> = {
+  [RestFailureKind.NoAnswer]: ManagementErrorCode.Network,
+  [RestFailureKind.PermissionDenied]: ManagementErrorCode.Forbidden,
+  [RestFailureKind.NotFound]: ManagementErrorCode.NotFound,
+  [RestFailureKind.Conflict]: ManagementErrorCode.Rejected,
+  [RestFailureKind.Throttled]: ManagementErrorCode.Throttled,
+  [RestFailureKind.Unavailable]: ManagementErrorCode.ServiceError,
+  [RestFailureKind.Rejected]: ManagementErrorCode.Rejected,
+};
+
+/** Maps an HTTP status, read by the one RestError reading (src/azure/rest-error.ts), onto the closed set above; 401 stays apart from 403. */
 export function codeForStatus(status: number): ManagementErrorCode {
-  if (status === 401) return ManagementErrorCode.Unauthenticated;
-  if (status === 403) return ManagementErrorCode.Forbidden;
-  if (status === 404) return ManagementErrorCode.NotFound;
-  if (status === 429) return ManagementErrorCode.Throttled;
-  if (status >= 500) return ManagementErrorCode.ServiceError;
-  return ManagementErrorCode.Rejected;
+  return status === 401 ? ManagementErrorCode.Unauthenticated : fromRest[restFailureKindOf(status)];
 }

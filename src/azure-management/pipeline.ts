@@ -4,7 +4,6 @@ import {
   createHttpHeaders,
   createPipelineFromOptions,
   createPipelineRequest,
-  isRestError,
   retryPolicy,
   type HttpClient,
   type Pipeline,
@@ -12,6 +11,7 @@ import {
   type RetryStrategy,
 } from '@azure/core-rest-pipeline';
 import type { TokenCredential } from '@azure/identity';
+import { readRestError, retryAfterMs } from '../azure/rest-error.js';
 import { codeForStatus, ManagementApiError, ManagementErrorCode } from './errors.js';
 
 /**
@@ -54,17 +54,6 @@ export interface JsonTransport {
 }
 
 const idempotentMethods = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
-
-/** Retry-After (seconds or HTTP date) or retry-after-ms, in milliseconds. */
-export function retryAfterMs(headers: PipelineResponse['headers']): number | undefined {
-  const ms = headers.get('retry-after-ms') ?? headers.get('x-ms-retry-after-ms');
-  if (ms !== undefined && /^\d+$/.test(ms)) return Number(ms);
-  const value = headers.get('retry-after');
-  if (value === undefined) return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-  const date = Date.parse(value);
-  return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined;
-}
 
 /**
  * Retries what the service asked us to retry soon, and transport failures of
@@ -160,9 +149,10 @@ export function createJsonTransport(
       try {
         response = await pipeline.sendRequest(httpClient, pipelineRequest);
       } catch (error) {
-        if (isRestError(error) && error.statusCode !== undefined) {
-          throw new ManagementApiError(codeForStatus(error.statusCode), `${request.method} ${redactUrl(request.url)} failed with ${error.statusCode}`, {
-            status: error.statusCode,
+        const failure = readRestError(error);
+        if (failure?.status !== undefined) {
+          throw new ManagementApiError(codeForStatus(failure.status), `${request.method} ${redactUrl(request.url)} failed with ${failure.status}`, {
+            status: failure.status,
             cause: error,
           });
         }

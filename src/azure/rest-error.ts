@@ -49,7 +49,8 @@ export function isRestError(error: unknown): error is Error & RestErrorLike {
   return error instanceof Error && error.name === 'RestError';
 }
 
-function kindOf(status: number | undefined): RestFailureKind {
+/** The kind of an HTTP answer by its status; `undefined`: no answer. Also for transports that hand back a non-2xx response instead of throwing (ARM, Graph). */
+export function restFailureKindOf(status: number | undefined): RestFailureKind {
   if (status === undefined) return RestFailureKind.NoAnswer;
   if (status === 401 || status === 403) return RestFailureKind.PermissionDenied;
   if (status === 404) return RestFailureKind.NotFound;
@@ -65,11 +66,16 @@ function innerCodeOf(details: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-function retryAfterOf(error: RestErrorLike): number | undefined {
-  const header = error.response?.headers.get('retry-after');
-  if (header === undefined) return undefined;
-  const seconds = Number(header);
-  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1_000 : undefined;
+/** Retry-After (seconds or HTTP date) or retry-after-ms, in milliseconds. */
+export function retryAfterMs(headers: { get(name: string): string | undefined } | undefined): number | undefined {
+  if (headers === undefined) return undefined;
+  const ms = headers.get('retry-after-ms') ?? headers.get('x-ms-retry-after-ms');
+  if (ms !== undefined && /^\d+$/.test(ms)) return Number(ms);
+  const value = headers.get('retry-after');
+  if (value === undefined) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const date = Date.parse(value);
+  return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined;
 }
 
 /** What a `RestError` says; `undefined` for anything else (the caller decides what an untyped error means). */
@@ -77,13 +83,13 @@ export function readRestError(error: unknown): RestFailure | undefined {
   if (!isRestError(error)) return undefined;
   const serviceCode = typeof error.code === 'string' && error.code !== '' ? error.code : undefined;
   const innerCode = innerCodeOf(error.details);
-  const retryAfterMs = retryAfterOf(error);
+  const after = retryAfterMs(error.response?.headers);
   return {
-    kind: kindOf(error.statusCode),
+    kind: restFailureKindOf(error.statusCode),
     ...(error.statusCode === undefined ? {} : { status: error.statusCode }),
     ...(serviceCode === undefined ? {} : { serviceCode }),
     ...(innerCode === undefined ? {} : { innerCode }),
-    ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+    ...(after === undefined ? {} : { retryAfterMs: after }),
   };
 }
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { readConsumerPolicy } from '../consumers/policy.js';
-import type { PolicyProblem, Rotator, RotatorRegistry } from './rotator.js';
+import { rotatorProblems, type PolicyProblem, type Rotator, type RotatorRegistry } from './rotator.js';
 import { readTiming } from '../schedule/timing.js';
 import { durations, parseIsoDuration } from '../time/iso-duration.js';
 import { RotationError, RotationErrorCode } from './errors.js';
@@ -215,8 +215,8 @@ export function readPolicy(tags: Readonly<Record<string, string>>, options: Read
     ...('policy' in consumers ? { adoptionTimeoutMs: consumers.policy.adoptionTimeoutMs } : {}),
     tags: { ...tags },
   };
-  const rotatorProblems = rotator.validate(policy);
-  if (rotatorProblems.length > 0) return { kind: 'invalid', problems: rotatorProblems };
+  const ownProblems = rotatorProblems(rotator, policy);
+  if (ownProblems.length > 0) return { kind: 'invalid', problems: ownProblems };
   return { kind: 'valid', policy, rotator };
 }
 

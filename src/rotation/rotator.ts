@@ -1,5 +1,6 @@
 import type { SecretRef } from '../keyvault/secret-ref.js';
 import type { SecretValue } from '../secrecy/secret-value.js';
+import { RotatorError, RotatorErrorCode } from './rotator-errors.js';
 import type { Strategy } from './model.js';
 import type { RotationPolicy } from './policy-types.js';
 
@@ -18,37 +19,41 @@ import type { RotationPolicy } from './policy-types.js';
  * for what may succeed on retry (timeouts, 429, 5xx, connection resets) and
  * `transient: false` for what never will (bad target, permission denied).
  * Messages must not contain values.
+ *
+ * Config: the rotator reads its own tags in one place, `readConfig`; the engine
+ * calls it (at `begin` to refuse a bad policy before anything is written, then
+ * once per step) and hands the typed result to every method as `context.config`.
  */
-export interface Rotator {
+export interface Rotator<Config = unknown> {
   /** The `rotor-rotator` tag value that selects this rotator. */
   readonly kind: string;
   readonly strategies: readonly Strategy[];
 
-  /**
-   * Checks the rotator's own tags on the policy (at `begin`, before anything is
-   * written). Returns the problems, each naming its tag; empty when valid.
-   */
-  validate(policy: RotationPolicy): readonly PolicyProblem[];
+  /** Reads the rotator's own tags on the policy: its typed config, or every problem, each naming its tag. Pure. */
+  readConfig(policy: RotationPolicy): ConfigReading<Config>;
 
   /**
    * Mints or generates the new credential.
    * - alternating: make it valid on the inactive slot now; the active slot is untouched.
    * - single: generate only; nothing changes at the provider until `apply`.
    */
-  prepare(context: RotatorContext): Promise<PreparedCredential>;
+  prepare(context: RotatorContext<Config>): Promise<PreparedCredential>;
 
   /** single only: make the prepared credential valid at the provider. */
-  apply?(context: RotatorContext, prepared: PreparedCredential): Promise<void>;
+  apply?(context: RotatorContext<Config>, prepared: PreparedCredential): Promise<void>;
 
   /** Self-test: does the provider accept this credential (log in, call an API)? */
-  test(context: RotatorContext, credential: SecretValue): Promise<CredentialTestResult>;
+  test(context: RotatorContext<Config>, credential: SecretValue): Promise<CredentialTestResult>;
 
   /** Rollback at the provider: make `previous` the working credential again (single), or undo `prepare` (alternating). */
-  restore?(context: RotatorContext, previous: CurrentCredential, prepared: PreparedCredential): Promise<void>;
+  restore?(context: RotatorContext<Config>, previous: CurrentCredential, prepared: PreparedCredential): Promise<void>;
 
   /** Invalidate the superseded credential at the provider (revoke-after). */
-  revoke?(context: RotatorContext, superseded: CurrentCredential): Promise<void>;
+  revoke?(context: RotatorContext<Config>, superseded: CurrentCredential): Promise<void>;
 }
+
+/** A rotator's reading of its tags: the typed config, or every problem, each naming its tag. */
+export type ConfigReading<Config> = { readonly ok: true; readonly config: Config } | { readonly ok: false; readonly problems: readonly PolicyProblem[] };
 
 export interface PolicyProblem {
   /** The tag that is wrong, as the operator wrote it: `rotor-target`. */
@@ -66,7 +71,8 @@ export interface CurrentCredential {
   readonly slot?: string;
 }
 
-export interface RotatorContext {
+/** What the engine knows of a call before the rotator's config is read. */
+export interface RotatorCall {
   readonly rotationId: string;
   readonly secret: SecretRef;
   readonly policy: RotationPolicy;
@@ -77,6 +83,11 @@ export interface RotatorContext {
   readonly log: RotatorLog;
   /** Reads another secret of the same vault (admin credentials, signing keys). */
   readonly readSecret: (name: string) => Promise<SecretValue>;
+}
+
+export interface RotatorContext<Config = unknown> extends RotatorCall {
+  /** The rotator's own config, read from `policy` by `readConfig` before the call. */
+  readonly config: Config;
 }
 
 export interface PreparedCredential {
@@ -107,4 +118,26 @@ export function createRotatorRegistry(rotators: readonly Rotator[]): RotatorRegi
     registry.set(rotator.kind, rotator);
   }
   return registry;
+}
+
+/** Every problem a policy has for this rotator: a strategy it does not support, then its own tags. Empty when valid. */
+export function rotatorProblems(rotator: Rotator, policy: RotationPolicy): readonly PolicyProblem[] {
+  const strategy: readonly PolicyProblem[] = rotator.strategies.includes(policy.strategy)
+    ? []
+    : [{ tag: 'rotor-strategy', message: `rotator ${rotator.kind} supports ${rotator.strategies.join(' or ')}, not ${policy.strategy}` }];
+  const reading = rotator.readConfig(policy);
+  return reading.ok ? strategy : [...strategy, ...reading.problems];
+}
+
+/**
+ * The engine's one reading of a rotator's config for a call. Begin refused a
+ * policy with problems, so a problem here means tags no rotator accepts:
+ * InvalidConfiguration, which no retry mends.
+ */
+export function withConfig<Config>(rotator: Rotator<Config>, call: RotatorCall): RotatorContext<Config> {
+  const reading = rotator.readConfig(call.policy);
+  if (!reading.ok) {
+    throw new RotatorError(RotatorErrorCode.InvalidConfiguration, `invalid ${rotator.kind} policy: ${reading.problems.map((p) => `${p.tag} ${p.message}`).join('; ')}`);
+  }
+  return { ...call, config: reading.config };
 }

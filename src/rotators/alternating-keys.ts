@@ -5,8 +5,7 @@ import { Strategy } from '../rotation/model.js';
 import type { RotationPolicy } from '../rotation/policy-types.js';
 import { callProvider } from './azure-errors.js';
 import { RotatorError, RotatorErrorCode } from '../rotation/rotator-errors.js';
-import type { CredentialTestResult, CurrentCredential, PolicyProblem, PreparedCredential, Rotator, RotatorContext } from '../rotation/rotator.js';
-import { rotatorConfig } from './config.js';
+import type { ConfigReading, CredentialTestResult, CurrentCredential, PreparedCredential, Rotator, RotatorContext } from '../rotation/rotator.js';
 
 /**
  * The alternating key-pair protocol shared by Storage account keys and Event
@@ -25,13 +24,13 @@ export interface KeyPairRotatorSpec<Config extends KeyPairTarget> {
   readonly kind: string;
   readonly api: KeyPairApi;
   /** Reads the rotator's tags; problems name their tag. */
-  parse(policy: RotationPolicy): { readonly problems: readonly PolicyProblem[] } | { readonly config: Config };
+  parse(policy: RotationPolicy): ConfigReading<Config>;
   /** What the secret holds for a key: the key itself or a connection string. */
   format(config: Config, key: SecretValue): SecretValue;
   /** The key inside a stored value; `undefined` when the value holds none. */
   extractKey(config: Config, value: SecretValue): SecretValue | undefined;
   /** Self-test with the provider (SharedKey call, publish); `keys` as listed now. */
-  selfTest(context: RotatorContext, config: Config, key: SecretValue): Promise<CredentialTestResult>;
+  selfTest(context: RotatorContext<Config>, key: SecretValue): Promise<CredentialTestResult>;
 }
 
 const other = (slot: KeyName): KeyName => (slot === 'key1' ? 'key2' : 'key1');
@@ -44,8 +43,7 @@ function slotHolding(keys: KeyPair, key: SecretValue | undefined): KeyName | und
   return undefined;
 }
 
-export function createKeyPairRotator<Config extends KeyPairTarget>(spec: KeyPairRotatorSpec<Config>): Rotator {
-  const { validate, configOf } = rotatorConfig((policy: RotationPolicy) => spec.parse(policy), { alternatingOnly: `${spec.kind} rotates a key pair` });
+export function createKeyPairRotator<Config extends KeyPairTarget>(spec: KeyPairRotatorSpec<Config>): Rotator<Config> {
   const call = callProvider;
 
   /**
@@ -54,7 +52,8 @@ export function createKeyPairRotator<Config extends KeyPairTarget>(spec: KeyPair
    * sample's `CredentialId` tag; otherwise key1 is assumed active, so key2 is
    * regenerated and nothing a consumer might hold from key1 breaks.
    */
-  const activeSlot = (context: RotatorContext, config: Config, keys: KeyPair): KeyName => {
+  const activeSlot = (context: RotatorContext<Config>, keys: KeyPair): KeyName => {
+    const { config } = context;
     const matched = slotHolding(keys, spec.extractKey(config, context.current.value));
     if (matched !== undefined) return matched;
     const hint = [context.current.slot, context.current.tags['rotor-slot'], context.current.tags.CredentialId].find(isKeyName);
@@ -66,12 +65,12 @@ export function createKeyPairRotator<Config extends KeyPairTarget>(spec: KeyPair
     kind: spec.kind,
     strategies: [Strategy.Alternating],
 
-    validate,
+    readConfig: (policy) => spec.parse(policy),
 
     async prepare(context): Promise<PreparedCredential> {
-      const config = configOf(context.policy);
+      const { config } = context;
       const keys = await call(`listKeys on ${config.label}`, () => spec.api.listKeys(config.resource, context.signal));
-      const active = activeSlot(context, config, keys);
+      const active = activeSlot(context, keys);
       const next = other(active);
       // A replay after a crash regenerates the same inactive slot again: the key pair has no orphans to leak.
       const after = await call(`regenerateKey ${next} on ${config.label}`, () => spec.api.regenerateKey(config.resource, next, context.signal));
@@ -80,10 +79,10 @@ export function createKeyPairRotator<Config extends KeyPairTarget>(spec: KeyPair
     },
 
     async test(context, credential) {
-      const config = configOf(context.policy);
+      const { config } = context;
       const key = spec.extractKey(config, credential);
       if (key === undefined) return { ok: false, reason: `the value holds no key for ${config.label}` };
-      return call(`self-test on ${config.label}`, () => spec.selfTest(context, config, key));
+      return call(`self-test on ${config.label}`, () => spec.selfTest(context, key));
     },
 
     /**
@@ -92,7 +91,7 @@ export function createKeyPairRotator<Config extends KeyPairTarget>(spec: KeyPair
      * that the previous key still works, so that is checked.
      */
     async restore(context, previous: CurrentCredential) {
-      const config = configOf(context.policy);
+      const { config } = context;
       const keys = await call(`listKeys on ${config.label}`, () => spec.api.listKeys(config.resource, context.signal));
       const slot = slotHolding(keys, spec.extractKey(config, previous.value));
       if (slot === undefined) {
@@ -106,7 +105,7 @@ export function createKeyPairRotator<Config extends KeyPairTarget>(spec: KeyPair
 
     /** Revoke-after: regenerate the superseded key's slot, so the old key stops working. Idempotent. */
     async revoke(context, superseded) {
-      const config = configOf(context.policy);
+      const { config } = context;
       const keys = await call(`listKeys on ${config.label}`, () => spec.api.listKeys(config.resource, context.signal));
       const supersededKey = spec.extractKey(config, superseded.value);
       const slot = slotHolding(keys, supersededKey);

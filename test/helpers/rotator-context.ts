@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { createLogger, createMemorySink, type LogRecord } from '../../src/observability/logger.js';
 import type { RotationPolicy } from '../../src/rotation/policy-types.js';
 import type { Strategy } from '../../src/rotation/model.js';
-import type { CurrentCredential, PreparedCredential, RotatorContext } from '../../src/rotation/rotator.js';
+import type { CurrentCredential, PreparedCredential, RotatorCall } from '../../src/rotation/rotator.js';
 import { SecretValue } from '../../src/secrecy/secret-value.js';
 
 /**
- * What the engine hands a rotator, built by hand for rotator-level tests:
+ * What the engine hands a rotator, built by hand for rotator-level tests
+ * (call it through `engineView` in ./rotator-harness.ts, which adds the config):
  * a policy from tags, the current credential, an in-memory vault for
  * `readSecret`, and a log that keeps its records for leak checks.
  */
@@ -22,7 +23,7 @@ export interface TestRotatorContextOptions {
   readonly attempt?: number;
 }
 
-export interface TestRotatorContext extends RotatorContext {
+export interface TestRotatorContext extends RotatorCall {
   readonly logRecords: LogRecord[];
   /** Names `readSecret` was asked for, in order. */
   readonly secretsRead: string[];

@@ -1,7 +1,16 @@
 import { createLogger, createMemorySink, type LogRecord } from '../../src/observability/logger.js';
 import type { Strategy } from '../../src/rotation/model.js';
 import type { RotationPolicy } from '../../src/rotation/policy-types.js';
-import type { CurrentCredential, PreparedCredential, Rotator, RotatorContext } from '../../src/rotation/rotator.js';
+import {
+  rotatorProblems,
+  withConfig,
+  type CredentialTestResult,
+  type CurrentCredential,
+  type PolicyProblem,
+  type PreparedCredential,
+  type Rotator,
+  type RotatorCall,
+} from '../../src/rotation/rotator.js';
 import { SecretValue } from '../../src/secrecy/secret-value.js';
 
 export const testVault = 'https://kv-rotor-test.vault.azure.net';
@@ -32,7 +41,7 @@ export function policyFor(input: {
  * Calls go straight to the rotator, in protocol order, as the engine makes them.
  */
 export function createRotationHarness(input: {
-  rotator: Rotator;
+  rotator: EngineView;
   policy: RotationPolicy;
   secretName?: string;
   initial: { value: string; slot?: string; tags?: Record<string, string> };
@@ -66,7 +75,7 @@ export function createRotationHarness(input: {
     setOtherSecret(name: string, value: string) {
       others.set(name, value);
     },
-    context(rotationId: string, attempt = 1): RotatorContext {
+    context(rotationId: string, attempt = 1): RotatorCall {
       return {
         rotationId,
         secret,
@@ -110,4 +119,32 @@ export async function expectRotatorError(promise: Promise<unknown>): Promise<{ c
     return error as { code: string; transient: boolean; message: string; retryAfterMs?: number };
   }
   throw new Error('expected the call to fail');
+}
+
+/** A rotator as the engine calls it: the steps hand each method a call without config, and `withConfig` reads it from the call's policy. */
+export interface EngineView {
+  readonly kind: string;
+  /** What begin reports for this rotator on a policy (strategy, then its own tags). */
+  validate(policy: RotationPolicy): readonly PolicyProblem[];
+  prepare(call: RotatorCall): Promise<PreparedCredential>;
+  apply?(call: RotatorCall, prepared: PreparedCredential): Promise<void>;
+  test(call: RotatorCall, credential: SecretValue): Promise<CredentialTestResult>;
+  restore?(call: RotatorCall, previous: CurrentCredential, prepared: PreparedCredential): Promise<void>;
+  revoke?(call: RotatorCall, superseded: CurrentCredential): Promise<void>;
+}
+
+/** Rotator tests call through this, so a bad policy fails the call with InvalidConfiguration exactly as in a step. */
+export function engineView<Config>(rotator: Rotator<Config>): EngineView {
+  const configured = (call: RotatorCall) => withConfig(rotator, call);
+  return {
+    kind: rotator.kind,
+    validate: (policy) => rotatorProblems(rotator, policy),
+    prepare: async (call) => rotator.prepare(configured(call)),
+    test: async (call, credential) => rotator.test(configured(call), credential),
+    ...(rotator.apply === undefined ? {} : { apply: async (call: RotatorCall, prepared: PreparedCredential) => rotator.apply?.(configured(call), prepared) }),
+    ...(rotator.restore === undefined
+      ? {}
+      : { restore: async (call: RotatorCall, previous: CurrentCredential, prepared: PreparedCredential) => rotator.restore?.(configured(call), previous, prepared) }),
+    ...(rotator.revoke === undefined ? {} : { revoke: async (call: RotatorCall, superseded: CurrentCredential) => rotator.revoke?.(configured(call), superseded) }),
+  };
 }

@@ -3,7 +3,7 @@ import type { ConsumerRegistry } from '../../consumers/registry.js';
 import { isSecretStoreError, SecretStoreErrorCode } from '../../keyvault/errors.js';
 import { formatSecretRef, type SecretRef } from '../../keyvault/secret-ref.js';
 import type { Logger } from '../../observability/logger.js';
-import type { CurrentCredential, PreparedCredential, Rotator, RotatorContext, RotatorRegistry } from '../rotator.js';
+import { withConfig, type CurrentCredential, type PreparedCredential, type Rotator, type RotatorContext, type RotatorRegistry } from '../rotator.js';
 import type { SecretValue } from '../../secrecy/secret-value.js';
 import { RotationError, RotationErrorCode } from '../errors.js';
 import type { RotationPatch } from '../machine.js';
@@ -67,6 +67,7 @@ export interface StepContext {
   rotatorOf(rotation: Rotation): Rotator;
   readVersion(secret: SecretRef, version: string | undefined, what: string): Promise<StoredSecret>;
   credentialOf(stored: StoredSecret): CurrentCredential;
+  /** What a rotator method is called with: the call, and the rotator's config read from the policy snapshot (once per step). */
   rotatorContext(rotation: Rotation, current: CurrentCredential, input: StepInput): RotatorContext;
   /** The prepared value; `undefined` once its pending version is disabled (the rotation finished with it). */
   preparedOf(rotation: Rotation): Promise<PreparedCredential | undefined>;
@@ -116,7 +117,7 @@ export function createStepContext(ports: StepPorts): StepContext {
       };
     },
     rotatorContext(rotation, current, input) {
-      return {
+      return withConfig(context.rotatorOf(rotation), {
         rotationId: rotation.id,
         secret: rotation.secret,
         policy: context.policyOf(rotation),
@@ -129,7 +130,7 @@ export function createStepContext(ports: StepPorts): StepContext {
           if (other.kind === 'disabled') throw new RotationError(RotationErrorCode.SecretDisabled, `secret ${name} that the rotator reads is disabled`);
           return other.secret.value;
         },
-      };
+      });
     },
     async preparedOf(rotation) {
       const pendingVersion = rotation.versions.pending;

@@ -10,8 +10,7 @@ import { secretFingerprint, type SecretRef } from '../../keyvault/secret-ref.js'
 import { callProvider } from '../azure-errors.js';
 import { RotatorError, RotatorErrorCode } from '../../rotation/rotator-errors.js';
 import { problemsOf, readTags } from '../policy-tags.js';
-import type { CurrentCredential, PolicyProblem, Rotator, RotatorContext } from '../../rotation/rotator.js';
-import { rotatorConfig } from '../config.js';
+import type { ConfigReading, CurrentCredential, PolicyProblem, Rotator, RotatorContext } from '../../rotation/rotator.js';
 
 export const entraAppSecretKind = 'entra-app-secret';
 
@@ -105,7 +104,7 @@ interface AppSecretConfig {
  * owner of each application it rotates (`Application.ReadWrite.All` works but
  * reaches every app in the tenant).
  */
-export function createEntraAppSecretRotator(deps: EntraAppSecretRotatorDeps): Rotator {
+export function createEntraAppSecretRotator(deps: EntraAppSecretRotatorDeps): Rotator<AppSecretConfig> {
   const graph =
     deps.graph ??
     createGraphApplications({ ...deps.transport, credential: deps.credential, ...(deps.graphEndpoint === undefined ? {} : { endpoint: deps.graphEndpoint }) });
@@ -113,7 +112,7 @@ export function createEntraAppSecretRotator(deps: EntraAppSecretRotatorDeps): Ro
     deps.checkClientSecret ?? createClientSecretCheck({ ...deps.transport, ...(deps.authorityHost === undefined ? {} : { authorityHost: deps.authorityHost }) });
   const clock = deps.clock ?? systemClock;
 
-  const parse = (policy: RotationPolicy): { problems: PolicyProblem[] } | { config: AppSecretConfig } => {
+  const readConfig = (policy: RotationPolicy): ConfigReading<AppSecretConfig> => {
     const tags = readTags(tagShape, policy.tags);
     const problems: PolicyProblem[] = [...problemsOf(tags)];
     const appId = policy.target?.trim();
@@ -124,11 +123,10 @@ export function createEntraAppSecretRotator(deps: EntraAppSecretRotatorDeps): Ro
     if (tags.ok && tenantId === undefined) {
       problems.push({ tag: 'rotor-entra-tenant', message: 'is required: Rotor has no default tenant configured' });
     }
-    if (problems.length > 0 || appId === undefined || tenantId === undefined) return { problems };
-    return { config: { appId: appId.toLowerCase(), tenantId } };
+    if (problems.length > 0 || appId === undefined || tenantId === undefined) return { ok: false, problems };
+    return { ok: true, config: { appId: appId.toLowerCase(), tenantId } };
   };
 
-  const { validate, configOf } = rotatorConfig(parse, { alternatingOnly: 'entra-app-secret adds a new client secret next to the old one' });
   const call = callProvider;
 
   const removeAll = async (context: RotatorContext, config: AppSecretConfig, credentials: readonly PasswordCredentialInfo[], why: string): Promise<void> => {
@@ -222,10 +220,10 @@ export function createEntraAppSecretRotator(deps: EntraAppSecretRotatorDeps): Ro
     kind: entraAppSecretKind,
     strategies: [Strategy.Alternating],
 
-    validate,
+    readConfig,
 
     async prepare(context) {
-      const config = configOf(context.policy);
+      const { config } = context;
       const isThisRotations = markerOf(context);
       const before = await call(`GET application ${config.appId}`, () => graph.getCredentials(config.appId, context.signal));
       // A replay after a crash: the secret text of an earlier attempt is lost, so its credential goes.
@@ -250,7 +248,7 @@ export function createEntraAppSecretRotator(deps: EntraAppSecretRotatorDeps): Ro
     },
 
     async test(context, credential) {
-      const config = configOf(context.policy);
+      const { config } = context;
       const result = await call(`token request for app ${config.appId}`, () =>
         checkClientSecret({ tenantId: config.tenantId, clientId: config.appId, secret: credential }, context.signal),
       );
@@ -262,7 +260,7 @@ export function createEntraAppSecretRotator(deps: EntraAppSecretRotatorDeps): Ro
      * certain the previous secret still works, or the app would be left with none.
      */
     async restore(context, previous, prepared) {
-      const config = configOf(context.policy);
+      const { config } = context;
       const isThisRotations = markerOf(context);
       const app = await call(`GET application ${config.appId}`, () => graph.getCredentials(config.appId, context.signal));
       const ours = app.passwordCredentials.filter((p) => isThisRotations(p) || p.keyId.toLowerCase() === prepared.refs?.keyId);
@@ -282,7 +280,7 @@ export function createEntraAppSecretRotator(deps: EntraAppSecretRotatorDeps): Ro
 
     /** Revoke-after: remove the superseded secret. Idempotent: a secret already gone is fine. */
     async revoke(context, superseded) {
-      const config = configOf(context.policy);
+      const { config } = context;
       const app = await call(`GET application ${config.appId}`, () => graph.getCredentials(config.appId, context.signal));
       const current = keyIdOf(context.current, app, new Set());
       const currentKeyId = 'keyId' in current ? current.keyId : undefined;

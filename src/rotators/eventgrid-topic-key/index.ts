@@ -54,7 +54,7 @@ const tagShape = {
  * (1e241071-0855-49ea-94dc-649edcd759de) has them; a custom role with exactly
  * these two actions is the least privilege. Publishing uses the key itself.
  */
-export function createEventGridTopicKeyRotator(deps: EventGridTopicKeyRotatorDeps): Rotator {
+export function createEventGridTopicKeyRotator(deps: EventGridTopicKeyRotatorDeps): Rotator<TopicKeyConfig> {
   const api =
     deps.api ?? createEventGridKeyApi(createArmClient({ ...deps.transport, credential: deps.credential, ...(deps.armEndpoint === undefined ? {} : { endpoint: deps.armEndpoint }) }));
   const tls = deps.transport?.tls;
@@ -75,9 +75,10 @@ export function createEventGridTopicKeyRotator(deps: EventGridTopicKeyRotatorDep
         // Publishing to a domain creates domain topics on the fly: not something a self-test may do.
         problems.push({ tag: 'rotor-eventgrid-endpoint', message: 'is only used for topics; a domain is checked by listing its keys' });
       }
-      if (resource === undefined || !tags.ok || problems.length > 0) return { problems };
+      if (resource === undefined || !tags.ok || problems.length > 0) return { ok: false, problems };
       const endpoint = tags.value['rotor-eventgrid-endpoint'];
       return {
+        ok: true,
         config: {
           resource,
           label: `Event Grid ${resource.type === 'topics' ? 'topic' : 'domain'} ${resource.name}`,
@@ -88,7 +89,8 @@ export function createEventGridTopicKeyRotator(deps: EventGridTopicKeyRotatorDep
     },
     format: (_config, key) => key,
     extractKey: (_config, value) => (value.reveal().trim() === '' ? undefined : value),
-    async selfTest(context, config, key: SecretValue) {
+    async selfTest(context, key: SecretValue) {
+      const { config } = context;
       if (config.endpoint === undefined) {
         const keys = await api.listKeys(config.resource, context.signal);
         return keys.key1.equals(key) || keys.key2.equals(key) ? { ok: true } : { ok: false, reason: `${config.label} does not list this key` };

@@ -1,6 +1,6 @@
 import { secretNameSchema } from '../../keyvault/secret-ref.js';
 import type { RotationPolicy } from '../../rotation/policy-types.js';
-import type { PolicyProblem } from '../../rotation/rotator.js';
+import type { ConfigReading, PolicyProblem } from '../../rotation/rotator.js';
 
 /**
  * The PostgreSQL rotator's own tags. Connection facts live in one URL-shaped
@@ -47,9 +47,6 @@ export interface PostgresPolicy {
   readonly format: ValueFormat;
 }
 
-export type PostgresPolicyResult =
-  | { readonly ok: true; readonly policy: PostgresPolicy }
-  | { readonly ok: false; readonly problems: readonly PolicyProblem[] };
 
 /** PostgreSQL truncates identifiers beyond 63 bytes (NAMEDATALEN - 1): refuse instead of rotating a different role. */
 const MAX_IDENTIFIER_BYTES = 63;
@@ -122,7 +119,7 @@ function parseServer(text: string, problems: PolicyProblem[]): PostgresServer | 
 }
 
 /** Reads and checks the PostgreSQL tags of a policy; every problem names its tag. */
-export function readPostgresPolicy(policy: RotationPolicy): PostgresPolicyResult {
+export function readPostgresPolicy(policy: RotationPolicy): ConfigReading<PostgresPolicy> {
   const problems: PolicyProblem[] = [];
   const tags = policy.tags;
 
@@ -191,5 +188,5 @@ export function readPostgresPolicy(policy: RotationPolicy): PostgresPolicyResult
   if (problems.length > 0 || server === undefined || roles === undefined || admin === undefined || format === undefined) {
     return { ok: false, problems };
   }
-  return { ok: true, policy: { server, admin, roles, format } };
+  return { ok: true, config: { server, admin, roles, format } };
 }

@@ -51,20 +51,13 @@ type LoginOutcome = 'accepted' | 'rejected';
  * the rotated roles (Azure: a member of `azure_pg_admin` that created them).
  * Roles are never created or dropped, so a replayed step cannot leave strays.
  */
-export function createPostgresRotator(deps: PostgresRotatorDeps = {}): Rotator {
+export function createPostgresRotator(deps: PostgresRotatorDeps = {}): Rotator<PostgresPolicy> {
   const options: ConnectionOptions = {
     connectTimeoutMs: deps.connectTimeoutMs ?? 10_000,
     statementTimeoutMs: deps.statementTimeoutMs ?? 15_000,
     ...(deps.ca === undefined ? {} : { ca: deps.ca }),
   };
   let tokenSource = deps.tokenSource;
-
-  function policyOf(context: RotatorContext): PostgresPolicy {
-    const result = readPostgresPolicy(context.policy);
-    if (result.ok) return result.policy;
-    const text = result.problems.map((p) => `${p.tag} ${p.message}`).join('; ');
-    throw new RotatorError(RotatorErrorCode.InvalidConfiguration, `Invalid PostgreSQL policy: ${text}`);
-  }
 
   async function adminLogin(context: RotatorContext, policy: PostgresPolicy): Promise<Login> {
     if (policy.admin.kind === 'entra') {
@@ -172,13 +165,10 @@ export function createPostgresRotator(deps: PostgresRotatorDeps = {}): Rotator {
     kind: 'postgres',
     strategies: ['single', 'alternating'],
 
-    validate(policy) {
-      const result = readPostgresPolicy(policy);
-      return result.ok ? [] : result.problems;
-    },
+    readConfig: readPostgresPolicy,
 
     async prepare(context) {
-      const policy = policyOf(context);
+      const policy = context.config;
       return context.policy.strategy === 'alternating' ? prepareAlternating(context, policy) : prepareSingle(context, policy);
     },
 
@@ -187,7 +177,7 @@ export function createPostgresRotator(deps: PostgresRotatorDeps = {}): Rotator {
         context.log.debug('Nothing to apply: alternating set the password at prepare', { rotationId: context.rotationId });
         return;
       }
-      const policy = policyOf(context);
+      const policy = context.config;
       const role = singleRole(policy);
       const admin = await adminLogin(context, policy);
       await withAdminConnection(policy.server, admin, options, context.signal, (client) =>
@@ -197,7 +187,7 @@ export function createPostgresRotator(deps: PostgresRotatorDeps = {}): Rotator {
     },
 
     async test(context, credential): Promise<CredentialTestResult> {
-      const policy = policyOf(context);
+      const policy = context.config;
       const { username, password } = decodeCredential(credential);
       const role = username ?? (context.policy.strategy === 'single' ? singleRole(policy) : undefined);
       if (role === undefined) return { ok: false, reason: 'The value holds no username; the alternating strategy needs the JSON format' };
@@ -207,7 +197,7 @@ export function createPostgresRotator(deps: PostgresRotatorDeps = {}): Rotator {
     },
 
     async restore(context, previous: CurrentCredential, prepared: PreparedCredential) {
-      const policy = policyOf(context);
+      const policy = context.config;
       const admin = await adminLogin(context, policy);
       if (context.policy.strategy === 'single') {
         const role = singleRole(policy);
@@ -236,7 +226,7 @@ export function createPostgresRotator(deps: PostgresRotatorDeps = {}): Rotator {
         context.log.debug('Nothing to revoke: the single strategy replaced the password at apply', { rotationId: context.rotationId });
         return;
       }
-      const policy = policyOf(context);
+      const policy = context.config;
       const old = decodeCredential(superseded.value);
       const role = old.username ?? superseded.slot;
       if (role === undefined || !policy.roles.includes(role)) {

@@ -1,9 +1,7 @@
 import { z } from 'zod';
 import { Strategy } from '../../rotation/model.js';
-import type { RotationPolicy } from '../../rotation/policy-types.js';
 import { SecretValue } from '../../secrecy/secret-value.js';
-import { RotatorError, RotatorErrorCode } from '../../rotation/rotator-errors.js';
-import type { PolicyProblem, Rotator } from '../../rotation/rotator.js';
+import type { ConfigReading, Rotator } from '../../rotation/rotator.js';
 import { Alphabet, CharacterClass, classOf, conforms, generateValue, type AlphabetName, type GenerateOptions } from './generate.js';
 
 /** The random rotator's own tags. */
@@ -36,9 +34,7 @@ const tagsSchema = z.looseObject({
     .default([]),
 });
 
-type ReadOptions = { readonly ok: true; readonly options: GenerateOptions } | { readonly ok: false; readonly problems: readonly PolicyProblem[] };
-
-export function readRandomOptions(tags: Readonly<Record<string, string>>): ReadOptions {
+export function readRandomOptions(tags: Readonly<Record<string, string>>): ConfigReading<GenerateOptions> {
   const parsed = tagsSchema.safeParse(tags);
   if (!parsed.success) return { ok: false, problems: parsed.error.issues.map((i) => ({ tag: String(i.path[0]), message: i.message })) };
   const alphabet = Alphabet[parsed.data[RandomTag.Alphabet]];
@@ -48,13 +44,7 @@ export function readRandomOptions(tags: Readonly<Record<string, string>>): ReadO
   if (missing.length > 0) {
     return { ok: false, problems: [{ tag: RandomTag.Require, message: `alphabet ${parsed.data[RandomTag.Alphabet]} has no ${missing.join(', ')} characters` }] };
   }
-  return { ok: true, options: { length: parsed.data[RandomTag.Length], alphabet, require } };
-}
-
-function optionsOf(policy: RotationPolicy): GenerateOptions {
-  const reading = readRandomOptions(policy.tags);
-  if (!reading.ok) throw new RotatorError(RotatorErrorCode.InvalidConfiguration, reading.problems.map((p) => `${p.tag}: ${p.message}`).join('; '));
-  return reading.options;
+  return { ok: true, config: { length: parsed.data[RandomTag.Length], alphabet, require } };
 }
 
 /**
@@ -65,19 +55,16 @@ function optionsOf(policy: RotationPolicy): GenerateOptions {
  * boundary. Rollback is the engine's restore of the previous value; the
  * self-test checks the stored value has the shape the policy asks for.
  */
-export function createRandomRotator(): Rotator {
+export function createRandomRotator(): Rotator<GenerateOptions> {
   return {
     kind: 'random',
     strategies: [Strategy.Single],
-    validate(policy) {
-      const reading = readRandomOptions(policy.tags);
-      return reading.ok ? [] : reading.problems;
-    },
+    readConfig: (policy) => readRandomOptions(policy.tags),
     prepare(context) {
-      return Promise.resolve({ value: SecretValue.from(generateValue(optionsOf(context.policy))) });
+      return Promise.resolve({ value: SecretValue.from(generateValue(context.config)) });
     },
     test(context, credential) {
-      const ok = conforms(credential.reveal(), optionsOf(context.policy));
+      const ok = conforms(credential.reveal(), context.config);
       return Promise.resolve(ok ? { ok: true } : { ok: false, reason: 'the stored value does not have the length, alphabet or character classes the policy requires' });
     },
   };

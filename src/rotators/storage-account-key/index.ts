@@ -67,7 +67,7 @@ function accountKeyOf(value: SecretValue): SecretValue | undefined {
  * Regenerating a key invalidates every account SAS and service SAS signed
  * with it: revoke-after, and the next rotation, end those too.
  */
-export function createStorageAccountKeyRotator(deps: StorageAccountKeyRotatorDeps): Rotator {
+export function createStorageAccountKeyRotator(deps: StorageAccountKeyRotatorDeps): Rotator<StorageKeyConfig> {
   const api =
     deps.api ?? createStorageAccountKeyApi(createArmClient({ ...deps.transport, credential: deps.credential, ...(deps.armEndpoint === undefined ? {} : { endpoint: deps.armEndpoint }) }));
   const suffix = deps.endpointSuffix ?? 'core.windows.net';
@@ -85,8 +85,8 @@ export function createStorageAccountKeyRotator(deps: StorageAccountKeyRotatorDep
           : []),
         ...problemsOf(tags),
       ];
-      if (resource === undefined || !tags.ok || problems.length > 0) return { problems };
-      return { config: { resource, label: `storage account ${resource.name}`, accountName: resource.name, format: tags.value['rotor-storage-format'] } };
+      if (resource === undefined || !tags.ok || problems.length > 0) return { ok: false, problems };
+      return { ok: true, config: { resource, label: `storage account ${resource.name}`, accountName: resource.name, format: tags.value['rotor-storage-format'] } };
     },
     format(config, key) {
       if (config.format === StorageKeyFormat.Key) return key;
@@ -95,7 +95,8 @@ export function createStorageAccountKeyRotator(deps: StorageAccountKeyRotatorDep
       return SecretValue.from(`DefaultEndpointsProtocol=${protocol};AccountName=${config.accountName};AccountKey=${key.reveal()};${endpoint}`);
     },
     extractKey: (_config, value) => accountKeyOf(value),
-    async selfTest(context, config, key) {
+    async selfTest(context, key) {
+      const { config } = context;
       const client = new BlobServiceClient(blobEndpoint(config.accountName), new StorageSharedKeyCredential(config.accountName, key.reveal()), {
         retryOptions: { maxTries: 2 },
       });

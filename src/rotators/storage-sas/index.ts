@@ -8,10 +8,9 @@ import { secretNameSchema } from '../../keyvault/secret-ref.js';
 import { callProvider } from '../azure-errors.js';
 import { isRotatorError, RotatorError, RotatorErrorCode } from '../../rotation/rotator-errors.js';
 import { problemsOf, readTags } from '../policy-tags.js';
-import type { PolicyProblem, Rotator, RotatorContext } from '../../rotation/rotator.js';
+import type { ConfigReading, PolicyProblem, Rotator, RotatorContext } from '../../rotation/rotator.js';
 import { probeSas } from './probe.js';
 import { accountKeyFrom, parseBlobTarget, policyIdFor, policyPrefix, signedIdentifierOf, type BlobTarget } from './target.js';
-import { rotatorConfig } from '../config.js';
 
 export const storageSasKind = 'storage-sas';
 
@@ -61,10 +60,10 @@ const tagShape = {
  * rotate the account key less often than the SAS, or re-mint after it.
  * Azure applies a policy change within 30 seconds: keep `rotor-grace` above that.
  */
-export function createStorageSasRotator(deps: StorageSasRotatorDeps = {}): Rotator {
+export function createStorageSasRotator(deps: StorageSasRotatorDeps = {}): Rotator<SasConfig> {
   const clock = deps.clock ?? systemClock;
 
-  const parse = (policy: RotationPolicy): { problems: PolicyProblem[] } | { config: SasConfig } => {
+  const readConfig = (policy: RotationPolicy): ConfigReading<SasConfig> => {
     const tags = readTags(tagShape, policy.tags);
     const problems: PolicyProblem[] = [...problemsOf(tags)];
     const target = policy.target === undefined ? undefined : parseBlobTarget(policy.target);
@@ -74,18 +73,17 @@ export function createStorageSasRotator(deps: StorageSasRotatorDeps = {}): Rotat
         message: 'must be a container or blob URL without a query string, such as https://acct.blob.core.windows.net/container[/blob]',
       });
     }
-    if (problems.length > 0 || target === undefined || !tags.ok) return { problems };
+    if (problems.length > 0 || target === undefined || !tags.ok) return { ok: false, problems };
     const permissions = tags.value['rotor-sas-permissions'] ?? (target.blobName === undefined ? 'rl' : 'r');
     if (target.blobName !== undefined && permissions.includes('l')) {
-      return { problems: [{ tag: 'rotor-sas-permissions', message: '"l" (list) applies to containers; this target is a blob' }] };
+      return { ok: false, problems: [{ tag: 'rotor-sas-permissions', message: '"l" (list) applies to containers; this target is a blob' }] };
     }
     if (!/[rlwd]/.test(permissions)) {
-      return { problems: [{ tag: 'rotor-sas-permissions', message: 'must include r, l, w or d, so the self-test has an operation to try' }] };
+      return { ok: false, problems: [{ tag: 'rotor-sas-permissions', message: 'must include r, l, w or d, so the self-test has an operation to try' }] };
     }
-    return { config: { target, permissions: canonicalPermissions(permissions), keySecret: tags.value['rotor-sas-key-secret'], format: tags.value['rotor-sas-format'] } };
+    return { ok: true, config: { target, permissions: canonicalPermissions(permissions), keySecret: tags.value['rotor-sas-key-secret'], format: tags.value['rotor-sas-format'] } };
   };
 
-  const { validate, configOf } = rotatorConfig(parse, { alternatingOnly: 'storage-sas mints a new SAS next to the old one' });
   const call = callProvider;
 
   const sharedKey = async (context: RotatorContext, config: SasConfig): Promise<StorageSharedKeyCredential> => {
@@ -151,10 +149,10 @@ export function createStorageSasRotator(deps: StorageSasRotatorDeps = {}): Rotat
     kind: storageSasKind,
     strategies: [Strategy.Alternating],
 
-    validate,
+    readConfig,
 
     async prepare(context) {
-      const config = configOf(context.policy);
+      const { config } = context;
       const credential = await sharedKey(context, config);
       const container = containerOf(config, credential);
       const abort = context.signal === undefined ? {} : { abortSignal: context.signal };
@@ -191,7 +189,7 @@ export function createStorageSasRotator(deps: StorageSasRotatorDeps = {}): Rotat
     },
 
     async test(context, value) {
-      const config = configOf(context.policy);
+      const { config } = context;
       const query = sasQueryOf(config, value);
       if (query === undefined || !new URLSearchParams(query).has('sig')) return { ok: false, reason: 'the value is not a SAS URL or token' };
       return call(`self-test of the SAS for ${config.target.containerName}`, () => probeSas(config.target, query, config.permissions, context.signal));
@@ -199,7 +197,7 @@ export function createStorageSasRotator(deps: StorageSasRotatorDeps = {}): Rotat
 
     /** Rollback: remove the policy this rotation added, once the previous SAS's policy is known to be there. */
     async restore(context, previous, prepared) {
-      const config = configOf(context.policy);
+      const { config } = context;
       const credential = await sharedKey(context, config);
       const container = containerOf(config, credential);
       const acl = await call(`get stored access policies of ${config.target.containerName}`, () =>
@@ -221,7 +219,7 @@ export function createStorageSasRotator(deps: StorageSasRotatorDeps = {}): Rotat
 
     /** Revoke-after: remove the superseded SAS's stored access policy; every SAS bound to it stops working. */
     async revoke(context, superseded) {
-      const config = configOf(context.policy);
+      const { config } = context;
       const id = signedIdentifierOf(superseded.value) ?? superseded.slot;
       if (id === undefined) {
         context.log.warn('superseded SAS is not bound to a stored access policy: it cannot be revoked and lasts until its own expiry', {

@@ -1,7 +1,7 @@
 import { secretNameSchema } from '../../keyvault/secret-ref.js';
 import type { RotationPolicy } from '../../rotation/policy-types.js';
 import { parseIsoDuration } from '../../time/iso-duration.js';
-import type { PolicyProblem } from '../../rotation/rotator.js';
+import type { ConfigReading, PolicyProblem } from '../../rotation/rotator.js';
 
 export const WebhookTag = {
   /** The owner's endpoint; HTTPS. */
@@ -18,10 +18,6 @@ export interface WebhookPolicy {
   readonly timeoutMs?: number;
 }
 
-export type WebhookPolicyResult =
-  | { readonly ok: true; readonly policy: WebhookPolicy }
-  | { readonly ok: false; readonly problems: readonly PolicyProblem[] };
-
 const MAX_TIMEOUT_MS = 120_000;
 
 /**
@@ -29,7 +25,7 @@ const MAX_TIMEOUT_MS = 120_000;
  * nothing else: a signed request over plain HTTP still carries credentials in
  * clear text.
  */
-export function readWebhookPolicy(policy: RotationPolicy, options: { readonly allowHttp?: boolean } = {}): WebhookPolicyResult {
+export function readWebhookPolicy(policy: RotationPolicy, options: { readonly allowHttp?: boolean } = {}): ConfigReading<WebhookPolicy> {
   const problems: PolicyProblem[] = [];
   const tags = policy.tags;
 
@@ -75,5 +71,5 @@ export function readWebhookPolicy(policy: RotationPolicy, options: { readonly al
   }
 
   if (problems.length > 0 || url === undefined || signingSecretName === undefined) return { ok: false, problems };
-  return { ok: true, policy: { url, signingSecretName, ...(timeoutMs === undefined ? {} : { timeoutMs }) } };
+  return { ok: true, config: { url, signingSecretName, ...(timeoutMs === undefined ? {} : { timeoutMs }) } };
 }

@@ -36,7 +36,7 @@ export interface WebhookRotatorDeps {
  * slot is; Rotor passes its answers back on later steps. Responses are
  * validated, and a response carrying a credential is never logged or quoted.
  */
-export function createWebhookRotator(deps: WebhookRotatorDeps = {}): Rotator {
+export function createWebhookRotator(deps: WebhookRotatorDeps = {}): Rotator<WebhookPolicy> {
   const base: Omit<TransportOptions, 'timeoutMs'> = {
     maxAttempts: deps.maxAttempts ?? 3,
     retryDelayMs: deps.retryDelayMs ?? 500,
@@ -46,19 +46,12 @@ export function createWebhookRotator(deps: WebhookRotatorDeps = {}): Rotator {
   };
   const policyOptions = { allowHttp: deps.allowHttp === true };
 
-  function policyOf(context: RotatorContext): WebhookPolicy {
-    const result = readWebhookPolicy(context.policy, policyOptions);
-    if (result.ok) return result.policy;
-    const text = result.problems.map((p) => `${p.tag} ${p.message}`).join('; ');
-    throw new RotatorError(RotatorErrorCode.InvalidConfiguration, `Invalid webhook policy: ${text}`);
-  }
-
   async function call(
-    context: RotatorContext,
+    context: RotatorContext<WebhookPolicy>,
     step: WebhookStep,
     extra: { credential?: WireCredential; prepared?: WireCredential } = {},
   ): Promise<WebhookResponse> {
-    const policy = policyOf(context);
+    const policy = context.config;
     const key = await context.readSecret(policy.signingSecretName);
     const message: Omit<WebhookRequest, 'deliveryId'> = {
       protocol: WEBHOOK_PROTOCOL,
@@ -110,10 +103,7 @@ export function createWebhookRotator(deps: WebhookRotatorDeps = {}): Rotator {
     kind: 'webhook',
     strategies: ['single', 'alternating'],
 
-    validate(policy) {
-      const result = readWebhookPolicy(policy, policyOptions);
-      return result.ok ? [] : result.problems;
-    },
+    readConfig: (policy) => readWebhookPolicy(policy, policyOptions),
 
     async prepare(context) {
       const response = await call(context, WebhookStep.Prepare);

@@ -52,7 +52,7 @@ export function createFakeProvider(options: { kind?: string; strategy: Strategy;
   const rotator: Rotator = {
     kind: options.kind ?? (options.strategy === Strategy.Alternating ? 'fake-alternating' : 'fake-single'),
     strategies: [options.strategy],
-    validate: () => [],
+    readConfig: () => ({ ok: true, config: undefined }),
     prepare(context: RotatorContext): Promise<PreparedCredential> {
       maybeFail('prepare');
       if (options.strategy === Strategy.Alternating) {

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAzureManagementEmulator, type AzureManagementEmulator, type FaultRule } from '../../../emulators/azure-management/index.js';
 import { createEntraAppSecretRotator, passwordDisplayName, passwordDisplayNamePrefix } from '../../../src/rotators/entra-app-secret/index.js';
-import type { PreparedCredential, Rotator } from '../../../src/rotation/rotator.js';
+import type { PreparedCredential } from '../../../src/rotation/rotator.js';
 import { SecretValue } from '../../../src/secrecy/secret-value.js';
 import { createFakeCredential } from '../../helpers/fake-credential.js';
 import { expectNoSecretIn } from '../../helpers/leaks.js';
-import { createRotationHarness, expectRotatorError, policyFor } from '../../helpers/rotator-harness.js';
+import { createRotationHarness, engineView, expectRotatorError, policyFor, type EngineView } from '../../helpers/rotator-harness.js';
 
 describe('entra-app-secret rotator (Graph and token endpoint stand-in)', () => {
   let emulator: AzureManagementEmulator;
@@ -20,13 +20,15 @@ describe('entra-app-secret rotator (Graph and token endpoint stand-in)', () => {
   });
 
   const rotatorFor = () =>
-    createEntraAppSecretRotator({
-      credential,
-      tenantId: emulator.tenantId,
-      graphEndpoint: emulator.graphEndpoint,
-      authorityHost: emulator.authorityHost,
-      transport: { tls: { ca: emulator.ca }, retryDelayMs: 5 },
-    });
+    engineView(
+      createEntraAppSecretRotator({
+        credential,
+        tenantId: emulator.tenantId,
+        graphEndpoint: emulator.graphEndpoint,
+        authorityHost: emulator.authorityHost,
+        transport: { tls: { ca: emulator.ca }, retryDelayMs: 5 },
+      }),
+    );
 
   /** A fresh app registration with one hand-made secret that the Key Vault secret holds. */
   const setup = (options: { validityMs?: number } = {}) => {
@@ -41,7 +43,7 @@ describe('entra-app-secret rotator (Graph and token endpoint stand-in)', () => {
   };
 
   /** One rotation as the engine runs it without revoke-after: prepare, promote, verify. */
-  const rotate = async (rotator: Rotator, harness: ReturnType<typeof createRotationHarness>, rotationId: string): Promise<PreparedCredential> => {
+  const rotate = async (rotator: EngineView, harness: ReturnType<typeof createRotationHarness>, rotationId: string): Promise<PreparedCredential> => {
     const prepared = await rotator.prepare(harness.context(rotationId));
     harness.promote(rotationId, prepared);
     expect(await rotator.test(harness.context(rotationId), prepared.value)).toEqual({ ok: true });
@@ -347,7 +349,7 @@ describe('entra-app-secret rotator (Graph and token endpoint stand-in)', () => {
   });
 
   it('validate asks for a tenant when Rotor has no default one', () => {
-    const rotator = createEntraAppSecretRotator({ credential, graphEndpoint: emulator.graphEndpoint });
+    const rotator = engineView(createEntraAppSecretRotator({ credential, graphEndpoint: emulator.graphEndpoint }));
 
     const problems = rotator.validate(policyFor({ rotator: 'entra-app-secret', target: '6a3c1e9e-0c57-4b8e-9a49-2d1d2c3e4f50' }));
 

@@ -5,7 +5,7 @@ import { createEventGridTopicKeyRotator, selfTestEventType } from '../../../src/
 import { SecretValue } from '../../../src/secrecy/secret-value.js';
 import { createFakeCredential } from '../../helpers/fake-credential.js';
 import { expectNoSecretIn } from '../../helpers/leaks.js';
-import { createRotationHarness, expectRotatorError, policyFor } from '../../helpers/rotator-harness.js';
+import { createRotationHarness, engineView, expectRotatorError, policyFor } from '../../helpers/rotator-harness.js';
 
 type RegenerateMode = 'sync' | 'location' | 'async-operation';
 
@@ -25,7 +25,9 @@ describe.each<RegenerateMode>(['sync', 'location', 'async-operation'])('eventgri
   });
 
   const rotatorFor = () =>
-    createEventGridTopicKeyRotator({ credential, armEndpoint: emulator.armEndpoint, transport: { tls: { ca: emulator.ca }, retryDelayMs: 5, pollIntervalMs: 0 } });
+    engineView(
+      createEventGridTopicKeyRotator({ credential, armEndpoint: emulator.armEndpoint, transport: { tls: { ca: emulator.ca }, retryDelayMs: 5, pollIntervalMs: 0 } }),
+    );
 
   /** Publishing with a key through the real publisher client: the consumer's view of whether a key works. */
   const publishes = async (topic: string, key: string): Promise<boolean> => {
@@ -123,7 +125,7 @@ describe.each<RegenerateMode>(['sync', 'location', 'async-operation'])('eventgri
 });
 
 describe('eventgrid-topic-key policy', () => {
-  const rotator = createEventGridTopicKeyRotator({ credential: createFakeCredential() });
+  const rotator = engineView(createEventGridTopicKeyRotator({ credential: createFakeCredential() }));
   const topicId = '/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg/providers/Microsoft.EventGrid/topics/erp-events';
   const domainId = '/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg/providers/Microsoft.EventGrid/domains/orders';
 

@@ -4,10 +4,11 @@ import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isRotatorError } from '../../../src/rotation/rotator-errors.js';
 import { createPostgresRotator, decodeCredential, POSTGRES_JSON_CONTENT_TYPE } from '../../../src/rotators/postgres/index.js';
-import type { PreparedCredential, Rotator } from '../../../src/rotation/rotator.js';
+import type { PreparedCredential } from '../../../src/rotation/rotator.js';
 import { startTestPostgres, type TestPostgres } from '../../helpers/embedded-postgres.js';
 import { expectNoSecretIn } from '../../helpers/leaks.js';
 import { promoted, testRotatorContext, type TestRotatorContext } from '../../helpers/rotator-context.js';
+import { engineView, type EngineView } from '../../helpers/rotator-harness.js';
 
 /**
  * The alternating strategy against a real PostgreSQL, at the rotator level:
@@ -19,7 +20,7 @@ const ADMIN_PASSWORD = `admin-${randomUUID()}`;
 const INITIAL_PASSWORD = `initial-${randomUUID()}`;
 
 let db: TestPostgres;
-let rotator: Rotator;
+let rotator: EngineView;
 const issued: string[] = [];
 
 function passwordOf(prepared: PreparedCredential): string {
@@ -67,7 +68,7 @@ beforeAll(async () => {
   await db.query("INSERT INTO orders (item) VALUES ('tea'), ('scones')");
   await db.query(await readFile(new URL('../../../docs/rotators/postgres-alternating.sql', import.meta.url), 'utf8'));
   await db.query(`ALTER ROLE rotor_admin PASSWORD ${pg.escapeLiteral(ADMIN_PASSWORD)}`);
-  rotator = createPostgresRotator({ connectTimeoutMs: 5_000 });
+  rotator = engineView(createPostgresRotator({ connectTimeoutMs: 5_000 }));
 });
 
 afterAll(async () => {

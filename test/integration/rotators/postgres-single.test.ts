@@ -12,11 +12,11 @@ import {
   POSTGRES_PASSWORD_CONTENT_TYPE,
 } from '../../../src/rotators/postgres/index.js';
 import { scramSha256Verifier } from '../../../src/rotators/postgres/scram.js';
-import type { Rotator } from '../../../src/rotation/rotator.js';
 import { SecretValue } from '../../../src/secrecy/secret-value.js';
 import { startTestPostgres, type TestPostgres } from '../../helpers/embedded-postgres.js';
 import { expectNoSecretIn } from '../../helpers/leaks.js';
 import { testRotatorContext, type TestRotatorContext } from '../../helpers/rotator-context.js';
+import { engineView, type EngineView } from '../../helpers/rotator-harness.js';
 
 /**
  * The single strategy against a real PostgreSQL, at the rotator level
@@ -27,7 +27,7 @@ const ADMIN_PASSWORD = `admin-${randomUUID()}`;
 const OLD_PASSWORD = `old-${randomUUID()}`;
 
 let db: TestPostgres;
-let rotator: Rotator;
+let rotator: EngineView;
 
 interface ContextOptions {
   readonly target?: string;
@@ -60,7 +60,7 @@ beforeAll(async () => {
   db = await startTestPostgres();
   await db.query(await readFile(new URL('../../../docs/rotators/postgres-single.sql', import.meta.url), 'utf8'));
   await db.query(`ALTER ROLE rotor_admin PASSWORD ${pg.escapeLiteral(ADMIN_PASSWORD)}`);
-  rotator = createPostgresRotator({ connectTimeoutMs: 5_000 });
+  rotator = engineView(createPostgresRotator({ connectTimeoutMs: 5_000 }));
 });
 
 afterAll(async () => {
@@ -216,9 +216,11 @@ describe('postgres rotator, single', () => {
     it('can be a Microsoft Entra token (Azure flexible server), asked for the PostgreSQL scope', async () => {
       // Prepare: the token is the password on Azure; here a fake source hands out the admin password
       const scopes: (string | string[])[] = [];
-      const entraRotator = createPostgresRotator({
-        tokenSource: { getToken: (scope) => (scopes.push(scope), Promise.resolve({ token: ADMIN_PASSWORD })) },
-      });
+      const entraRotator = engineView(
+        createPostgresRotator({
+          tokenSource: { getToken: (scope) => (scopes.push(scope), Promise.resolve({ token: ADMIN_PASSWORD })) },
+        }),
+      );
       const rotation = context({ admin: { 'rotor-pg-admin-entra': 'rotor_admin' } });
 
       // Act

@@ -6,7 +6,7 @@ import { createStorageAccountKeyRotator } from '../../../src/rotators/storage-ac
 import { SecretValue } from '../../../src/secrecy/secret-value.js';
 import { createFakeCredential } from '../../helpers/fake-credential.js';
 import { expectNoSecretIn } from '../../helpers/leaks.js';
-import { createRotationHarness, expectRotatorError, policyFor } from '../../helpers/rotator-harness.js';
+import { createRotationHarness, engineView, expectRotatorError, policyFor } from '../../helpers/rotator-harness.js';
 
 /** Does Azurite accept SharedKey auth with this key? The real proof that a key works. */
 async function authenticates(emulator: AzureManagementEmulator, account: string, key: string): Promise<boolean> {
@@ -33,12 +33,14 @@ describe('storage-account-key rotator (ARM stand-in + Azurite holding the same k
   });
 
   const rotatorFor = () =>
-    createStorageAccountKeyRotator({
-      credential,
-      armEndpoint: emulator.armEndpoint,
-      blobEndpoint: (name) => emulator.blobEndpoint(name),
-      transport: { tls: { ca: emulator.ca }, retryDelayMs: 5, pollIntervalMs: 0 },
-    });
+    engineView(
+      createStorageAccountKeyRotator({
+        credential,
+        armEndpoint: emulator.armEndpoint,
+        blobEndpoint: (name) => emulator.blobEndpoint(name),
+        transport: { tls: { ca: emulator.ca }, retryDelayMs: 5, pollIntervalMs: 0 },
+      }),
+    );
 
   const harnessFor = (account: string, tags: Record<string, string> = {}) => {
     const rotator = rotatorFor();

@@ -6,7 +6,7 @@ import { createStorageSasRotator } from '../../../src/rotators/storage-sas/index
 import { policyIdFor } from '../../../src/rotators/storage-sas/target.js';
 import { SecretValue } from '../../../src/secrecy/secret-value.js';
 import { expectNoSecretIn } from '../../helpers/leaks.js';
-import { createRotationHarness, expectRotatorError, policyFor } from '../../helpers/rotator-harness.js';
+import { createRotationHarness, engineView, expectRotatorError, policyFor } from '../../helpers/rotator-harness.js';
 
 const account = 'stvaletkeys';
 const key1 = randomBytes(64).toString('base64');
@@ -39,7 +39,7 @@ describe('storage-sas rotator (real Azurite, SharedKey-signed service SAS bound 
   });
 
   const setup = (target: string, tags: Record<string, string> = {}, initial = 'placeholder-before-first-rotation') => {
-    const rotator = createStorageSasRotator();
+    const rotator = engineView(createStorageSasRotator());
     const policy = policyFor({ rotator: 'storage-sas', target, tags: { 'rotor-sas-key-secret': 'st-valet-account-key', ...tags } });
     const harness = createRotationHarness({ rotator, policy, initial: { value: initial }, otherSecrets: { 'st-valet-account-key': connectionString } });
     return { rotator, harness };
@@ -204,7 +204,7 @@ describe('storage-sas rotator (real Azurite, SharedKey-signed service SAS bound 
     { case: 'nothing testable', target: 'https://acct.blob.core.windows.net/uploads', tags: { 'rotor-sas-key-secret': 'k', 'rotor-sas-permissions': 'ac' }, tag: 'rotor-sas-permissions' },
     { case: 'an unknown format', target: 'https://acct.blob.core.windows.net/uploads', tags: { 'rotor-sas-key-secret': 'k', 'rotor-sas-format': 'json' }, tag: 'rotor-sas-format' },
   ])('validate names the tag for $case', ({ target, tags, tag }) => {
-    const problems = createStorageSasRotator().validate(policyFor({ rotator: 'storage-sas', ...(target === undefined ? {} : { target }), tags }));
+    const problems = engineView(createStorageSasRotator()).validate(policyFor({ rotator: 'storage-sas', ...(target === undefined ? {} : { target }), tags }));
 
     expect(problems.map((p) => p.tag)).toContain(tag);
   });

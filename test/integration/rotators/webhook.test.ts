@@ -6,11 +6,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createDemoProvider, type DemoProvider } from '../../../examples/webhook-receiver/demo-provider.js';
 import { createRotorReceiver, type RotorRequest } from '../../../examples/webhook-receiver/receiver.js';
 import { isRotatorError } from '../../../src/rotation/rotator-errors.js';
-import type { Rotator } from '../../../src/rotation/rotator.js';
 import { createWebhookRotator, type WebhookRotatorDeps } from '../../../src/rotators/webhook/index.js';
 import { createTestCertificate } from '../../helpers/https-certificate.js';
 import { expectNoSecretIn } from '../../helpers/leaks.js';
 import { promoted, testRotatorContext, type TestRotatorContext } from '../../helpers/rotator-context.js';
+import { engineView, type EngineView } from '../../helpers/rotator-harness.js';
 
 /**
  * The webhook rotator against a real HTTPS endpoint: the example receiver from
@@ -39,8 +39,8 @@ let rejections: { status: number; reason: string }[];
 let faults: Fault[];
 const hanging: ServerResponse[] = [];
 
-function rotatorWith(deps: Partial<WebhookRotatorDeps> = {}): Rotator {
-  return createWebhookRotator({ ca: cert, retryDelayMs: 1, maxAttempts: 3, timeoutMs: 5_000, ...deps });
+function rotatorWith(deps: Partial<WebhookRotatorDeps> = {}): EngineView {
+  return engineView(createWebhookRotator({ ca: cert, retryDelayMs: 1, maxAttempts: 3, timeoutMs: 5_000, ...deps }));
 }
 
 interface ContextOptions {
@@ -363,7 +363,7 @@ describe('webhook rotator, failures', () => {
 
   it('refuses an endpoint whose certificate is not trusted, permanently', async () => {
     // Act
-    const error = await errorOf(createWebhookRotator({ retryDelayMs: 1 }).prepare(context()));
+    const error = await errorOf(engineView(createWebhookRotator({ retryDelayMs: 1 })).prepare(context()));
 
     // Assess
     expect(codeOf(error)).toMatchObject({ code: 'InvalidConfiguration', transient: false });
@@ -404,6 +404,7 @@ describe('webhook rotator, failures', () => {
 
     // Assess
     expect(codeOf(error)).toEqual({ code: 'ProviderRejected', transient: false });
+    expect((error as Error).message).toContain('exceeded 65536 bytes');
   });
 
   it('never logs or throws a credential over a whole rotation', async () => {

@@ -5,6 +5,7 @@ import type { Strategy } from '../../../../src/rotation/model.js';
 import valid from '../../../fixtures/rotators/postgres/valid-policies.json' with { type: 'json' };
 import invalid from '../../../fixtures/rotators/postgres/invalid-policies.json' with { type: 'json' };
 import { testPolicy } from '../../../helpers/rotator-context.js';
+import { engineView } from '../../../helpers/rotator-harness.js';
 
 interface PolicyCase {
   readonly case: string;
@@ -25,7 +26,7 @@ describe('readPostgresPolicy', () => {
     const result = readPostgresPolicy(policyOf(c));
 
     // Assess
-    expect(result).toEqual({ ok: true, policy: c.expected });
+    expect(result).toEqual({ ok: true, config: c.expected });
   });
 
   it.each(invalid)('refuses $case, naming the tag', (c) => {
@@ -49,7 +50,7 @@ describe('readPostgresPolicy', () => {
 
   it('is what the rotator validates with', () => {
     // Prepare
-    const rotator = createPostgresRotator();
+    const rotator = engineView(createPostgresRotator());
 
     // Act + Assess
     expect(rotator.validate(policyOf(valid[0]!))).toEqual([]);

@@ -2,14 +2,15 @@ import { describe, expect, it } from 'vitest';
 import type { RotationPolicy } from '../../../../src/rotation/policy-types.js';
 import { Alphabet, classOf, conforms, generateValue } from '../../../../src/rotators/random/generate.js';
 import { createRandomRotator, readRandomOptions } from '../../../../src/rotators/random/random-rotator.js';
-import type { RotatorContext } from '../../../../src/rotation/rotator.js';
+import type { RotatorCall } from '../../../../src/rotation/rotator.js';
+import { engineView } from '../../../helpers/rotator-harness.js';
 import { SecretValue } from '../../../../src/secrecy/secret-value.js';
 
 function policy(tags: Record<string, string>): RotationPolicy {
   return { rotator: 'random', strategy: 'single', validityMs: 1, graceMs: 0, health: [], tags: { 'rotor-rotator': 'random', ...tags } };
 }
 
-function context(tags: Record<string, string>): RotatorContext {
+function context(tags: Record<string, string>): RotatorCall {
   return {
     rotationId: 'r1',
     secret: { vaultUrl: 'https://kv.vault.azure.net', name: 's' },
@@ -29,7 +30,7 @@ describe('the random rotator', () => {
     [{ 'rotor-random-alphabet': 'ascii-printable', 'rotor-random-require': 'lower, upper,digit,symbol' }, /^[!-~]{32}$/],
   ])('prepares a value for %j', async (tags, shape) => {
     // Prepare
-    const rotator = createRandomRotator();
+    const rotator = engineView(createRandomRotator());
 
     // Act
     const prepared = await rotator.prepare(context(tags));
@@ -41,7 +42,7 @@ describe('the random rotator', () => {
   });
 
   it('self-test fails for a value without the required shape', async () => {
-    const rotator = createRandomRotator();
+    const rotator = engineView(createRandomRotator());
     const result = await rotator.test(context({ 'rotor-random-length': '16' }), SecretValue.from('short'));
     expect(result.ok).toBe(false);
   });

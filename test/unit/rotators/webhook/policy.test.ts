@@ -28,7 +28,7 @@ describe('readWebhookPolicy', () => {
 
     // Assess
     expect(strict.ok).toBe(false);
-    expect(local.ok && local.policy.url.href).toBe('http://127.0.0.1:7071/rotor');
+    expect(local.ok && local.config.url.href).toBe('http://127.0.0.1:7071/rotor');
   });
 
   it('never echoes credentials found in the URL', () => {
