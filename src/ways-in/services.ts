@@ -25,6 +25,8 @@ export interface WaysInServices {
   /** Sweep horizon: secrets expiring within it are due. */
   readonly expiryHorizonMs: number;
   readonly startRotation: StartRotation;
+  /** A running rotation whose current message is this overdue has lost it; the sweep sends it again (default 10 minutes). */
+  readonly stallAfterMs?: number;
   /** Sends a stuck rotation's current step again; the engine ends it if its deadline has passed. */
   readonly resumeRotation: RotationEngine['resumeRotation'];
   /** Ends the rotation a dead-lettered step belonged to, as a permanent failure of that step (see `advance`). */
@@ -47,6 +49,7 @@ export function waysInFromRotor(rotor: Rotor): WaysInServices {
   return {
     allowedVaults: rotor.settings.allowedVaults,
     expiryHorizonMs: rotor.settings.expiryHorizonMs,
+    stallAfterMs: rotor.settings.stallAfterMs,
     startRotation: rotor.engine.startRotation,
     resumeRotation: (rotationId) => rotor.engine.resumeRotation(rotationId),
     failRotation: (message, reason) => rotor.engine.failRotation(message, reason),

@@ -266,6 +266,40 @@ describe('triggers and exclusivity', () => {
     expect(second.outcome).toBe('started');
   });
 
+  it('records a rotation as created when it took the lock, never before the rotation it follows ended (I2 in the ledger)', async () => {
+    // Found by the chaos suite: a start read the clock, then the rotation holding the lock ended
+    // before the start took it over, and the new record's createdAt came before the old one's endedAt.
+    let whileWaiting: (() => Promise<void>) | undefined;
+    const world = createFakeWorld({
+      wrapPorts: (ports) => ({
+        ...ports,
+        ledger: {
+          ...ports.ledger,
+          acquireLock: async (ref, rotationId) => {
+            const finish = whileWaiting;
+            whileWaiting = undefined;
+            await finish?.();
+            return ports.ledger.acquireLock(ref, rotationId);
+          },
+        },
+      }),
+    });
+    seed(world);
+    const first = (await world.engine.startRotation(secret, { kind: 'manual' })) as { rotationId: string };
+    whileWaiting = async () => {
+      await world.drain();
+      world.clock.advance(1_000);
+    };
+
+    const second = (await world.engine.startRotation(secret, { kind: 'manual' })) as { rotationId: string };
+
+    const records = world.ledger.rotations();
+    const ended = records.find((r) => r.id === first.rotationId)!;
+    const next = records.find((r) => r.id === second.rotationId)!;
+    expect(ended.status).toBe('Completed');
+    expect(Date.parse(next.createdAt)).toBeGreaterThanOrEqual(Date.parse(ended.endedAt!));
+  });
+
   it.each([
     ['missing secret', undefined, { outcome: 'not-found' }],
     ['no policy tags', { team: 'orders' }, { outcome: 'not-managed' }],
