@@ -518,7 +518,7 @@ describe('advance: details the table does not show', () => {
   it('goes from begin straight to promote for a rotator with nothing at a provider, and rolls back a promote that failed with nothing stacked', () => {
     // Prepare: random is single, without apply or restore: no prepare step, no pending version
     const direct: MachineRules = { ...rules, hasApply: () => false, writesDirectly: (rotator) => rotator === 'random' };
-    const randomPolicy: RotationPolicy = { ...policy, rotator: 'random', revokeAfterMs: undefined, tags: { 'rotor-rotator': 'random' } } as RotationPolicy;
+    const randomPolicy: RotationPolicy = { ...policy, rotator: 'random', revokeAfterMs: undefined, tags: { 'rotor-rotator': 'random' } };
     const begin = rotationAt(RotationStatus.Running, StepName.Begin);
     const succeeded: MachineEvent = { kind: 'step-finished', startedAt: new Date(NOW).toISOString(), outcome: { kind: 'succeeded' }, patch: { policy: randomPolicy, versions: { previous: 'v1' } } };
 
