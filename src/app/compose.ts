@@ -1,3 +1,4 @@
+import type { InvocationContext } from '@azure/functions';
 import type { TokenCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { ServiceBusClient } from '@azure/service-bus';
@@ -13,8 +14,10 @@ import { withRequestTimeouts } from '../ledger/storage-options.js';
 import { createNotifierFromSettings } from '../notify/event-grid-notifier.js';
 import { createLogger, jsonLineSink, type Logger } from '../observability/logger.js';
 import { createServiceBusStepQueue } from '../queue/step-queue.js';
+import type { EntryServices } from '../entry/services.js';
 import { createRotationEngine, type EngineSettings, type RotationEngine } from '../rotation/engine.js';
-import type { Clock, HealthProbe, Notifier, RotationLedger, SecretStore, StepQueue } from '../rotation/ports.js';
+import { readPolicy } from '../rotation/policy.js';
+import { systemClock, type Clock, type HealthProbe, type Notifier, type RotationLedger, type SecretStore, type StepQueue } from '../rotation/ports.js';
 import { createRotatorRegistry, type Rotator, type RotatorRegistry } from '../rotation/rotator.js';
 import type { ConsumerGateway } from '../consumers/adapter.js';
 import { createConsumerGatewayFromOptions } from '../consumers/gateway.js';
@@ -23,7 +26,11 @@ import { builtInRotators } from './rotators.js';
 import { createAzureCredential } from '../identity/credential.js';
 import { createStepRedelivery, type RedeliveryPolicy, type StepRedelivery } from '../queue/step-redelivery.js';
 
-/** Everything the functions need, built once per process. */
+/**
+ * Everything the functions need, built once per process by the one
+ * composition root (`composeRotor`): the step handler takes `engine` (and
+ * `stepRedelivery`), every other function its `entry` services.
+ */
 export interface Rotor {
   readonly settings: RotorSettings;
   readonly logger: Logger;
@@ -42,6 +49,8 @@ export interface Rotor {
   readonly consumerRegistry: ConsumerRegistry;
   /** Nudges declared consumers and reads their adoption. */
   readonly consumers: ConsumerGateway;
+  /** What the entry points (intake, HTTP API, dashboard, sweep, dead-letter handler) run on; see `entryServicesOf`. */
+  readonly entry: EntryServices;
   /** Closes the Service Bus connection this composition opened. */
   close(): Promise<void>;
 }
@@ -132,7 +141,7 @@ export function composeRotor(options: ComposeOptions = {}): Rotor {
     settings: { maxStepAttempts: settings.maxStepAttempts, minValidityMs: settings.expiryHorizonMs, ...options.engineSettings },
   });
 
-  return {
+  const composed: Omit<Rotor, 'entry'> = {
     settings,
     logger,
     engine,
@@ -149,6 +158,28 @@ export function composeRotor(options: ComposeOptions = {}): Rotor {
     close: async () => {
       if (ownsServiceBus) await serviceBus.close();
     },
+  };
+  return { ...composed, entry: entryServicesOf(composed) };
+}
+
+/** The entry services over a composed Rotor: the engine's entry calls, its ports, and the policy reading with its rotators. */
+export function entryServicesOf(rotor: Omit<Rotor, 'entry'>): EntryServices {
+  return {
+    allowedVaults: rotor.settings.allowedVaults,
+    expiryHorizonMs: rotor.settings.expiryHorizonMs,
+    startRotation: rotor.engine.startRotation,
+    resumeRotation: (rotationId) => rotor.engine.resumeRotation(rotationId),
+    failRotation: (message, reason) => rotor.engine.failRotation(message, reason),
+    cancelRotation: (rotationId, options) => rotor.engine.cancelRotation(rotationId, options),
+    secrets: rotor.secretStore,
+    ledger: rotor.ledger,
+    batches: rotor.batches,
+    readPolicy: (tags) => {
+      const reading = readPolicy(tags, { rotators: rotor.rotators, minValidityMs: rotor.settings.expiryHorizonMs });
+      return reading.kind === 'valid' ? { kind: 'valid', policy: reading.policy } : reading;
+    },
+    clock: systemClock,
+    log: rotor.logger,
   };
 }
 
@@ -177,4 +208,10 @@ export function getRotor(): Promise<Rotor> {
 /** Installs a composed Rotor for this process (the local host with emulator clients, tests); `undefined` resets. */
 export function useRotor(rotor: Rotor | undefined): void {
   current = rotor === undefined ? undefined : Promise.resolve(rotor);
+}
+
+/** The process's entry services for one invocation, with a logger that names the function and invocation. */
+export async function entryServicesFor(context: InvocationContext): Promise<EntryServices> {
+  const { entry } = await getRotor();
+  return { ...entry, log: entry.log.child({ function: context.functionName, invocationId: context.invocationId }) };
 }
