@@ -1,4 +1,4 @@
-import type { Rotation, RotationTrigger } from '../rotation/model.js';
+import type { AdoptionRecord, Rotation, RotationTrigger } from '../rotation/model.js';
 import type { RotationSummary } from '../rotation/ports.js';
 import type { RotationPolicy } from '../rotation/policy-types.js';
 import type { PolicyReading } from '../entry/services.js';
@@ -48,8 +48,30 @@ export function presentRotation(rotation: Rotation, links: { readonly self: stri
       ...some('error', s.error === undefined ? undefined : { code: s.error.code, message: s.error.message }),
     })),
     undo: rotation.undo.map((u) => ({ step: u.step, action: u.action, refs: u.refs })),
+    ...some('adoption', rotation.adoption === undefined ? undefined : presentAdoption(rotation.adoption)),
     ...some('reason', rotation.reason),
     links: { self: links.self, history: links.history },
+  };
+}
+
+/** Each declared consumer: entries carry no query (docs/operations.md, "Consumers"); reports are Rotor's words, never a consumer's body. */
+function presentAdoption(adoption: AdoptionRecord): unknown {
+  return {
+    timeoutMs: adoption.timeoutMs,
+    ...some('deadline', adoption.deadline),
+    consumers: adoption.consumers.map((c) => ({
+      entry: c.entry,
+      kind: c.kind,
+      state: c.state,
+      ...some('nudgedAt', c.nudgedAt),
+      ...some('nudge', c.nudge),
+      ...some('version', c.version),
+      ...some('report', c.report),
+      ...some('reportedAt', c.reportedAt),
+      ...some('adoptedAt', c.adoptedAt),
+      ...some('returnedAt', c.returnedAt),
+      ...some('returnError', c.returnError),
+    })),
   };
 }
 

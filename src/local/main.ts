@@ -110,6 +110,12 @@ if (values.json) {
             `  Demo secrets     ${e.demo.secrets.map((s) => s.name).join(', ')} (${DemoSecret.NearExpiry} expires within 30 days, so it is rotating now)`,
           ]),
       ...scenarioBanner(e.scenarios),
+      ...(e.consumers === undefined
+        ? []
+        : [
+            `  Consumers demo   ${e.consumers.secrets.map((s) => `${s.name} (App Service ${s.site} + https app; ${s.declared ? 'declared in rotor-consumers' : 'not declared'})`).join(', ')}`,
+            `                   rotate both: the undeclared login's consumers fail after the revoke, the declared one's do not`,
+          ]),
       '',
       'Try:',
       `  curl -s -X POST "${e.api.baseUrl}/rotations?code=${key}" -H "content-type: application/json" -d '{"secret":"${secret}","reason":"trying Rotor"}'`,

@@ -3,6 +3,7 @@ import { createEmulatorSecretClient } from '../../emulators/keyvault/index.js';
 import { rotorStepQueue } from '../../emulators/servicebus/index.js';
 import { startEmulatorStack, type EmulatorStack } from '../../emulators/stack.js';
 import { composeRotor, useRotor, type Rotor } from '../app/compose.js';
+import { createConsumerGatewayFromOptions } from '../consumers/gateway.js';
 import { loadSettings } from '../config/index.js';
 import { keyVaultClientOptions } from '../keyvault/client-options.js';
 import { createEventGridNotifier } from '../notify/event-grid-notifier.js';
@@ -15,11 +16,14 @@ import type { Rotator } from '../rotation/rotator.js';
 import { startAzuriteBlob, type LocalAzurite } from './azurite.js';
 import { persistentOptions, portOf, retryWhilePortBusy, type StackDataDir } from './data-dir.js';
 import { rotorFunctions } from './catalogue.js';
+import { keyVaultResolver } from './consumer-apps/key-vault-resolver.js';
 import { startDemoConsumerApp, type DemoConsumerApp } from './demo/consumer-app.js';
+import { COMPRESSED_DAY_MS, startRevokeDemo, type RevokeDemo } from './demo/revoke-consumers.js';
 import { demoConsumerModes, seedDemoSecrets, type SeededSecret } from './demo/seed.js';
 import { readServiceBusHostSettings } from './host-json.js';
 import { startLocalHost, type LocalHost } from './host.js';
 import type { RedeliveryPolicy } from '../queue/step-redelivery.js';
+import { localIdentity } from './scenarios/ground.js';
 import { startScenarioServices, type ScenarioEndpoints, type ScenarioServices } from './scenarios/index.js';
 
 /**
@@ -76,6 +80,8 @@ export interface LocalStackEndpoints {
   readonly ledger: { readonly blobEndpoint: string; readonly connectionString: string; readonly container: string };
   readonly demo?: { readonly consumerUrl: string; readonly secrets: readonly SeededSecret[] };
   readonly scenarios?: ScenarioEndpoints;
+  /** With `demo` and seeded scenarios: the consumers of the revoke demo (issue #13). */
+  readonly consumers?: { readonly httpsApp: string; readonly secrets: readonly { readonly name: string; readonly declared: boolean; readonly site: string; readonly entries: readonly string[] }[] };
   /** The app settings Rotor runs with (what `local.settings.json` would hold). */
   readonly settings: Readonly<Record<string, string>>;
 }
@@ -88,6 +94,12 @@ export interface LocalStack {
   readonly consumer?: DemoConsumerApp;
   /** With `scenarios`: the stand-ins, and the seeded scenarios with their consumers. */
   readonly scenarios?: ScenarioServices;
+  /**
+   * With `demo` and seeded scenarios: two PostgreSQL logins rotated with revoke,
+   * each used by an App Service site (ARM stand-in) and an https app; one
+   * declares them in `rotor-consumers`, one does not.
+   */
+  readonly revokeDemo?: RevokeDemo;
   endpoints(): LocalStackEndpoints;
   stop(): Promise<void>;
 }
@@ -132,7 +144,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ROTOR_CONSUMER_SIGNING_KEY: 'local-consumer-signing-key-0123456789',
     };
     const settings = loadSettings(env);
-    const scenarios = options.scenarios === undefined ? undefined : await startScenarioServices({ log: options.log });
+    const scenarios =
+      options.scenarios === undefined
+        ? undefined
+        : await startScenarioServices({
+            log: options.log,
+            // The stand-in's App Service sites resolve their Key Vault references in this vault, as a site's identity
+            // would: when created, when refreshed, and on App Service's 24-hour refetch (compressed).
+            consumerSites: {
+              keyVault: { url: vaultUrl, name: emulators.keyVault.vaultName, resolve: keyVaultResolver(createEmulatorSecretClient(emulators.keyVault, { role: 'user' })) },
+              referenceRefetchIntervalMs: COMPRESSED_DAY_MS,
+              referenceRefreshDelayMs: 200,
+            },
+          });
     if (scenarios !== undefined) cleanups.push(() => scenarios.stop());
     const rotor = composeRotor({
       settings,
@@ -142,6 +166,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       // The Azure, database and webhook rotators run against the scenario stand-ins when they are up.
       rotators: options.rotators ?? [createRandomRotator(), ...(scenarios?.rotators ?? [])],
       engineSettings: { ...localEngineSettings, ...options.engineSettings },
+      // appservice:/containerapp: consumers are nudged through the ARM stand-in (as ARM in Azure), https ones directly.
+      ...(scenarios === undefined
+        ? {}
+        : {
+            consumers: createConsumerGatewayFromOptions({
+              credential: localIdentity,
+              armEndpoint: scenarios.ground.standIn.armEndpoint,
+              ca: scenarios.ground.ca,
+              ...(settings.consumerSigningKey === undefined ? {} : { signingKey: settings.consumerSigningKey }),
+            }),
+          }),
       ...(options.ledgerClient === undefined ? {} : { blobServiceClient: options.ledgerClient(azurite) }),
       ...(options.redeliveryPolicy === undefined ? {} : { redeliveryPolicy: options.redeliveryPolicy }),
       ...(options.keyVaultBackoffMs === undefined ? {} : { keyVaultBackoffMs: options.keyVaultBackoffMs }),
@@ -185,8 +220,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       const earlier = options.dataDir?.identity.seeded;
       seeded = earlier === undefined ? await seedDemoSecrets(createEmulatorSecretClient(emulators.keyVault), consumer) : (earlier as SeededSecret[]);
     }
-    if (options.scenarios === 'seed') {
-      await scenarios?.seed({ admin: createEmulatorSecretClient(emulators.keyVault), reader: createEmulatorSecretClient(emulators.keyVault, { role: 'user' }) });
+    let revokeDemo: RevokeDemo | undefined;
+    if (options.scenarios === 'seed' && scenarios !== undefined) {
+      const clients = { admin: createEmulatorSecretClient(emulators.keyVault), reader: createEmulatorSecretClient(emulators.keyVault, { role: 'user' }) };
+      await scenarios.seed(clients);
+      if (options.demo === true && settings.consumerSigningKey !== undefined) {
+        revokeDemo = await startRevokeDemo({ ground: scenarios.ground, ...clients, signingKey: settings.consumerSigningKey });
+        cleanups.push(() => revokeDemo!.stop());
+      }
     }
     options.dataDir?.record({
       ports: {
@@ -207,6 +248,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       rotor,
       ...(consumer === undefined ? {} : { consumer }),
       ...(scenarios === undefined ? {} : { scenarios }),
+      ...(revokeDemo === undefined ? {} : { revokeDemo }),
       endpoints: () => ({
         api: { baseUrl: host.apiUrl, functionKey: host.functionKey, systemKey: host.systemKey },
         functions: rotorFunctions.map((f) => f.name),
@@ -217,6 +259,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         ledger: { blobEndpoint: azurite.blobEndpoint, connectionString: azurite.connectionString, container: settings.ledgerContainer },
         ...(consumer === undefined ? {} : { demo: { consumerUrl: consumer.url, secrets: seeded } }),
         ...(scenarios === undefined ? {} : { scenarios: scenarios.endpoints() }),
+        ...(revokeDemo === undefined
+          ? {}
+          : { consumers: { httpsApp: revokeDemo.httpsUrl, secrets: revokeDemo.secrets.map((s) => ({ name: s.name, declared: s.declared, site: s.site, entries: s.entries })) } }),
         settings: env,
       }),
       stop: cleanup,

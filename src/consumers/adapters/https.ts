@@ -1,6 +1,5 @@
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { z } from 'zod';
+import { requestWithLimit } from '../../http/limited-request.js';
 import { SIGNATURE_HEADER, signatureHeader } from '../../rotators/webhook/signature.js';
 import type { SecretValue } from '../../secrecy/secret-value.js';
 import type { AdoptionReport, ConsumerAdapter, NudgeContext } from '../adapter.js';
@@ -36,6 +35,7 @@ export interface HttpsConsumerOptions {
 
 /** Answers are a line of JSON; anything larger is not one. */
 const MAX_ANSWER_BYTES = 16 * 1024;
+const ANSWER_TOO_LARGE = 'ROTOR_ANSWER_TOO_LARGE';
 
 const adoptionSchema = z.object({
   secret: z.string().min(1).max(256),
@@ -50,43 +50,23 @@ interface Answer {
   readonly retryAfter?: string;
 }
 
-function send(url: URL, method: 'GET' | 'POST', headers: Record<string, string>, body: string | undefined, options: { timeoutMs: number; ca?: string }): Promise<Answer> {
-  const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
-  return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      {
-        method,
-        headers: { ...headers, ...(body === undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) }) },
-        signal: AbortSignal.timeout(options.timeoutMs),
-        ...(options.ca === undefined ? {} : { ca: options.ca }),
-      },
-      (res: IncomingMessage) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > MAX_ANSWER_BYTES) {
-            res.destroy(Object.assign(new Error('answer too large'), { code: 'ROTOR_ANSWER_TOO_LARGE' }));
-            return;
-          }
-          chunks.push(chunk);
-        });
-        res.on('end', () => {
-          const retryAfter = res.headers['retry-after'];
-          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), ...(retryAfter === undefined ? {} : { retryAfter }) });
-        });
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
+async function send(url: URL, method: 'GET' | 'POST', headers: Record<string, string>, body: string | undefined, options: { timeoutMs: number; ca?: string }): Promise<Answer> {
+  const answer = await requestWithLimit(url, {
+    method,
+    headers,
+    ...(body === undefined ? {} : { body }),
+    signal: AbortSignal.timeout(options.timeoutMs),
+    ...(options.ca === undefined ? {} : { ca: options.ca }),
+    maxBytes: MAX_ANSWER_BYTES,
+    tooLargeCode: ANSWER_TOO_LARGE,
   });
+  const retryAfter = answer.headers['retry-after'];
+  return { status: answer.status, body: answer.body, ...(retryAfter === undefined ? {} : { retryAfter }) };
 }
 
 function failureOf(consumer: string, what: string, error: unknown, timeoutMs: number): ConsumerError {
   const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : undefined;
-  if (code === 'ROTOR_ANSWER_TOO_LARGE') return new ConsumerError(ConsumerErrorCode.Rejected, `${consumer}: the answer to ${what} exceeded ${MAX_ANSWER_BYTES} bytes`);
+  if (code === ANSWER_TOO_LARGE) return new ConsumerError(ConsumerErrorCode.Rejected, `${consumer}: the answer to ${what} exceeded ${MAX_ANSWER_BYTES} bytes`);
   if (code !== undefined && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)) {
     return new ConsumerError(ConsumerErrorCode.NotConfigured, `${consumer}: its TLS certificate was not accepted (${code})`);
   }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { apiCaller } from './api-call.js';
 import { createEmulatorSecretClient } from '../../../emulators/keyvault/index.js';
 import { SecretValue } from '../../secrecy/secret-value.js';
 import { startDemoHttpsConsumer } from '../consumer-apps/https-consumer.js';
@@ -24,11 +25,7 @@ export async function runConsumersScenario(stack: LocalStack, say: (line: string
   if (signingKey === undefined) return [{ scenario: 'Consumers', expected: 'a signing key', observed: 'ROTOR_CONSUMER_SIGNING_KEY not set', ok: false }];
   const officer = createEmulatorSecretClient(keyVault);
   const consumers = await startDemoHttpsConsumer({ client: createEmulatorSecretClient(keyVault, { role: 'user' }), signingKey: SecretValue.from(signingKey) });
-  const call = async (path: string, init: RequestInit = {}): Promise<{ status: number; body: unknown }> => {
-    const res = await fetch(`${api.baseUrl}${path}`, { ...init, headers: { 'x-functions-key': api.functionKey, 'content-type': 'application/json' } });
-    const text = await res.text();
-    return { status: res.status, body: text === '' ? undefined : (JSON.parse(text) as unknown) };
-  };
+  const call = apiCaller(api);
   const deadline = Date.now() + timeoutMs;
   const rotate = async (secret: string): Promise<z.infer<typeof rotationView> | undefined> => {
     const started = await call('/rotations', { method: 'POST', body: JSON.stringify({ secret, reason: 'demo: consumers move with the secret' }) });

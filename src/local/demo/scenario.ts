@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { apiCaller } from './api-call.js';
 import type { LocalStack } from '../stack.js';
 import { DemoSecret } from './seed.js';
 
@@ -25,11 +26,7 @@ const terminal = new Set(['Completed', 'RolledBack', 'Failed', 'Aborted', 'Skipp
 /** Drives the demo through the public surfaces only: the HTTP API with its key, and Event Grid. */
 export async function runDemoScenario(stack: LocalStack, say: (line: string) => void, timeoutMs = 90_000): Promise<ScenarioResult[]> {
   const { api } = stack.endpoints();
-  const call = async (path: string, init: RequestInit = {}): Promise<{ status: number; body: unknown }> => {
-    const res = await fetch(`${api.baseUrl}${path}`, { ...init, headers: { 'x-functions-key': api.functionKey, 'content-type': 'application/json' } });
-    const text = await res.text();
-    return { status: res.status, body: text === '' ? undefined : (JSON.parse(text) as unknown) };
-  };
+  const call = apiCaller(api);
   const deadline = Date.now() + timeoutMs;
   const until = async <T>(what: string, probe: () => Promise<T | undefined>): Promise<T> => {
     for (;;) {

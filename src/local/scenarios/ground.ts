@@ -2,14 +2,15 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AccessToken, TokenCredential } from '@azure/identity';
 import pg from 'pg';
-import { startAzureManagementEmulator, type AzureManagementEmulator } from '../../../emulators/azure-management/index.js';
+import { startAzureManagementEmulator, type AzureManagementEmulator, type AzureManagementEmulatorOptions } from '../../../emulators/azure-management/index.js';
 import { startEventGridEmulator, type EventGridEmulator } from '../../../emulators/eventgrid/index.js';
 import { loopbackCertificate } from '../../../emulators/loopback-certificate.js';
 import { createDemoProvider, type DemoProvider } from '../../../examples/webhook-receiver/demo-provider.js';
 import { createRotorReceiver } from '../../../examples/webhook-receiver/receiver.js';
 import type { Logger } from '../../observability/logger.js';
 import { createAzureRotators } from '../../rotators/azure-rotators.js';
-import { createPostgresRotator } from '../../rotators/postgres/index.js';
+import { createPostgresRotator, decodeCredential } from '../../rotators/postgres/index.js';
+import type { SecretValue } from '../../secrecy/secret-value.js';
 import type { Rotator } from '../../rotation/rotator.js';
 import { createWebhookRotator } from '../../rotators/webhook/index.js';
 import { startTestPostgres, type TestPostgres } from './embedded-postgres.js';
@@ -52,7 +53,7 @@ export interface ScenarioGround {
 }
 
 /** Stands in for the Function App's managed identity: any bearer token is accepted by the stand-in. */
-function localIdentity(): TokenCredential {
+export function localIdentity(): TokenCredential {
   return {
     getToken(): Promise<AccessToken> {
       return Promise.resolve({ token: 'rotor-local-identity', expiresOnTimestamp: Date.now() + 3_600_000 });
@@ -64,6 +65,8 @@ export interface ScenarioGroundOptions {
   readonly log: Logger;
   /** The signing key the webhook receiver verifies with (kept in the vault by the seeding). */
   readonly webhookSigningKey: string;
+  /** The vault the stand-in's App Service sites resolve their Key Vault references in, and how often they refetch (App Service's 24 hours, compressed). */
+  readonly consumerSites?: Pick<AzureManagementEmulatorOptions, 'keyVault' | 'referenceRefetchIntervalMs' | 'referenceRefreshDelayMs'>;
 }
 
 export async function startScenarioGround(options: ScenarioGroundOptions): Promise<ScenarioGround> {
@@ -89,6 +92,7 @@ export async function startScenarioGround(options: ScenarioGroundOptions): Promi
         storageAccounts: [{ name: STORAGE_ACCOUNT }, { name: UPLOADS_ACCOUNT }],
         eventGridTopics: [{ name: BUSINESS_TOPIC, key1, key2 }],
         eventGridRegenerate: 'location',
+        ...options.consumerSites,
         // The data plane checks the keys ARM holds: the emulator's topic follows each regeneration.
         onEventGridKeys: (name, keys) => {
           if (name.toLowerCase() === BUSINESS_TOPIC) businessEvents.admin.setKeys(BUSINESS_TOPIC, keys);
@@ -152,6 +156,19 @@ CREATE ROLE app_a LOGIN INHERIT IN ROLE app_rw;
 CREATE ROLE app_b LOGIN INHERIT IN ROLE app_rw;
 GRANT app_a, app_b TO rotor_admin WITH ADMIN OPTION, INHERIT FALSE, SET FALSE;
 `;
+
+/** What the orders apps do with their login: a fresh connection, one row into purchase_orders. */
+export async function insertPurchaseOrder(postgres: TestPostgres, login: SecretValue): Promise<void> {
+  const { username, password } = decodeCredential(login);
+  const client = new pg.Client({ host: postgres.host, port: postgres.port, database: 'postgres', user: username, password: password.reveal(), connectionTimeoutMillis: 5_000 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.query('INSERT INTO purchase_orders DEFAULT VALUES');
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
 
 /** Sets a role's password as the superuser (seeding only). */
 export async function setRolePassword(postgres: TestPostgres, role: string, password: string | null): Promise<void> {

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { SecretClient } from '@azure/keyvault-secrets';
 import type { Logger } from '../../observability/logger.js';
 import type { Rotator } from '../../rotation/rotator.js';
-import { startScenarioGround, type ScenarioGround } from './ground.js';
+import { startScenarioGround, type ScenarioGround, type ScenarioGroundOptions } from './ground.js';
 import { seedScenarios, type RunningScenario, type ScenarioReport } from './scenarios.js';
 
 export { SCENARIO_GRACE, SCENARIO_TTL_MS, type RunningScenario, type ScenarioReport, type ScenarioSecret } from './scenarios.js';
@@ -35,9 +35,9 @@ export interface ScenarioEndpoints {
   readonly secrets: readonly { readonly scenario: string; readonly name: string; readonly rotator: string }[];
 }
 
-export async function startScenarioServices(options: { readonly log: Logger }): Promise<ScenarioServices> {
+export async function startScenarioServices(options: { readonly log: Logger; readonly consumerSites?: ScenarioGroundOptions['consumerSites'] }): Promise<ScenarioServices> {
   const signingKey = randomBytes(48).toString('base64');
-  const ground = await startScenarioGround({ log: options.log, webhookSigningKey: signingKey });
+  const ground = await startScenarioGround({ log: options.log, webhookSigningKey: signingKey, ...(options.consumerSites === undefined ? {} : { consumerSites: options.consumerSites }) });
   let running: RunningScenario[] = [];
   let health: Server | undefined;
   let healthUrl: string | undefined;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { apiCaller } from '../demo/api-call.js';
 import type { RunningScenario, ScenarioReport } from './scenarios.js';
 
 /**
@@ -27,11 +28,7 @@ export interface RunScenariosOptions {
 export async function runScenarios(scenarios: readonly RunningScenario[], options: RunScenariosOptions): Promise<ScenarioOutcome[]> {
   const rounds = options.rounds ?? 2;
   const deadline = Date.now() + (options.timeoutMs ?? 90_000);
-  const call = async (path: string, init: RequestInit = {}): Promise<{ status: number; body: unknown }> => {
-    const res = await fetch(`${options.api.baseUrl}${path}`, { ...init, headers: { 'x-functions-key': options.api.functionKey, 'content-type': 'application/json' } });
-    const text = await res.text();
-    return { status: res.status, body: text === '' ? undefined : (JSON.parse(text) as unknown) };
-  };
+  const call = apiCaller(options.api);
   const rotate = async (secret: string, round: number): Promise<{ secret: string; status: string; reason?: string }> => {
     const started = await call('/rotations', { method: 'POST', body: JSON.stringify({ secret, reason: `scenario round ${round}` }) });
     if (started.status !== 202) return { secret, status: `not started (${started.status})` };

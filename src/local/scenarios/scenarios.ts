@@ -4,12 +4,11 @@ import type { AddressInfo } from 'node:net';
 import { AzureKeyCredential, EventGridPublisherClient } from '@azure/eventgrid';
 import type { SecretClient } from '@azure/keyvault-secrets';
 import { BlobServiceClient, BlockBlobClient, ContainerSASPermissions, generateBlobSASQueryParameters, StorageSharedKeyCredential } from '@azure/storage-blob';
-import pg from 'pg';
 import { createClientSecretCheck } from '../../azure-management/client-secret-check.js';
-import { decodeCredential, POSTGRES_JSON_CONTENT_TYPE } from '../../rotators/postgres/index.js';
+import { POSTGRES_JSON_CONTENT_TYPE } from '../../rotators/postgres/index.js';
 import type { SecretValue } from '../../secrecy/secret-value.js';
 import { cachedSecret, createCounter, every, type CachedSecret, type ConsumerCounts } from './consumer.js';
-import { APP_DISPLAY_NAME, BUSINESS_TOPIC, setRolePassword, STORAGE_ACCOUNT, UPLOADS_ACCOUNT, type ScenarioGround } from './ground.js';
+import { APP_DISPLAY_NAME, BUSINESS_TOPIC, insertPurchaseOrder, setRolePassword, STORAGE_ACCOUNT, UPLOADS_ACCOUNT, type ScenarioGround } from './ground.js';
 
 /**
  * The cases that bring people to Rotor, seeded into the local vault with a
@@ -362,17 +361,7 @@ async function seedPostgresApp(ctx: SeedContext): Promise<RunningScenario> {
       'rotor-pg-admin-secret': POSTGRES_ADMIN_SECRET,
       'rotor-slot': 'app_a',
     },
-    use: async (value) => {
-      const { username, password } = decodeCredential(value);
-      const client = new pg.Client({ host: postgres.host, port: postgres.port, database: 'postgres', user: username, password: password.reveal(), connectionTimeoutMillis: 5_000 });
-      client.on('error', () => undefined);
-      try {
-        await client.connect();
-        await client.query('INSERT INTO purchase_orders DEFAULT VALUES');
-      } finally {
-        await client.end().catch(() => undefined);
-      }
-    },
+    use: (value) => insertPurchaseOrder(postgres, value),
   });
 }
 

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { requestWithLimit } from '../../http/limited-request.js';
 import type { SecretValue } from '../../secrecy/secret-value.js';
 import { RotatorError, RotatorErrorCode } from '../../rotation/rotator-errors.js';
 import type { RotatorLog } from '../../rotation/rotator.js';
@@ -43,6 +42,7 @@ export function parseRetryAfter(header: string | undefined, nowMs: number): numb
 
 /** A response larger than this is refused: Key Vault values stop at 25 KiB. */
 const MAX_RESPONSE_BYTES = 64 * 1024;
+const RESPONSE_TOO_LARGE = 'ROTOR_RESPONSE_TOO_LARGE';
 const TLS_CONFIGURATION_CODES = new Set([
   'DEPTH_ZERO_SELF_SIGNED_CERT',
   'SELF_SIGNED_CERT_IN_CHAIN',
@@ -64,42 +64,24 @@ class AttemptFailure extends Error {
   }
 }
 
-function send(url: URL, body: string, headers: Record<string, string>, options: TransportOptions, signal: AbortSignal): Promise<WebhookResponse> {
-  const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
-  return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      {
-        method: 'POST',
-        headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
-        signal,
-        ...(options.ca === undefined ? {} : { ca: options.ca }),
-      },
-      (res: IncomingMessage) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > MAX_RESPONSE_BYTES) {
-            res.destroy(Object.assign(new Error('response too large'), { code: 'ROTOR_RESPONSE_TOO_LARGE' }));
-            return;
-          }
-          chunks.push(chunk);
-        });
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            body: Buffer.concat(chunks).toString('utf8'),
-            ...(res.headers['content-type'] === undefined ? {} : { contentType: res.headers['content-type'] }),
-            ...(res.headers['retry-after'] === undefined ? {} : { retryAfter: res.headers['retry-after'] }),
-          }),
-        );
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
+async function send(url: URL, body: string, headers: Record<string, string>, options: TransportOptions, signal: AbortSignal): Promise<WebhookResponse> {
+  const answer = await requestWithLimit(url, {
+    method: 'POST',
+    headers,
+    body,
+    signal,
+    ...(options.ca === undefined ? {} : { ca: options.ca }),
+    maxBytes: MAX_RESPONSE_BYTES,
+    tooLargeCode: RESPONSE_TOO_LARGE,
   });
+  const contentType = answer.headers['content-type'];
+  const retryAfter = answer.headers['retry-after'];
+  return {
+    status: answer.status,
+    body: answer.body,
+    ...(contentType === undefined ? {} : { contentType }),
+    ...(retryAfter === undefined ? {} : { retryAfter }),
+  };
 }
 
 function classifyStatus(step: string, response: WebhookResponse, nowMs: number): AttemptFailure | undefined {
@@ -126,7 +108,7 @@ function classifyError(step: string, error: unknown, callerAborted: boolean, tim
   if (callerAborted) {
     return new AttemptFailure(false, new RotatorError(RotatorErrorCode.ProviderUnavailable, `The webhook call for ${step} was cancelled`));
   }
-  if (code === 'ROTOR_RESPONSE_TOO_LARGE') {
+  if (code === RESPONSE_TOO_LARGE) {
     return new AttemptFailure(false, new RotatorError(RotatorErrorCode.ProviderRejected, `The webhook's answer to ${step} exceeded ${MAX_RESPONSE_BYTES} bytes`));
   }
   if (code !== undefined && TLS_CONFIGURATION_CODES.has(code)) {

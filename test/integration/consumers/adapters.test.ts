@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { SecretClient } from '@azure/keyvault-secrets';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAzureManagementEmulator, type AzureManagementEmulator } from '../../../emulators/azure-management/index.js';
@@ -229,6 +231,25 @@ describe('consumer adapters against the stand-ins, over HTTP', () => {
 
       expect(failure).toMatchObject({ code: ConsumerErrorCode.NotConfigured, message: expect.stringContaining('ROTOR_CONSUMER_SIGNING_KEY is not set') });
       expect(https.consumer('unsigned').nudges + https.consumer('unsigned').refused).toBe(0);
+    });
+
+    it('refuses an adoption answer larger than 16 KiB, with its own code and without quoting it', async () => {
+      // Prepare: a consumer that answers GET with 20 KiB
+      const big = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(`{"secret":"orders-db","version":"${'a'.repeat(20 * 1024)}"}`));
+      await new Promise<void>((resolve) => big.listen(0, '127.0.0.1', resolve));
+      const consumer = entryOf(`http://127.0.0.1:${(big.address() as AddressInfo).port}/rotor`);
+
+      try {
+        // Act
+        const failure = await failureOf(gateway.readAdoption(consumer, await promote('orders-db')));
+
+        // Assess
+        expect(failure).toMatchObject({ code: ConsumerErrorCode.Rejected, message: expect.stringContaining('exceeded 16384 bytes') });
+        expect(failure.message).not.toContain('aaaa');
+      } finally {
+        big.closeAllConnections();
+        await new Promise<void>((resolve) => big.close(() => resolve()));
+      }
     });
 
     it('answers Unavailable for a consumer that is not listening', async () => {

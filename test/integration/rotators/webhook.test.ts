@@ -404,6 +404,7 @@ describe('webhook rotator, failures', () => {
 
     // Assess
     expect(codeOf(error)).toEqual({ code: 'ProviderRejected', transient: false });
+    expect((error as Error).message).toContain('exceeded 65536 bytes');
   });
 
   it('never logs or throws a credential over a whole rotation', async () => {

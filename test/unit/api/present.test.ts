@@ -32,6 +32,18 @@ describe('API mappers', () => {
     expect(JSON.stringify(view)).not.toContain('k3y');
   });
 
+  it('show each declared consumer of the rotation: entry, state, versions and Rotor\'s report, nothing else', () => {
+    // Prepare
+    const consumer = { entry: 'https://app.example/rotor', kind: 'https', state: 'adopted', nudgedAt: '2026-12-04T12:00:30.000Z', nudge: 'CloudEvent accepted (202)', version: 'v2', report: 'uses version v2', adoptedAt: '2026-12-04T12:00:31.000Z' } as const;
+    const withConsumers = { ...rotation, adoption: { timeoutMs: 60_000, deadline: '2026-12-04T12:01:30.000Z', consumers: [{ ...consumer, futureField: 'x' }] } } as unknown as Rotation;
+
+    // Act
+    const view = presentRotation(withConsumers, links) as Record<string, unknown>;
+
+    // Assess
+    expect(view.adoption).toEqual({ timeoutMs: 60_000, deadline: '2026-12-04T12:01:30.000Z', consumers: [consumer] });
+  });
+
   it('leave out a field the record gains later until a mapper lists it', () => {
     // Prepare: a record with fields no mapper knows (a future addition, at every level)
     const grown = {
