@@ -10,8 +10,6 @@ import { startServiceBusTriggers, type ServiceBusHostSettings, type ServiceBusTr
 import { startTimerTriggers } from './host/timers.js';
 import type { FunctionRegistration } from './registrations.js';
 
-export { toCamelCaseValue } from './host/service-bus.js';
-
 /**
  * Hosts Rotor's function registrations outside the Functions runtime, with the
  * runtime's semantics, for `npm start` and the end-to-end tests:
