@@ -108,6 +108,7 @@ export function composeRotor(options: ComposeOptions = {}): Rotor {
       return makeClient(vaultUrl);
     },
     logger,
+    ...(options.clock === undefined ? {} : { now: () => options.clock!.now().getTime() }),
     ...(options.keyVaultBackoffMs === undefined ? {} : { backoffMs: options.keyVaultBackoffMs }),
   });
 
@@ -167,6 +168,7 @@ export function entryServicesOf(rotor: Omit<Rotor, 'entry'>): EntryServices {
   return {
     allowedVaults: rotor.settings.allowedVaults,
     expiryHorizonMs: rotor.settings.expiryHorizonMs,
+    stallAfterMs: rotor.settings.stallAfterMs,
     startRotation: rotor.engine.startRotation,
     resumeRotation: (rotationId) => rotor.engine.resumeRotation(rotationId),
     failRotation: (message, reason) => rotor.engine.failRotation(message, reason),

@@ -24,6 +24,8 @@ export interface EntryServices {
   /** Sweep horizon: secrets expiring within it are due. */
   readonly expiryHorizonMs: number;
   readonly startRotation: StartRotation;
+  /** A running rotation whose current message is this overdue has lost it; the sweep sends it again (default 10 minutes). */
+  readonly stallAfterMs?: number;
   /** Sends a stuck rotation's current step again; the engine ends it if its deadline has passed. */
   readonly resumeRotation: RotationEngine['resumeRotation'];
   /** Ends the rotation a dead-lettered step belonged to, as a permanent failure of that step (see `advance`). */
