@@ -163,25 +163,52 @@ export function composeRotor(options: ComposeOptions = {}): Rotor {
   return { ...composed, entry: entryServicesOf(composed) };
 }
 
-/** The entry services over a composed Rotor: the engine's entry calls, its ports, and the policy reading with its rotators. */
+/** The entry services over a composed Rotor. */
 export function entryServicesOf(rotor: Omit<Rotor, 'entry'>): EntryServices {
+  const { settings } = rotor;
+  return entryServicesOver({
+    ...rotor,
+    allowedVaults: settings.allowedVaults,
+    expiryHorizonMs: settings.expiryHorizonMs,
+    ...(settings.stallAfterMs === undefined ? {} : { stallAfterMs: settings.stallAfterMs }),
+    clock: systemClock,
+  });
+}
+
+/** What the entry services are made of: an engine's entry calls, its ports, its rotators and the vault settings. */
+export interface EntryParts {
+  readonly engine: Pick<RotationEngine, 'startRotation' | 'resumeRotation' | 'failRotation' | 'cancelRotation'>;
+  readonly secretStore: SecretStore;
+  readonly ledger: RotationLedger;
+  readonly batches?: BatchStore;
+  readonly rotators: RotatorRegistry;
+  readonly allowedVaults: readonly string[];
+  readonly expiryHorizonMs: number;
+  readonly stallAfterMs?: number;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+/** The entry services over an engine's parts (a composed Rotor, or a test's engine on emulators): the policy is read with its rotators, the horizon as minimum validity. */
+export function entryServicesOver(parts: EntryParts): EntryServices {
+  const { engine } = parts;
   return {
-    allowedVaults: rotor.settings.allowedVaults,
-    expiryHorizonMs: rotor.settings.expiryHorizonMs,
-    stallAfterMs: rotor.settings.stallAfterMs,
-    startRotation: rotor.engine.startRotation,
-    resumeRotation: (rotationId) => rotor.engine.resumeRotation(rotationId),
-    failRotation: (message, reason) => rotor.engine.failRotation(message, reason),
-    cancelRotation: (rotationId, options) => rotor.engine.cancelRotation(rotationId, options),
-    secrets: rotor.secretStore,
-    ledger: rotor.ledger,
-    batches: rotor.batches,
+    allowedVaults: parts.allowedVaults,
+    expiryHorizonMs: parts.expiryHorizonMs,
+    ...(parts.stallAfterMs === undefined ? {} : { stallAfterMs: parts.stallAfterMs }),
+    startRotation: engine.startRotation,
+    resumeRotation: (rotationId) => engine.resumeRotation(rotationId),
+    failRotation: (message, reason) => engine.failRotation(message, reason),
+    cancelRotation: (rotationId, options) => engine.cancelRotation(rotationId, options),
+    secrets: parts.secretStore,
+    ledger: parts.ledger,
+    ...(parts.batches === undefined ? {} : { batches: parts.batches }),
     readPolicy: (tags) => {
-      const reading = readPolicy(tags, { rotators: rotor.rotators, minValidityMs: rotor.settings.expiryHorizonMs });
+      const reading = readPolicy(tags, { rotators: parts.rotators, minValidityMs: parts.expiryHorizonMs });
       return reading.kind === 'valid' ? { kind: 'valid', policy: reading.policy } : reading;
     },
-    clock: systemClock,
-    log: rotor.logger,
+    clock: parts.clock,
+    log: parts.logger,
   };
 }
 
