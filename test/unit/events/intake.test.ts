@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { receiveKeyVaultEvent } from '../../../src/events/intake.js';
 import { splitDelivery } from '../../../src/events/keyvault-events.js';
 import { fixture } from '../../helpers/fixtures.js';
-import { createFakeWaysIn, secretInfo } from '../../helpers/ways-in-fakes.js';
+import { createFakeWaysIn, secretInfo } from '../../helpers/fakes/entry.js';
 
 const managed = { 'rotor-rotator': 'random' };
 
@@ -52,7 +52,7 @@ describe('receiveKeyVaultEvent', () => {
     expect(first.outcome).toBe('started');
     expect(again).toMatchObject({ outcome: 'duplicate', rotationId: first.outcome === 'started' ? first.rotationId : '' });
     expect(other.outcome).toBe('duplicate');
-    expect(ledger.rotations.size).toBe(1);
+    expect(ledger.rotations().length).toBe(1);
   });
 
   it('answers a repeated delivery of a (secret, version) it started from memory, without asking the engine again', async () => {

@@ -3,7 +3,7 @@ import { deadLetterReasonOf, handleDeadLetteredStep } from '../../../src/recover
 import { stepSessionId } from '../../../src/queue/step-message.js';
 import { Strategy } from '../../../src/rotation/model.js';
 import { createFakeProvider, createFakeWorld, FAKE_VAULT, type FakeWorld } from '../../helpers/fakes/index.js';
-import { createFakeWaysIn, waysInOverWorld } from '../../helpers/ways-in-fakes.js';
+import { createFakeWaysIn, waysInOverWorld } from '../../helpers/fakes/entry.js';
 
 const DAY = 86_400_000;
 const secret = { vaultUrl: FAKE_VAULT, name: 'orders-api-key' };
