@@ -21,6 +21,7 @@ import { createConsumerGatewayFromOptions } from '../consumers/gateway.js';
 import { createBlobConsumerRegistry, type ConsumerRegistry } from '../consumers/registry.js';
 import { builtInRotators } from './rotators.js';
 import { createAzureCredential } from '../identity/credential.js';
+import { createServiceBusStartQueue, type StartQueue } from '../events/start-message.js';
 import { createStepRedelivery, type RedeliveryPolicy, type StepRedelivery } from '../queue/step-redelivery.js';
 
 /** Everything the functions need, built once per process. */
@@ -32,6 +33,8 @@ export interface Rotor {
   readonly stepQueue: StepQueue;
   /** Sends a step again later when the infrastructure under it failed (functions/rotationSteps.ts); absent in compositions of fakes. */
   readonly stepRedelivery?: StepRedelivery;
+  /** Events the intake admitted, waiting on the step queue for their rotation to start (enqueue first). */
+  readonly startQueue?: StartQueue;
   readonly ledger: RotationLedger;
   /** Incident batch records, beside the rotations in the ledger's container. */
   readonly batches: BatchStore;
@@ -106,6 +109,7 @@ export function composeRotor(options: ComposeOptions = {}): Rotor {
   const serviceBus = options.serviceBusClient ?? serviceBusClientFor(settings.serviceBus, lazyCredential);
   const stepQueue = createServiceBusStepQueue({ sender: serviceBus.createSender(settings.stepQueue), ...(options.clock === undefined ? {} : { clock: options.clock }) });
   const stepRedelivery = createStepRedelivery(serviceBus.createSender(settings.stepQueue), options.redeliveryPolicy);
+  const startQueue = createServiceBusStartQueue(serviceBus.createSender(settings.stepQueue));
 
   const blobService = options.blobServiceClient ?? blobServiceClientFor(settings.ledgerStorage, lazyCredential);
   const ledger = createBlobLedger({ container: blobService.getContainerClient(settings.ledgerContainer), ...(options.clock === undefined ? {} : { clock: options.clock }) });
@@ -139,6 +143,7 @@ export function composeRotor(options: ComposeOptions = {}): Rotor {
     secretStore,
     stepQueue,
     stepRedelivery,
+    startQueue,
     ledger,
     batches,
     notifier,

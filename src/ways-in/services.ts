@@ -1,5 +1,6 @@
 import { getRotor, type Rotor } from '../app/compose.js';
 import type { BatchStore } from '../batch/store.js';
+import type { EventStart } from '../events/start-message.js';
 import type { Logger } from '../observability/logger.js';
 import type { RotationEngine } from '../rotation/engine.js';
 import { readPolicy, type PolicyReading as EnginePolicyReading } from '../rotation/policy.js';
@@ -24,6 +25,8 @@ export interface WaysInServices {
   /** Sweep horizon: secrets expiring within it are due. */
   readonly expiryHorizonMs: number;
   readonly startRotation: StartRotation;
+  /** Enqueue first: the intake sends an admitted event to the step queue and answers (absent: it starts the rotation itself). */
+  readonly enqueueStart?: (start: EventStart) => Promise<void>;
   /** Sends a stuck rotation's current step again; the engine ends it if its deadline has passed. */
   readonly resumeRotation: RotationEngine['resumeRotation'];
   /** Ends the rotation a dead-lettered step belonged to, as a permanent failure of that step (see `advance`). */
@@ -45,6 +48,7 @@ export function waysInFromRotor(rotor: Rotor): WaysInServices {
     allowedVaults: rotor.settings.allowedVaults,
     expiryHorizonMs: rotor.settings.expiryHorizonMs,
     startRotation: rotor.engine.startRotation,
+    ...(rotor.startQueue === undefined ? {} : { enqueueStart: (start: EventStart) => rotor.startQueue!.enqueue(start) }),
     resumeRotation: (rotationId) => rotor.engine.resumeRotation(rotationId),
     failRotation: (message, reason) => rotor.engine.failRotation(message, reason),
     cancelRotation: (rotationId, options) => rotor.engine.cancelRotation(rotationId, options),
