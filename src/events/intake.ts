@@ -175,8 +175,15 @@ async function classify(input: unknown, deps: IntakeDependencies): Promise<Intak
   }
 
   if (deps.enqueueStart !== undefined) {
-    await deps.enqueueStart({ secret: event.secret, version: event.version, eventType: event.eventType, eventId: event.eventId });
+    // Remembered before the send, so that repeats in the same batch send nothing; forgotten if the send fails
+    // (the throw makes the host answer 500, and Event Grid delivers the whole batch again).
     remember(recent, key, undefined);
+    try {
+      await deps.enqueueStart({ secret: event.secret, version: event.version, eventType: event.eventType, eventId: event.eventId });
+    } catch (error) {
+      recent.delete(key);
+      throw error;
+    }
     return { outcome: 'queued', secret: event.secret, version: event.version, repeat: false };
   }
   const result = await startFromEvent(event, deps.startRotation);
