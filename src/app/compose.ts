@@ -102,6 +102,7 @@ export function composeRotor(options: ComposeOptions = {}): Rotor {
       return makeClient(vaultUrl);
     },
     logger,
+    ...(options.clock === undefined ? {} : { now: () => options.clock!.now().getTime() }),
     ...(options.keyVaultBackoffMs === undefined ? {} : { backoffMs: options.keyVaultBackoffMs }),
   });
 

@@ -65,6 +65,11 @@ export const settingCatalogue = {
     where: 'either',
     description: 'Comma-separated application (client) ids whose app registration credentials the expiry radar watches, besides those named by `entra-app-secret` policies. Default none.',
   },
+  ROTOR_STALL_AFTER: {
+    where: 'either',
+    description:
+      'ISO-8601 duration: a running rotation whose next step message is this overdue has lost it (a crash between the record and the send), and the sweep sends it again. Keep it above the step queue’s lock duration. Default `PT10M`.',
+  },
   ROTOR_MAX_STEP_ATTEMPTS: {
     where: 'either',
     description: 'Attempts of one step on transient errors before the rotation ends. Default 8.',
@@ -146,6 +151,7 @@ const environmentSchema = z.object({
     .transform((v) => v.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== ''))
     .refine((list) => list.every((id) => guid.test(id)), 'must be application (client) ids, GUIDs, comma-separated')
     .transform((list) => [...new Set(list)]),
+  ROTOR_STALL_AFTER: isoDuration('PT10M').refine((ms) => ms > 0, 'must be longer than zero'),
   ROTOR_MAX_STEP_ATTEMPTS: z.coerce
     .number({ error: 'must be a whole number' })
     .int('must be a whole number')
@@ -177,6 +183,8 @@ export interface RotorSettings {
   readonly expiryWarningsMs: readonly number[];
   /** Application (client) ids the expiry radar watches besides those of `entra-app-secret` policies; lower case. */
   readonly watchApplications: readonly string[];
+  /** A running rotation whose current message is this overdue is resumed by the sweep. */
+  readonly stallAfterMs: number;
   readonly maxStepAttempts: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   readonly managedIdentityClientId?: string;
@@ -250,6 +258,7 @@ export function loadSettings(env: Readonly<Record<string, string | undefined>> =
     expiryHorizonMs: e.ROTOR_EXPIRY_HORIZON,
     expiryWarningsMs: e.ROTOR_EXPIRY_WARNINGS,
     watchApplications: e.ROTOR_WATCH_APPLICATIONS,
+    stallAfterMs: e.ROTOR_STALL_AFTER,
     maxStepAttempts: e.ROTOR_MAX_STEP_ATTEMPTS,
     logLevel: e.ROTOR_LOG_LEVEL,
     ...(e.AZURE_CLIENT_ID === undefined ? {} : { managedIdentityClientId: e.AZURE_CLIENT_ID }),

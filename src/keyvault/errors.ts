@@ -30,13 +30,25 @@ export class SecretStoreError extends Error {
   readonly code: SecretStoreErrorCode;
   readonly transient: boolean;
   readonly statusCode?: number;
+  /**
+   * `Throttled` only: the earliest time the call may be tried again (Key Vault's
+   * Retry-After, the store's backoff, or the pacing budget's next slot). A step
+   * is scheduled for then instead of waiting inside its handler.
+   */
+  readonly notBefore?: Date;
 
-  constructor(code: SecretStoreErrorCode, message: string, options?: ErrorOptions & { statusCode?: number }) {
+  constructor(code: SecretStoreErrorCode, message: string, options?: ErrorOptions & { statusCode?: number; notBefore?: Date }) {
     super(message, options);
     this.code = code;
     this.transient = transientCodes.has(code);
     if (options?.statusCode !== undefined) this.statusCode = options.statusCode;
+    if (options?.notBefore !== undefined) this.notBefore = options.notBefore;
   }
+}
+
+/** A call refused for the vault's budget (429, or Rotor's own pacing), with when to come back. */
+export function throttledError(message: string, notBefore: Date, options?: ErrorOptions & { statusCode?: number }): SecretStoreError {
+  return new SecretStoreError(SecretStoreErrorCode.Throttled, message, { ...options, notBefore });
 }
 
 export function isSecretStoreError(error: unknown, code?: SecretStoreErrorCode): error is SecretStoreError {

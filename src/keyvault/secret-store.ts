@@ -9,20 +9,31 @@ import { formatSecretRef, type SecretRef } from './secret-ref.js';
 import { describeRestFailure, readRestError, RestFailureKind } from '../azure/rest-error.js';
 
 /**
- * Key Vault's documented backoff for throttling: 1, 2, 4, 8, 16 seconds. The
- * SDK retries 429 only when a Retry-After header is present (Key Vault usually
- * sends none), so the store backs off itself; build the `SecretClient` with
+ * Key Vault's documented backoff: 1, 2, 4, 8, 16 seconds. The SDK retries 429
+ * only when a Retry-After header is present (Key Vault usually sends none), so
+ * the store decides itself; build the `SecretClient` with
  * `retryOptions: { maxRetries: 0 }` so the two do not multiply.
+ *
+ * A 429 is never slept out here: the call fails at once with a `Throttled`
+ * error whose `notBefore` is the Retry-After, else the next delay of this
+ * ladder for the vault (429s less than a window apart climb it, a quiet
+ * window resets it). The engine schedules the step for then. 5xx and
+ * connection errors are retried here, after these delays.
  */
 export const keyVaultBackoffMs: readonly number[] = [1_000, 2_000, 4_000, 8_000, 16_000];
+
+/** A 429 this long after the vault's previous one starts the ladder again (Key Vault's window is 10 s). */
+const THROTTLE_STREAK_MS = 20_000;
 
 export interface KeyVaultSecretStoreOptions {
   /** The client for a vault origin; called once per vault, the result is kept. */
   readonly clientFor: (vaultUrl: string) => SecretClient;
-  /** Delays before each retry; its length is the number of retries. Tests pass milliseconds. */
+  /** Delays before each retry (and the 429 ladder); its length is the number of retries. Tests pass milliseconds. */
   readonly backoffMs?: readonly number[];
   /** Jitter in [0, 1): each delay is scaled by 0.75-1.25. */
   readonly random?: () => number;
+  /** Milliseconds since the epoch, for a throttled call's `notBefore`. */
+  readonly now?: () => number;
   readonly logger?: Logger;
 }
 
@@ -43,15 +54,19 @@ export function hasSecretPages(store: SecretStore): store is SecretStore & Secre
  * `SecretStoreError` whose message names the operation and the secret, never
  * the value or the server's text.
  *
- * Retries: reads, updates and listings retry on 429 and 5xx/connection errors;
- * `set` retries on 429 only, because a 5xx or reset after the request was sent
- * may have created a version, and a blind retry would create a second one —
- * the engine's step retry finds its own version by tag instead.
+ * Retries: reads and updates retry on 5xx/connection errors; `set` does not,
+ * because a 5xx or reset after the request was sent may have created a
+ * version, and a blind retry would create a second one — the engine's step
+ * retry finds its own version by tag instead. A 429 is not retried here: it
+ * fails at once, `Throttled` with `notBefore` (see `keyVaultBackoffMs`).
+ * Listings (the sweep, the API; never a step) still back off and go on,
+ * 429 included, so a long listing is not restarted from the top.
  */
 export function createKeyVaultSecretStore(options: KeyVaultSecretStoreOptions): SecretStore & SecretPages {
   const clients = new Map<string, SecretClient>();
   const backoff = options.backoffMs ?? keyVaultBackoffMs;
   const random = options.random ?? Math.random;
+  const now = options.now ?? Date.now;
   /** Per vault origin: whether the client tells a page's next token. */
   const pagesByToken = new Map<string, boolean>();
 
@@ -66,13 +81,32 @@ export function createKeyVaultSecretStore(options: KeyVaultSecretStoreOptions): 
     return found;
   }
 
+  /** Per vault origin: the last 429 and how far up the ladder it was. */
+  const streaks = new Map<string, { at: number; rung: number }>();
+
+  /** When a throttled call may come back: Retry-After, else the vault's next rung of the ladder. */
+  function throttledUntil(ref: SecretRef, error: unknown): Date {
+    const origin = new URL(ref.vaultUrl).origin;
+    const at = now();
+    const last = streaks.get(origin);
+    const rung = last !== undefined && at - last.at < THROTTLE_STREAK_MS ? Math.min(last.rung + 1, Math.max(0, backoff.length - 1)) : 0;
+    streaks.set(origin, { at, rung });
+    const base = backoff[rung] ?? 0;
+    return new Date(at + Math.max(base * (0.75 + random() / 2), retryAfterMs(error) ?? 0));
+  }
+
   async function call<T>(operation: Operation, ref: SecretRef, version: string | undefined, action: () => Promise<T>): Promise<T> {
     for (let retry = 0; ; retry += 1) {
       try {
         return await action();
       } catch (error) {
         const translated = translate(error, operation, ref, version);
-        const retryable = translated.code === SecretStoreErrorCode.Throttled || (translated.transient && operation !== 'set');
+        if (translated.code === SecretStoreErrorCode.Throttled) {
+          const notBefore = throttledUntil(ref, error);
+          options.logger?.debug('key vault throttled the call', { operation, secretRef: formatSecretRef(ref), notBefore: notBefore.toISOString() });
+          throw new SecretStoreError(translated.code, translated.message, { cause: error, notBefore, ...(translated.statusCode === undefined ? {} : { statusCode: translated.statusCode }) });
+        }
+        const retryable = translated.transient && operation !== 'set';
         const base = backoff[retry];
         if (!retryable || base === undefined) throw translated;
         const delay = Math.max(base * (0.75 + random() / 2), retryAfterMs(error) ?? 0);

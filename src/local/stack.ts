@@ -45,6 +45,8 @@ export interface LocalStackOptions {
   readonly timers?: 'schedule' | 'manual';
   /** Default every minute locally, so a missed event is picked up while you watch. */
   readonly sweepSchedule?: string;
+  /** `ROTOR_STALL_AFTER`: default two minutes locally (the step queue's lock is one), so a message lost to a kill is sent again soon. */
+  readonly stallAfter?: string;
   /** Engine timings; locally retries back off in fractions of a second instead of seconds. */
   readonly engineSettings?: Partial<EngineSettings>;
   /** Event Grid retry waits are multiplied by this (1 = as the service). */
@@ -139,6 +141,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ROTOR_NOTIFY_TOPIC_KEY: emulators.eventGrid.topicKey,
       ROTOR_SWEEP_SCHEDULE: options.sweepSchedule ?? '0 * * * * *',
       ROTOR_EXPIRY_HORIZON: 'P30D',
+      ROTOR_STALL_AFTER: options.stallAfter ?? 'PT2M',
       ROTOR_LOG_LEVEL: 'info',
       // Signs nudges to https consumers (docs/operations.md, "Consumers"); a local-only key.
       ROTOR_CONSUMER_SIGNING_KEY: 'local-consumer-signing-key-0123456789',

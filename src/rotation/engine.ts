@@ -1,3 +1,4 @@
+import { isSecretStoreError, SecretStoreErrorCode } from '../keyvault/errors.js';
 import { formatSecretRef } from '../keyvault/secret-ref.js';
 import type { Logger } from '../observability/logger.js';
 import type { RotatorRegistry } from './rotator.js';
@@ -164,7 +165,12 @@ export function createRotationEngine(deps: RotationEngineDeps): RotationEngine {
     } catch (error) {
       if (!isStepError(error)) throw error;
       const failure = toRotationError(error);
-      result = { outcome: { kind: 'failed', code: failure.code, message: failure.message, ...(failure.retryAfterMs === undefined ? {} : { retryAfterMs: failure.retryAfterMs }) } };
+      const throttledUntil = isSecretStoreError(error, SecretStoreErrorCode.Throttled) ? error.notBefore : undefined;
+      result =
+        throttledUntil === undefined
+          ? { outcome: { kind: 'failed', code: failure.code, message: failure.message, ...(failure.retryAfterMs === undefined ? {} : { retryAfterMs: failure.retryAfterMs }) } }
+          : // Key Vault's budget: the step is scheduled for when the vault takes calls again, never slept out here.
+            { outcome: { kind: 'throttled', reason: failure.message, retryAfterMs: Math.max(0, throttledUntil.getTime() - clock.now().getTime()) } };
     }
     return { versioned, event: { kind: 'step-finished', startedAt: startedAt.toISOString(), ...result } };
   }

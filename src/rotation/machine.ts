@@ -247,6 +247,7 @@ function settle(
     undoCount: rotation.undo.length + (succeeded && result.undo !== undefined ? 1 : 0),
     plan: planOf(patched.policy, rules, patched.adoption),
     waits: rotation.steps.filter((r) => r.step === rotation.step && r.outcome === 'waiting').length,
+    throttles: rotation.steps.filter((r) => r.step === rotation.step && r.outcome === 'throttled').length,
     outcome,
     maxAttempts: rules.maxStepAttempts,
     backoff: rules.backoff,
@@ -281,6 +282,10 @@ function stepRecord(rotation: Rotation, outcome: StepOutcome, t: Transition, sta
     case 'waiting':
       return t.kind === 'retry'
         ? { ...base, outcome: 'waiting', detail: outcome.reason }
+        : { ...base, outcome: 'failed', error: { code: RotationErrorCode.DeadlineExceeded, message: outcome.reason } };
+    case 'throttled':
+      return t.kind === 'retry'
+        ? { ...base, outcome: 'throttled', error: { code: RotationErrorCode.VaultThrottled, message: outcome.reason } }
         : { ...base, outcome: 'failed', error: { code: RotationErrorCode.DeadlineExceeded, message: outcome.reason } };
     case 'failed':
       return { ...base, outcome: t.kind === 'retry' ? 'retrying' : 'failed', error: { code: outcome.code, message: outcome.message } };

@@ -74,8 +74,11 @@ export interface StepRecord {
   readonly attempt: number;
   readonly startedAt: string;
   readonly endedAt: string;
-  /** `waiting`: verify polled the consumers and some have not adopted yet (does not count as a failed attempt). */
-  readonly outcome: 'succeeded' | 'retrying' | 'waiting' | 'failed';
+  /**
+   * `waiting`: verify polled the consumers and some have not adopted yet; `throttled`: Key Vault's
+   * budget (a 429 or Rotor's pacing) put the step off. Neither counts as a failed attempt.
+   */
+  readonly outcome: 'succeeded' | 'retrying' | 'waiting' | 'throttled' | 'failed';
   /** Short, value-free description (`new version 3f2a…`, `probe https://app/health 503`). */
   readonly detail?: string;
   readonly error?: { readonly code: string; readonly message: string };

@@ -78,7 +78,7 @@ export const rotationSchema = z.object({
       attempt: z.number().int(),
       startedAt: z.string(),
       endedAt: z.string(),
-      outcome: z.enum(['succeeded', 'retrying', 'waiting', 'failed']),
+      outcome: z.enum(['succeeded', 'retrying', 'waiting', 'throttled', 'failed']),
       detail: z.string().optional(),
       error: z.object({ code: z.string(), message: z.string() }).optional(),
     }),

@@ -126,6 +126,8 @@ export function createStartRotation(deps: StartDeps): StartRotation {
 
     const lock = await takeLock(secret, id);
     if (!lock.acquired) return { outcome: 'busy', activeRotationId: lock.heldBy };
+    // Created once the lock is ours: the rotation it follows may have ended while this start waited for it (I2).
+    const createdAt = clock.now().toISOString();
     const rotation: Rotation = {
       id,
       secret,
@@ -136,8 +138,8 @@ export function createStartRotation(deps: StartDeps): StartRotation {
       step: StepName.Begin,
       attempt: 1,
       dryRun: false,
-      createdAt: now.toISOString(),
-      updatedAt: now.toISOString(),
+      createdAt,
+      updatedAt: createdAt,
       deadline: deadlineFor(beginAt.getTime(), reading.policy, deps.rules),
       ...(deferred ? { notBefore: beginAt.toISOString() } : {}),
       versions: {},
@@ -155,7 +157,7 @@ export function createStartRotation(deps: StartDeps): StartRotation {
     await sendBegin(rotation);
     try {
       await ledger.appendAudit({
-        at: now.toISOString(),
+        at: createdAt,
         rotationId: id,
         secret,
         event: 'rotation.created',

@@ -22,6 +22,12 @@ export type StepOutcome =
    * deadline). Bounded by that deadline, not by the step's attempts.
    */
   | { readonly kind: 'waiting'; readonly reason: string; readonly maxDelayMs: number }
+  /**
+   * Key Vault refused a call for its budget (a 429, or Rotor's own pacing):
+   * the same step again after `retryAfterMs` (the store's `notBefore`), which
+   * does not count against the attempts; bounded by the rotation's deadline.
+   */
+  | { readonly kind: 'throttled'; readonly reason: string; readonly retryAfterMs: number }
   /** `retryAfterMs`: the provider said when to come back (429 Retry-After); a retry waits at least that long. */
   | { readonly kind: 'failed'; readonly code: RotationErrorCode; readonly message: string; readonly retryAfterMs?: number };
 
@@ -53,6 +59,8 @@ export interface TransitionInput {
   readonly undoCount: number;
   /** `waiting` outcomes of this step so far: they are polls, not failed attempts. */
   readonly waits?: number;
+  /** `throttled` outcomes of this step so far: the vault's budget, not failed attempts. */
+  readonly throttles?: number;
   readonly plan: StepPlan;
   readonly outcome: StepOutcome;
   readonly maxAttempts: number;
@@ -135,6 +143,11 @@ export function transition(input: TransitionInput): Transition {
       if (delayMs < input.remainingMs) return { kind: 'retry', step: input.step, attempt: input.attempt + 1, delayMs, reason: outcome.reason };
       return giveUp(input, RotationErrorCode.DeadlineExceeded, `${input.step} could not wait any longer before the deadline: ${outcome.reason}`);
     }
+    case 'throttled': {
+      const delayMs = Math.max(0, Math.ceil(outcome.retryAfterMs));
+      if (delayMs < input.remainingMs) return { kind: 'retry', step: input.step, attempt: input.attempt + 1, delayMs, reason: `${RotationErrorCode.VaultThrottled}: ${outcome.reason}` };
+      return giveUp(input, RotationErrorCode.DeadlineExceeded, `${input.step} was throttled by Key Vault until after the deadline: ${outcome.reason}`);
+    }
     case 'failed':
       return retryOrGiveUp(input, outcome.code, outcome.message, isTransientCode(outcome.code), outcome.retryAfterMs);
   }
@@ -145,8 +158,8 @@ export const MAX_ADOPTION_POLL_MS = 30_000;
 
 function retryOrGiveUp(input: TransitionInput, code: RotationErrorCode, message: string, retryable: boolean, retryAfterMs = 0): Transition {
   if (retryable) {
-    // Polls for adoption are not failed attempts: only real tries count against the bound.
-    const tries = input.attempt - (input.waits ?? 0);
+    // Polls for adoption and throttled tries are not failed attempts: only real tries count against the bound.
+    const tries = input.attempt - (input.waits ?? 0) - (input.throttles ?? 0);
     const delayMs = Math.max(backoffDelay(tries, input.backoff, input.jitter), retryAfterMs);
     if (tries < input.maxAttempts && delayMs < input.remainingMs) {
       return { kind: 'retry', step: input.step, attempt: input.attempt + 1, delayMs, reason: `${code}: ${message}` };

@@ -1,5 +1,5 @@
 import { formatSecretRef } from '../keyvault/secret-ref.js';
-import { isTerminal, TriggerKind } from '../rotation/model.js';
+import { isTerminal, TriggerKind, type Rotation } from '../rotation/model.js';
 import type { SecretVersionInfo } from '../rotation/ports.js';
 import type { PolicyReading, WaysInServices } from '../ways-in/services.js';
 import { currentVersionOf } from './current-version.js';
@@ -91,17 +91,43 @@ export async function runSweep(services: WaysInServices): Promise<SweepReport> {
   return report;
 }
 
+/** How long a rotation's current message may be overdue before the sweep sends it again (`ROTOR_STALL_AFTER`). */
+export const DEFAULT_STALL_AFTER_MS = 10 * 60_000;
+
 /**
- * A rotation past its deadline has stalled (a lost message, a dead instance):
- * its current step is sent again, and the engine, seeing the deadline passed,
- * ends it (rollback if it promoted, Failed otherwise) or lets it finish. A
- * rotation already ended whose lock was left behind has the lock released.
+ * Whether the message a running rotation waits for is lost: it was due
+ * (`notBefore`, or at once when the record was last written) more than
+ * `stallAfterMs` ago and the record has not moved since. A crash between the
+ * record and the send (a start's `begin`, a step's next message) leaves
+ * exactly this; a message in flight moves the record within a lock duration.
+ */
+export function isStalled(rotation: Rotation, now: Date, stallAfterMs: number): boolean {
+  if (isTerminal(rotation.status)) return false;
+  const dueMs = Math.max(Date.parse(rotation.updatedAt), rotation.notBefore === undefined ? 0 : Date.parse(rotation.notBefore));
+  return now.getTime() - dueMs > stallAfterMs;
+}
+
+/**
+ * A rotation that has stalled (its message lost: a crash between the record
+ * and the send, a dead instance) or is past its deadline: its current step is
+ * sent again. A copy of a message still on its way is harmless (the engine
+ * runs a step only for its current message). Past the deadline the engine
+ * ends it (rollback if it promoted, Failed otherwise). A rotation already
+ * ended whose lock was left behind has the lock released.
  */
 async function resumeIfStuck(rotationId: string, now: Date, services: WaysInServices): Promise<'resent' | 'ended' | 'not-found' | undefined> {
   const found = await services.ledger.getRotation(rotationId);
-  const stuck = found === undefined || isTerminal(found.value.status) || Date.parse(found.value.deadline) <= now.getTime();
+  const stuck =
+    found === undefined ||
+    isTerminal(found.value.status) ||
+    Date.parse(found.value.deadline) <= now.getTime() ||
+    isStalled(found.value, now, services.stallAfterMs ?? DEFAULT_STALL_AFTER_MS);
   if (!stuck) return undefined;
   const outcome = await services.resumeRotation(rotationId);
-  services.log.warn('sweep resumed a stuck rotation', { rotationId, outcome, ...(found === undefined ? {} : { deadline: found.value.deadline, step: found.value.step }) });
+  services.log.warn('sweep resumed a stuck rotation', {
+    rotationId,
+    outcome,
+    ...(found === undefined ? {} : { deadline: found.value.deadline, step: found.value.step, since: found.value.notBefore ?? found.value.updatedAt }),
+  });
   return outcome;
 }

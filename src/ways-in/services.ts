@@ -27,6 +27,8 @@ export interface WaysInServices {
   readonly startRotation: StartRotation;
   /** Enqueue first: the intake sends an admitted event to the step queue and answers (absent: it starts the rotation itself). */
   readonly enqueueStart?: (start: EventStart) => Promise<void>;
+  /** A running rotation whose current message is this overdue has lost it; the sweep sends it again (default 10 minutes). */
+  readonly stallAfterMs?: number;
   /** Sends a stuck rotation's current step again; the engine ends it if its deadline has passed. */
   readonly resumeRotation: RotationEngine['resumeRotation'];
   /** Ends the rotation a dead-lettered step belonged to, as a permanent failure of that step (see `advance`). */
@@ -47,6 +49,7 @@ export function waysInFromRotor(rotor: Rotor): WaysInServices {
   return {
     allowedVaults: rotor.settings.allowedVaults,
     expiryHorizonMs: rotor.settings.expiryHorizonMs,
+    stallAfterMs: rotor.settings.stallAfterMs,
     startRotation: rotor.engine.startRotation,
     ...(rotor.startQueue === undefined ? {} : { enqueueStart: (start: EventStart) => rotor.startQueue!.enqueue(start) }),
     resumeRotation: (rotationId) => rotor.engine.resumeRotation(rotationId),

@@ -27,6 +27,10 @@ const stack = await startLocalStack({
   // Azure's minimum: a message locked by a killed stack comes back 5 s later, not 60.
   stepQueueLockDurationMs: 5_000,
   sweepSchedule: '*/5 * * * * *',
+  // The suite's last start, for the checks: no sweep that could start a rotation while they read.
+  ...(process.env.ROTOR_CHAOS_TIMERS === 'manual' ? { timers: 'manual' as const } : {}),
+  // Six lock durations: a message lost to a kill (between a record and its send) is sent again by the sweep.
+  stallAfter: 'PT30S',
   keyVaultThrottle: false,
   eventGridRetryTimeScale: 0.01,
 });

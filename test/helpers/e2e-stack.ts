@@ -143,6 +143,7 @@ export async function createE2ERotor(
     clientFor: () => createEmulatorSecretClient(ground.kv, { clientOptions: { retryOptions: { maxRetries: 0 } } }),
     backoffMs: [5, 10, 20, 40, 80],
     logger,
+    ...(options.clock === undefined ? {} : { now: () => options.clock!.now().getTime() }),
   });
   const container = ground.azurite.client().getContainerClient(`ledger-${randomBytes(6).toString('hex')}`);
   const ledger = createBlobLedger({ container, ...(options.clock === undefined ? {} : { clock: options.clock }) });

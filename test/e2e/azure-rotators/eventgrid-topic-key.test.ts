@@ -68,9 +68,9 @@ function sampleTags(topic: string, name: string): Record<string, string> {
   };
 }
 
-async function topicSecret(topic: string): Promise<ManagedSecret> {
+async function topicSecret(topic: string, extraTags: Record<string, string> = {}): Promise<ManagedSecret> {
   const name = uniqueName('eg-key');
-  return writeManagedSecret(azure, name, keysOf(topic).key1, sampleTags(topic, name));
+  return writeManagedSecret(azure, name, keysOf(topic).key1, { ...sampleTags(topic, name), ...extraTags });
 }
 
 describe('eventgrid-topic-key through the engine (Key Vault emulator, ARM stand-in with a long-running regenerateKey, topic endpoint)', () => {
@@ -129,14 +129,15 @@ describe('eventgrid-topic-key through the engine (Key Vault emulator, ARM stand-
   });
 
   it.each([
-    ['completes', false],
-    ['rolls back', true],
-  ])('a rotation that %s ends as a clean run does after a crash at every write (I4)', async (_name, consumerBreaks) => {
+    ['completes', false, false],
+    ['rolls back', true, false],
+    ['completes and revokes the old key after rotor-revoke-after', false, true],
+  ])('a rotation that %s ends as a clean run does after a crash at every write (I4)', async (_name, consumerBreaks, revokes) => {
     // Act
     const report = await replayEveryCrash<{ world: AzureWorld; topic: string; secret: ManagedSecret }, unknown>({
       createWorld: async (crash) => {
         const topic = newTopic();
-        const secret = await topicSecret(topic);
+        const secret = await topicSecret(topic, revokes ? { 'rotor-revoke-after': 'PT1H' } : {});
         if (consumerBreaks) azure.ground.consumer.accept(secret.ref.name, (value) => value === secret.initial);
         return { world: await createAzureWorld(azure, { crash, maxStepAttempts: 2, memoryLedger: true }), topic, secret };
       },
@@ -151,13 +152,20 @@ describe('eventgrid-topic-key through the engine (Key Vault emulator, ARM stand-
           engine: await engineSnapshot(azure, world, secret),
           latestIs: latest === keys.key1 ? 'key1' : latest === keys.key2 ? 'key2' : 'neither',
           key1Untouched: keys.key1 === secret.initial,
+          initialPublishes: await publishes(topic, secret.initial),
         };
       },
     });
 
     // Assess
     expect(report.writes).toBeGreaterThan(10);
-    expect(report.clean).toMatchObject({ engine: { status: consumerBreaks ? 'RolledBack' : 'Completed' }, latestIs: consumerBreaks ? 'key1' : 'key2', key1Untouched: true });
+    expect(report.clean).toMatchObject({
+      engine: { status: consumerBreaks ? 'RolledBack' : 'Completed' },
+      latestIs: consumerBreaks ? 'key1' : 'key2',
+      key1Untouched: !revokes,
+      initialPublishes: !revokes,
+    });
+    if (revokes) expect(report.cleanWrites).toContain('rotator(eventgrid-topic-key).revoke');
     for (const replay of report.cases) {
       expectCrashPropagated(replay);
       expect(replay.snapshot, `crash after write ${replay.crashAfter} (${replay.label})`).toEqual(report.clean);

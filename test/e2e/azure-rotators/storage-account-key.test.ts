@@ -60,9 +60,9 @@ function sampleTags(account: string, name: string): Record<string, string> {
   };
 }
 
-async function sampleSecret(account: string): Promise<ManagedSecret> {
+async function sampleSecret(account: string, extraTags: Record<string, string> = {}): Promise<ManagedSecret> {
   const name = uniqueName('st-key');
-  return writeManagedSecret(azure, name, keysOf(account).key1, sampleTags(account, name));
+  return writeManagedSecret(azure, name, keysOf(account).key1, { ...sampleTags(account, name), ...extraTags });
 }
 
 describe('storage-account-key through the engine (Key Vault emulator, ARM stand-in, Azurite holding the real keys)', () => {
@@ -189,14 +189,15 @@ describe('storage-account-key through the engine (Key Vault emulator, ARM stand-
   });
 
   it.each([
-    ['completes', false],
-    ['rolls back', true],
-  ])('a rotation that %s ends as a clean run does after a crash at every write (I4)', async (_name, consumerBreaks) => {
+    ['completes', false, false],
+    ['rolls back', true, false],
+    ['completes and revokes the old key after rotor-revoke-after', false, true],
+  ])('a rotation that %s ends as a clean run does after a crash at every write (I4)', async (_name, consumerBreaks, revokes) => {
     // Act
     const report = await replayEveryCrash<{ world: AzureWorld; secret: ManagedSecret; account: string }, unknown>({
       createWorld: async (crash) => {
         const account = newAccount();
-        const secret = await sampleSecret(account);
+        const secret = await sampleSecret(account, revokes ? { 'rotor-revoke-after': 'PT1H' } : {});
         if (consumerBreaks) azure.ground.consumer.accept(secret.ref.name, (value) => value === secret.initial);
         return { world: await createAzureWorld(azure, { crash, maxStepAttempts: 2, memoryLedger: true }), secret, account };
       },
@@ -212,14 +213,22 @@ describe('storage-account-key through the engine (Key Vault emulator, ARM stand-
           latestIs: latest === keys.key1 ? 'key1' : latest === keys.key2 ? 'key2' : 'neither',
           key1Untouched: keys.key1 === secret.initial,
           latestAuthenticates: await authenticates(account, latest),
+          initialAuthenticates: await authenticates(account, secret.initial),
         };
       },
     });
 
     // Assess
     expect(report.writes).toBeGreaterThan(10);
-    expect(report.clean).toMatchObject({ engine: { status: consumerBreaks ? 'RolledBack' : 'Completed' }, latestIs: consumerBreaks ? 'key1' : 'key2', key1Untouched: true, latestAuthenticates: true });
+    expect(report.clean).toMatchObject({
+      engine: { status: consumerBreaks ? 'RolledBack' : 'Completed' },
+      latestIs: consumerBreaks ? 'key1' : 'key2',
+      key1Untouched: !revokes,
+      latestAuthenticates: true,
+      initialAuthenticates: !revokes,
+    });
     expect(report.cleanWrites).toContain('rotator(storage-account-key).prepare');
+    if (revokes) expect(report.cleanWrites).toContain('rotator(storage-account-key).revoke');
     for (const replay of report.cases) {
       expectCrashPropagated(replay);
       expect(replay.snapshot, `crash after write ${replay.crashAfter} (${replay.label})`).toEqual(report.clean);

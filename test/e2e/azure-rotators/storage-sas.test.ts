@@ -53,14 +53,21 @@ const siOf = (sasUrl: string): string | null => new URL(sasUrl).searchParams.get
  * A container with a blob, and the secret handing its SAS URL to a client:
  * first a SAS its owner made by hand (no stored policy, one day), tagged for Rotor.
  */
-async function valetSecret(): Promise<{ container: string; secret: ManagedSecret }> {
+async function valetSecret(options: { readonly revokeAfter?: string } = {}): Promise<{ container: string; secret: ManagedSecret }> {
   containers += 1;
   const container = `uploads-${containers}-${Date.now().toString(36)}`;
   await service.getContainerClient(container).create();
   await service.getContainerClient(container).getBlockBlobClient('invoice.pdf').upload('%PDF-1.7', 8);
   const url = `${azure.standIn.blobEndpoint(account)}/${container}`;
+  const expiresOn = new Date(Date.now() + 86_400_000);
+  // With revoke-after, the hand-made SAS is bound to a stored access policy, so revoke has one to remove.
+  if (options.revokeAfter !== undefined) {
+    await service.getContainerClient(container).setAccessPolicy(undefined, [{ id: 'hand-made', accessPolicy: { permissions: 'rl', expiresOn } }]);
+  }
   const handMade = generateBlobSASQueryParameters(
-    { containerName: container, permissions: ContainerSASPermissions.parse('rl'), expiresOn: new Date(Date.now() + 86_400_000) },
+    options.revokeAfter === undefined
+      ? { containerName: container, permissions: ContainerSASPermissions.parse('rl'), expiresOn }
+      : { containerName: container, identifier: 'hand-made' },
     new StorageSharedKeyCredential(account, azure.standIn.admin.storageAccount(account).key1),
   ).toString();
   const name = uniqueName('valet');
@@ -73,6 +80,7 @@ async function valetSecret(): Promise<{ container: string; secret: ManagedSecret
     'rotor-grace': 'PT1M',
     'rotor-health': azure.ground.consumer.healthUrl(name),
     consumer: 'supplier-portal',
+    ...(options.revokeAfter === undefined ? {} : { 'rotor-revoke-after': options.revokeAfter }),
   });
   return { container, secret };
 }
@@ -144,13 +152,14 @@ describe('storage-sas through the engine (Key Vault emulator, real Azurite, stor
   });
 
   it.each([
-    ['completes', false],
-    ['rolls back', true],
-  ])('a rotation that %s ends as a clean run does after a crash at every write (I4)', async (_name, consumerBreaks) => {
+    ['completes', false, false],
+    ['rolls back', true, false],
+    ['completes and revokes the hand-made SAS\'s policy after rotor-revoke-after', false, true],
+  ])('a rotation that %s ends as a clean run does after a crash at every write (I4)', async (_name, consumerBreaks, revokes) => {
     // Act
     const report = await replayEveryCrash<{ world: AzureWorld; container: string; secret: ManagedSecret }, unknown>({
       createWorld: async (crash) => {
-        const { container, secret } = await valetSecret();
+        const { container, secret } = await valetSecret(revokes ? { revokeAfter: 'PT1H' } : {});
         if (consumerBreaks) azure.ground.consumer.accept(secret.ref.name, (value) => value === secret.initial);
         return { world: await createAzureWorld(azure, { crash, maxStepAttempts: 2, memoryLedger: true }), container, secret };
       },
@@ -166,6 +175,7 @@ describe('storage-sas through the engine (Key Vault emulator, real Azurite, stor
           policies: policies.length,
           latestBoundTo: siOf(latest) === null ? 'no policy' : policies.includes(siOf(latest)!) ? 'a policy of the container' : 'a missing policy',
           latestLists: await lists(latest),
+          initialLists: await lists(secret.initial),
         };
       },
     });
@@ -177,7 +187,9 @@ describe('storage-sas through the engine (Key Vault emulator, real Azurite, stor
       policies: consumerBreaks ? 0 : 1,
       latestBoundTo: consumerBreaks ? 'no policy' : 'a policy of the container',
       latestLists: true,
+      initialLists: !revokes,
     });
+    if (revokes) expect(report.cleanWrites).toContain('rotator(storage-sas).revoke');
     for (const replay of report.cases) {
       expectCrashPropagated(replay);
       expect(replay.snapshot, `crash after write ${replay.crashAfter} (${replay.label})`).toEqual(report.clean);

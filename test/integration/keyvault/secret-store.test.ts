@@ -89,33 +89,55 @@ describe('Key Vault secret store over the real SecretClient', () => {
     expect(new Set(versions.map((v) => v.tags.i)).size).toBe(30);
   });
 
-  it('backs off on 429 without Retry-After and succeeds', async () => {
-    // Prepare
+  it('answers a 429 at once, Throttled with a notBefore that climbs the ladder while 429s keep coming', async () => {
+    // Prepare: a fixed clock and no jitter, so notBefore is exactly now + the rung
+    const at = Date.parse('2026-12-05T01:00:00.000Z');
+    const throttledStore = createKeyVaultSecretStore({
+      clientFor: () => createEmulatorSecretClient(kv, { clientOptions: { retryOptions: { maxRetries: 0 } } }),
+      backoffMs: fastBackoff,
+      random: () => 0.5,
+      now: () => at,
+    });
     const ref = { vaultUrl, name: 'throttled' };
     await store.setSecret(ref, { value: SecretValue.from('throttled-value-1'), tags: {} });
-    kv.admin.faults.inject({ operation: 'get', effect: { kind: 'status', status: 429 }, times: 3 });
+    kv.admin.faults.inject({ operation: 'get', effect: { kind: 'status', status: 429 }, times: 2 });
 
     // Act
-    const latest = found(await store.getLatest(ref));
+    const first = await throttledStore.getLatest(ref).catch((e: unknown) => e);
+    const second = await throttledStore.getLatest(ref).catch((e: unknown) => e);
+    const third = found(await throttledStore.getLatest(ref));
 
-    // Assess
-    expect(latest.value.reveal()).toBe('throttled-value-1');
-    expect(kv.admin.counters().operations.get?.throttled).toBe(3);
+    // Assess: one call each, never slept out in the store
+    expect(isSecretStoreError(first) && { code: first.code, transient: first.transient, notBefore: first.notBefore?.getTime() }).toEqual({ code: 'Throttled', transient: true, notBefore: at + fastBackoff[0]! });
+    expect(isSecretStoreError(second) && second.notBefore?.getTime()).toBe(at + fastBackoff[1]!);
+    expect(third.value.reveal()).toBe('throttled-value-1');
+    expect(kv.admin.counters().operations.get?.calls).toBe(3);
   });
 
-  it.each([
-    ['429 on every try', 429, 'Throttled'],
-    ['503 on every try', 503, 'Unavailable'],
-  ] as const)('gives up after the ladder with %s', async (_name, status, code) => {
+  it("takes Key Vault's Retry-After as the notBefore when it sends one", async () => {
+    // Prepare
+    const at = Date.parse('2026-12-05T01:00:00.000Z');
+    const throttledStore = createKeyVaultSecretStore({ clientFor: () => createEmulatorSecretClient(kv, { clientOptions: { retryOptions: { maxRetries: 0 } } }), backoffMs: fastBackoff, now: () => at });
+    kv.admin.faults.inject({ operation: 'set', effect: { kind: 'status', status: 429, retryAfterSeconds: 7 }, times: 1 });
+
+    // Act
+    const error = await throttledStore.setSecret({ vaultUrl, name: 'retry-after' }, { value: SecretValue.from('retry-after-value-1'), tags: {} }).catch((e: unknown) => e);
+
+    // Assess
+    expect(isSecretStoreError(error) && error.notBefore?.getTime()).toBe(at + 7_000);
+    expect(kv.admin.counters().operations.set?.calls).toBe(1);
+  });
+
+  it('gives up after the ladder with 503 on every try', async () => {
     // Prepare
     const ref = { vaultUrl, name: 'always-failing' };
-    kv.admin.faults.inject({ operation: 'get', effect: { kind: 'status', status } });
+    kv.admin.faults.inject({ operation: 'get', effect: { kind: 'status', status: 503 } });
 
     // Act
     const error = await store.getLatest(ref).catch((e: unknown) => e);
 
     // Assess
-    expect(isSecretStoreError(error) && error.code).toBe(code);
+    expect(isSecretStoreError(error) && error.code).toBe('Unavailable');
     expect(isSecretStoreError(error) && error.transient).toBe(true);
     expect(kv.admin.counters().operations.get?.calls).toBe(fastBackoff.length + 1);
   });
@@ -133,18 +155,19 @@ describe('Key Vault secret store over the real SecretClient', () => {
     expect(kv.admin.counters().operations.set?.calls).toBe(1);
   });
 
-  it('retries a set that was throttled', async () => {
+  it('does not retry a set that was throttled: nothing written, the caller comes back at notBefore', async () => {
     // Prepare
     const ref = { vaultUrl, name: 'set-429' };
-    kv.admin.faults.inject({ operation: 'set', effect: { kind: 'status', status: 429 }, times: 2 });
+    kv.admin.faults.inject({ operation: 'set', effect: { kind: 'status', status: 429 }, times: 1 });
 
     // Act
-    await store.setSecret(ref, { value: SecretValue.from('set-429-value-1'), tags: {} });
+    const error = await store.setSecret(ref, { value: SecretValue.from('set-429-value-1'), tags: {} }).catch((e: unknown) => e);
 
     // Assess
+    expect(isSecretStoreError(error) && error.code).toBe('Throttled');
     const versions = [];
     for await (const v of store.listVersions(ref)) versions.push(v);
-    expect(versions).toHaveLength(1);
+    expect(versions).toHaveLength(0);
   });
 
   it('translates a refused role into Forbidden', async () => {

@@ -63,6 +63,8 @@ describe('loadSettings', () => {
     ['ROTOR_MAX_STEP_ATTEMPTS', { ...localEnv, ROTOR_MAX_STEP_ATTEMPTS: 'three' }],
     ['ROTOR_MAX_STEP_ATTEMPTS', { ...localEnv, ROTOR_MAX_STEP_ATTEMPTS: '0' }],
     ['ROTOR_EXPIRY_HORIZON', { ...localEnv, ROTOR_EXPIRY_HORIZON: '30 days' }],
+    ['ROTOR_STALL_AFTER', { ...localEnv, ROTOR_STALL_AFTER: 'PT0S' }],
+    ['ROTOR_STALL_AFTER', { ...localEnv, ROTOR_STALL_AFTER: '10 minutes' }],
     ['ROTOR_SWEEP_SCHEDULE', { ...localEnv, ROTOR_SWEEP_SCHEDULE: '*/15 * * * *' }],
     ['ROTOR_LOG_LEVEL', { ...localEnv, ROTOR_LOG_LEVEL: 'verbose' }],
     ['ROTOR_LEDGER_CONTAINER', { ...localEnv, ROTOR_LEDGER_CONTAINER: 'Rotor_Ledger' }],

@@ -247,6 +247,40 @@ describe('triggers and exclusivity', () => {
     expect(second.outcome).toBe('started');
   });
 
+  it('records a rotation as created when it took the lock, never before the rotation it follows ended (I2 in the ledger)', async () => {
+    // Found by the chaos suite: a start read the clock, then the rotation holding the lock ended
+    // before the start took it over, and the new record's createdAt came before the old one's endedAt.
+    let whileWaiting: (() => Promise<void>) | undefined;
+    const world = createFakeWorld({
+      wrapPorts: (ports) => ({
+        ...ports,
+        ledger: {
+          ...ports.ledger,
+          acquireLock: async (ref, rotationId) => {
+            const finish = whileWaiting;
+            whileWaiting = undefined;
+            await finish?.();
+            return ports.ledger.acquireLock(ref, rotationId);
+          },
+        },
+      }),
+    });
+    seed(world);
+    const first = (await world.engine.startRotation(secret, { kind: 'manual' })) as { rotationId: string };
+    whileWaiting = async () => {
+      await world.drain();
+      world.clock.advance(1_000);
+    };
+
+    const second = (await world.engine.startRotation(secret, { kind: 'manual' })) as { rotationId: string };
+
+    const records = world.ledger.rotations();
+    const ended = records.find((r) => r.id === first.rotationId)!;
+    const next = records.find((r) => r.id === second.rotationId)!;
+    expect(ended.status).toBe('Completed');
+    expect(Date.parse(next.createdAt)).toBeGreaterThanOrEqual(Date.parse(ended.endedAt!));
+  });
+
   it.each([
     ['missing secret', undefined, { outcome: 'not-found' }],
     ['no policy tags', { team: 'orders' }, { outcome: 'not-managed' }],
@@ -397,6 +431,40 @@ describe('transient faults', () => {
     const retried = rotation.steps.filter((s) => s.outcome === 'retrying');
     expect(retried.map((s) => s.error!.code).sort()).toEqual(['VaultThrottled', 'VaultThrottled', 'VaultUnavailable']);
     expect(world.store.versions(secret)).toHaveLength(2);
+  });
+
+  it("schedules a step Key Vault throttled for the throttle's notBefore, however often, without using up its attempts", async () => {
+    // Prepare: promote's write is throttled 12 times (maxStepAttempts is 5), each time until 3 s from now
+    const throttles = { left: 0 };
+    const world = createFakeWorld({
+      wrapPorts: (ports) => ({
+        ...ports,
+        secretStore: {
+          ...ports.secretStore,
+          setSecret: async (ref, s) => {
+            if (throttles.left > 0 && !ref.name.endsWith('-rotor-pending')) {
+              throttles.left -= 1;
+              throw new SecretStoreError(SecretStoreErrorCode.Throttled, 'set: 429', { statusCode: 429, notBefore: new Date(world.clock.now().getTime() + 3_000) });
+            }
+            return ports.secretStore.setSecret(ref, s);
+          },
+        },
+      }),
+    });
+    seed(world);
+    await world.engine.startRotation(secret, { kind: 'manual' });
+    throttles.left = 12;
+
+    // Act
+    await world.drain();
+
+    // Assess
+    const rotation = onlyRotation(world);
+    expect(rotation.status).toBe('Completed');
+    const promotes = rotation.steps.filter((s) => s.step === 'promote');
+    expect(promotes.map((s) => s.outcome)).toEqual([...Array<string>(12).fill('throttled'), 'succeeded']);
+    expect(promotes[0]!.error).toEqual({ code: 'VaultThrottled', message: 'set: 429' });
+    for (let i = 1; i < promotes.length; i += 1) expect(Date.parse(promotes[i]!.startedAt) - Date.parse(promotes[i - 1]!.endedAt)).toBe(3_000);
   });
 
   it("waits for the provider's Retry-After before retrying a throttled step", async () => {

@@ -86,6 +86,8 @@ function rotationAt(status: RotationStatus, step: StepName): Rotation {
 }
 
 const NOW = T0 + 1_000;
+/** A throttled call's `notBefore`, from now: Key Vault's Retry-After or the pacing budget's next slot. */
+const THROTTLED_FOR = 2_500;
 const LATE = T0 + 20_000_000;
 
 type EventName =
@@ -94,6 +96,7 @@ type EventName =
   | 'aborted'
   | 'unhealthy'
   | 'failed-transient'
+  | 'throttled'
   | 'failed-permanent'
   | 'dead-lettered'
   | 'deadline-passed'
@@ -108,6 +111,7 @@ const eventNames: readonly EventName[] = [
   'aborted',
   'unhealthy',
   'failed-transient',
+  'throttled',
   'failed-permanent',
   'dead-lettered',
   'deadline-passed',
@@ -137,6 +141,8 @@ function eventFor(name: EventName, rotation: Rotation): { event: MachineEvent; n
       return finished({ kind: 'unhealthy', reason: 'probe 503' });
     case 'failed-transient':
       return finished({ kind: 'failed', code: RotationErrorCode.VaultThrottled, message: '429' });
+    case 'throttled':
+      return finished({ kind: 'throttled', reason: 'get api-key: 429', retryAfterMs: THROTTLED_FOR });
     case 'failed-permanent':
       return finished({ kind: 'failed', code: RotationErrorCode.ProviderRejected, message: 'no' });
     case 'dead-lettered':
@@ -184,6 +190,8 @@ const rollsBack = (step: StepName, undo: string, audit: string): string => `Roll
 const fails = (step: StepName, undo: string, audit = 'failed'): string => `Failed/${step}#1 undo[${undo}] | audit step.${step}.${audit} | release | notify Failed`;
 const retries = (step: StepName, undo: string): string => `Running/${step}#2 undo[${undo}] | audit step.${step}.retrying | send ${step}#2 +500ms`;
 const rollbackRetries = `RollingBack/rollback#2 undo[prepared,applied,promoted] | audit step.rollback.retrying | send rollback#2 +500ms`;
+// Throttled: the same step again at the throttle's notBefore (not the backoff), a new attempt number for a new message id.
+const throttled = (step: StepName, undo: string, status = 'Running'): string => `${status}/${step}#2 undo[${undo}] | audit step.${step}.throttled | send ${step}#2 +${THROTTLED_FOR}ms`;
 const ALL = 'prepared,applied,promoted';
 
 const live: Record<string, Record<EventName, string>> = {
@@ -193,6 +201,7 @@ const live: Record<string, Record<EventName, string>> = {
     aborted: 'Aborted/begin#1 undo[] | audit step.begin.failed | release | notify Aborted',
     unhealthy: retries(StepName.Begin, ''),
     'failed-transient': retries(StepName.Begin, ''),
+    throttled: throttled(StepName.Begin, ''),
     'failed-permanent': fails(StepName.Begin, ''),
     'dead-lettered': fails(StepName.Begin, ''),
     'deadline-passed': fails(StepName.Begin, ''),
@@ -209,6 +218,7 @@ const live: Record<string, Record<EventName, string>> = {
     aborted: 'Aborted/prepare#1 undo[] | audit step.prepare.failed | release | notify Aborted',
     unhealthy: retries(StepName.Prepare, ''),
     'failed-transient': retries(StepName.Prepare, ''),
+    throttled: throttled(StepName.Prepare, ''),
     'failed-permanent': fails(StepName.Prepare, ''),
     'dead-lettered': fails(StepName.Prepare, ''),
     'deadline-passed': fails(StepName.Prepare, ''),
@@ -225,6 +235,7 @@ const live: Record<string, Record<EventName, string>> = {
     aborted: 'Aborted/apply#1 undo[prepared] | audit step.apply.failed | release | notify Aborted',
     unhealthy: retries(StepName.Apply, 'prepared'),
     'failed-transient': retries(StepName.Apply, 'prepared'),
+    throttled: throttled(StepName.Apply, 'prepared'),
     'failed-permanent': rollsBack(StepName.Apply, 'prepared,applied', 'failed'),
     'dead-lettered': rollsBack(StepName.Apply, 'prepared,applied', 'failed'),
     'deadline-passed': rollsBack(StepName.Apply, 'prepared,applied', 'failed'),
@@ -240,6 +251,7 @@ const live: Record<string, Record<EventName, string>> = {
     aborted: 'Aborted/promote#1 undo[prepared,applied] | audit step.promote.failed | release | notify Aborted',
     unhealthy: retries(StepName.Promote, 'prepared,applied'),
     'failed-transient': retries(StepName.Promote, 'prepared,applied'),
+    throttled: throttled(StepName.Promote, 'prepared,applied'),
     'failed-permanent': rollsBack(StepName.Promote, ALL, 'failed'),
     'dead-lettered': rollsBack(StepName.Promote, ALL, 'failed'),
     'deadline-passed': rollsBack(StepName.Promote, ALL, 'failed'),
@@ -256,6 +268,7 @@ const live: Record<string, Record<EventName, string>> = {
     aborted: `Aborted/nudge#1 undo[${ALL}] | audit step.nudge.failed | release | notify Aborted`,
     unhealthy: retries(StepName.Nudge, ALL),
     'failed-transient': retries(StepName.Nudge, ALL),
+    throttled: throttled(StepName.Nudge, ALL),
     // A consumer that refuses the nudge (or cannot be nudged) is never left behind: rollback.
     'failed-permanent': rollsBack(StepName.Nudge, ALL, 'failed'),
     'dead-lettered': rollsBack(StepName.Nudge, ALL, 'failed'),
@@ -274,6 +287,7 @@ const live: Record<string, Record<EventName, string>> = {
     aborted: `Aborted/verify#1 undo[${ALL}] | audit step.verify.failed | release | notify Aborted`,
     unhealthy: retries(StepName.Verify, ALL),
     'failed-transient': retries(StepName.Verify, ALL),
+    throttled: throttled(StepName.Verify, ALL),
     'failed-permanent': rollsBack(StepName.Verify, ALL, 'failed'),
     // A dead-lettered verify rolls back: the new credential was never confirmed.
     'dead-lettered': rollsBack(StepName.Verify, ALL, 'failed'),
@@ -291,6 +305,7 @@ const live: Record<string, Record<EventName, string>> = {
     aborted: `Aborted/retire#1 undo[${ALL}] | audit step.retire.failed | release | notify Aborted`,
     unhealthy: retries(StepName.Retire, ALL),
     'failed-transient': retries(StepName.Retire, ALL),
+    throttled: throttled(StepName.Retire, ALL),
     'failed-permanent': fails(StepName.Retire, ALL),
     // After verify the new credential stands: a dead letter ends Failed, never a rollback.
     'dead-lettered': fails(StepName.Retire, ALL),
@@ -308,6 +323,7 @@ const live: Record<string, Record<EventName, string>> = {
     aborted: `Aborted/revoke#1 undo[${ALL}] | audit step.revoke.failed | release | notify Aborted`,
     unhealthy: retries(StepName.Revoke, ALL),
     'failed-transient': retries(StepName.Revoke, ALL),
+    throttled: throttled(StepName.Revoke, ALL),
     'failed-permanent': fails(StepName.Revoke, ALL),
     // The old credential may already be revoked at the provider: restoring it would be an outage.
     'dead-lettered': fails(StepName.Revoke, ALL),
@@ -324,6 +340,7 @@ const live: Record<string, Record<EventName, string>> = {
     aborted: `Aborted/rollback#1 undo[${ALL}] | audit step.rollback.failed | release | notify Aborted`,
     unhealthy: rollbackRetries,
     'failed-transient': rollbackRetries,
+    throttled: throttled(StepName.Rollback, ALL, 'RollingBack'),
     'failed-permanent': fails(StepName.Rollback, ALL),
     'dead-lettered': fails(StepName.Rollback, ALL),
     // Rollback runs however late it is.
@@ -462,6 +479,40 @@ describe('advance: details the table does not show', () => {
     expect(waiting.rotation.steps.at(-1)).toMatchObject({ outcome: 'waiting', detail: 'behind' });
     expect(waiting.effects.map((e) => describeEffect(e, NOW))).toContain('send verify#7 +100ms');
     expect(unhealthy.rotation).toMatchObject({ status: 'Running', step: 'verify', attempt: 7 });
+  });
+
+  it('does not count throttled tries against the attempts: a step throttled more often than maxStepAttempts still retries', () => {
+    // Prepare: promote was throttled 4 times already; maxStepAttempts is 3
+    const throttledTries = Array.from({ length: 4 }, (_, i) => ({ ...record(StepName.Promote, 'throttled'), attempt: i + 1 }));
+    const rotation = { ...rotationAt(RotationStatus.Running, StepName.Promote), attempt: 5, steps: [record(StepName.Apply), ...throttledTries] };
+    const finished = (outcome: Extract<MachineEvent, { kind: 'step-finished' }>['outcome']): MachineEvent => ({ kind: 'step-finished', startedAt: new Date(NOW).toISOString(), outcome });
+
+    // Act
+    const again = advance(rotation, finished({ kind: 'throttled', reason: '429', retryAfterMs: THROTTLED_FOR }), new Date(NOW), 0, rules);
+    const transient = advance(rotation, finished({ kind: 'failed', code: RotationErrorCode.VaultUnavailable, message: '503' }), new Date(NOW), 0, rules);
+
+    // Assess: the throttle is kept; a real failure is the first real try of three
+    expect(again.rotation).toMatchObject({ status: 'Running', step: 'promote', attempt: 6, notBefore: new Date(NOW + THROTTLED_FOR).toISOString() });
+    expect(again.rotation.steps.at(-1)).toMatchObject({ outcome: 'throttled', error: { code: 'VaultThrottled', message: '429' } });
+    expect(transient.rotation).toMatchObject({ status: 'Running', step: 'promote', attempt: 6 });
+    expect(transient.rotation.steps.at(-1)).toMatchObject({ outcome: 'retrying' });
+  });
+
+  it('ends a step throttled past the deadline as the deadline would: rollback after a change, Failed before', () => {
+    // Prepare: 1 s before the deadline, Key Vault says come back in 2.5 s
+    const at = (step: StepName): Rotation => ({ ...rotationAt(RotationStatus.Running, step), deadline: new Date(NOW + 1_000).toISOString() });
+    const throttledEvent: MachineEvent = { kind: 'step-finished', startedAt: new Date(NOW).toISOString(), outcome: { kind: 'throttled', reason: '429', retryAfterMs: THROTTLED_FOR } };
+
+    // Act
+    const begin = advance(at(StepName.Begin), throttledEvent, new Date(NOW), 0, rules).rotation;
+    const promote = advance(at(StepName.Promote), throttledEvent, new Date(NOW), 0, rules).rotation;
+
+    // Assess
+    expect(begin).toMatchObject({ status: 'Failed', step: 'begin' });
+    expect(begin.reason).toContain('DeadlineExceeded');
+    expect(begin.steps.at(-1)).toMatchObject({ outcome: 'failed', error: { code: 'DeadlineExceeded' } });
+    // promote may have written before the throttled call: its undo record goes on the stack.
+    expect(promote).toMatchObject({ status: 'RollingBack', step: 'rollback', undo: [...undoAt.promote, { step: 'promote', action: 'promoted', refs: {} }] });
   });
 
   it('counts the adoption timeout into the deadline when it is longer than the grace', () => {

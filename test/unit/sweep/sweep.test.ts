@@ -1,11 +1,28 @@
 import { describe, expect, it } from 'vitest';
-import { runSweep, SWEEP_CONCURRENCY } from '../../../src/sweep/sweep.js';
-import { createFakeWorld, FAKE_VAULT } from '../../helpers/fakes/index.js';
+import { isStalled, runSweep, SWEEP_CONCURRENCY } from '../../../src/sweep/sweep.js';
+import { createFakeWorld, FAKE_VAULT, type FakeWorld } from '../../helpers/fakes/index.js';
 import { createFakeWaysIn, secretInfo, waysInOverWorld } from '../../helpers/ways-in-fakes.js';
 
 const DAY = 86_400_000;
 const managed = { 'rotor-rotator': 'random' };
 const NOW = '2026-11-22T10:00:00Z';
+
+/** A fake world whose first message for `step` never reaches the queue; `lose` says how the send ends. */
+function worldLosingFirst(step: string, lose: () => Promise<void>): FakeWorld {
+  let lost = false;
+  return createFakeWorld({
+    wrapPorts: (ports) => ({
+      ...ports,
+      stepQueue: {
+        sendStep: (message, options) => {
+          if (lost || message.step !== step) return ports.stepQueue.sendStep(message, options);
+          lost = true;
+          return lose();
+        },
+      },
+    }),
+  });
+}
 
 describe('runSweep', () => {
   it('starts managed secrets due within the horizon, keyed by their version, and nothing else', async () => {
@@ -91,21 +108,7 @@ describe('runSweep', () => {
 
   it('resumes a rotation whose next message was never sent, once its deadline has passed', async () => {
     // The process died between the ledger write and sending prepare: nothing would ever move the rotation.
-    let lost = false;
-    const world = createFakeWorld({
-      wrapPorts: (ports) => ({
-        ...ports,
-        stepQueue: {
-          sendStep: (message, options) => {
-            if (!lost && message.step === 'prepare') {
-              lost = true;
-              return Promise.resolve();
-            }
-            return ports.stepQueue.sendStep(message, options);
-          },
-        },
-      }),
-    });
+    const world = worldLosingFirst('prepare', () => Promise.resolve());
     const secret = { vaultUrl: FAKE_VAULT, name: 'orders-api-key' };
     world.store.seed(secret, { value: 'initial-value-0123456789', tags: managed });
     const started = await world.engine.startRotation(secret, { kind: 'manual' });
@@ -123,6 +126,54 @@ describe('runSweep', () => {
     expect(report.recovered).toEqual([{ rotationId, outcome: 'resent' }]);
     expect(['Failed', 'Completed', 'RolledBack', 'Aborted']).toContain(world.ledger.rotations()[0]?.status);
     expect(world.ledger.locks().size).toBe(0);
+  });
+
+  it('resumes a rotation whose begin never went out (a kill between the record and the send) once it is ROTOR_STALL_AFTER overdue, long before its deadline', async () => {
+    // Found by the chaos suite: a near-expiry event's rotation held the lock for its whole 2-hour deadline.
+    const world = worldLosingFirst('begin', () => Promise.reject(new Error('killed before the send')));
+    const secret = { vaultUrl: FAKE_VAULT, name: 'orders-api-key' };
+    world.store.seed(secret, { value: 'initial-value-0123456789', tags: managed });
+    await expect(world.engine.startRotation(secret, { kind: 'manual' })).rejects.toThrow('killed before the send');
+    const stalled = world.ledger.rotations()[0]!;
+    const services = { ...waysInOverWorld(world), stallAfterMs: 120_000 };
+    world.clock.set(Date.parse(stalled.updatedAt) + 120_000);
+    const early = await runSweep(services);
+    world.clock.set(Date.parse(stalled.updatedAt) + 120_001);
+
+    const report = await runSweep(services);
+    await world.drain();
+
+    expect(stalled).toMatchObject({ status: 'Running', step: 'begin', steps: [] });
+    expect(early.recovered).toEqual([]);
+    expect(report.recovered).toEqual([{ rotationId: stalled.id, outcome: 'resent' }]);
+    expect(world.ledger.rotations()[0]).toMatchObject({ id: stalled.id, status: 'Completed' });
+    expect(Date.parse(stalled.deadline)).toBeGreaterThan(world.clock.now().getTime() + 3_600_000);
+    expect(world.ledger.locks().size).toBe(0);
+  });
+
+  it('leaves a rotation waiting for a scheduled message alone until that message is ROTOR_STALL_AFTER overdue', async () => {
+    const world = createFakeWorld();
+    const secret = { vaultUrl: FAKE_VAULT, name: 'orders-api-key' };
+    world.store.seed(secret, { value: 'initial-value-0123456789', tags: { ...managed, 'rotor-grace': 'PT1H' } });
+    await world.engine.startRotation(secret, { kind: 'manual' });
+    // Run what is due now only: the rotation then waits for verify, scheduled after the hour's grace.
+    for (let due = world.queue.nextDue(world.clock.now().getTime()); due !== undefined; due = world.queue.nextDue(world.clock.now().getTime())) {
+      await world.engine.handleStep(due.body);
+      world.queue.complete(due);
+    }
+    const waiting = world.ledger.rotations()[0]!;
+    const services = { ...waysInOverWorld(world), stallAfterMs: 120_000 };
+    world.clock.set(Date.parse(waiting.updatedAt) + 600_000);
+    const inGrace = await runSweep(services);
+    world.clock.set(Date.parse(waiting.notBefore!) + 120_001);
+
+    const overdue = await runSweep(services);
+
+    expect(waiting).toMatchObject({ status: 'Running', step: 'verify' });
+    expect(Date.parse(waiting.notBefore!)).toBeGreaterThan(Date.parse(waiting.updatedAt) + 3_000_000);
+    expect(inGrace.recovered).toEqual([]);
+    expect(overdue.recovered).toEqual([{ rotationId: waiting.id, outcome: 'resent' }]);
+    expect(isStalled({ ...waiting, status: 'Completed' }, world.clock.now(), 120_000)).toBe(false);
   });
 
   it('reports a secret it could not handle and carries on with the rest', async () => {
