@@ -59,8 +59,32 @@ export interface StartQueue {
   enqueue(start: EventStart, options?: { readonly redelivery?: number; readonly notBefore?: Date }): Promise<void>;
 }
 
-/** `StartQueue` over the step queue's sender. */
+/** Start messages sent in one batch at most (about 400 bytes each: far under a batch's 256 KB). */
+const MAX_PER_SEND = 100;
+
+/**
+ * `StartQueue` over the step queue's sender. The runtime invokes the intake
+ * once per event of a delivery, all at once: starts enqueued in the same turn
+ * of the event loop go out together, up to `MAX_PER_SEND` per batch send (one
+ * round trip instead of one per event; a 5,000-event delivery is 50 sends).
+ * Each `enqueue` settles with its batch. The queue is not partitioned, so one
+ * batch may carry many sessions. A scheduled copy (redelivery) is sent alone.
+ */
 export function createServiceBusStartQueue(sender: ServiceBusSender): StartQueue {
+  const waiting: { readonly message: ServiceBusMessage; readonly resolve: () => void; readonly reject: (error: unknown) => void }[] = [];
+  let flushing = false;
+  const flush = async (): Promise<void> => {
+    flushing = false;
+    while (waiting.length > 0) {
+      const batch = waiting.splice(0, MAX_PER_SEND);
+      try {
+        await sender.sendMessages(batch.map((w) => w.message));
+        for (const w of batch) w.resolve();
+      } catch (error) {
+        for (const w of batch) w.reject(error);
+      }
+    }
+  };
   return {
     async enqueue(start, options) {
       const redelivery = options?.redelivery ?? 0;
@@ -72,8 +96,17 @@ export function createServiceBusStartQueue(sender: ServiceBusSender): StartQueue
         subject: 'start',
         applicationProperties: { kind: 'start', version: start.version, ...(redelivery === 0 ? {} : { [redeliveryProperty]: redelivery }) },
       };
-      if (options?.notBefore !== undefined) await sender.scheduleMessages(message, options.notBefore);
-      else await sender.sendMessages(message);
+      if (options?.notBefore !== undefined) {
+        await sender.scheduleMessages(message, options.notBefore);
+        return;
+      }
+      await new Promise<void>((resolve, reject) => {
+        waiting.push({ message, resolve, reject });
+        if (!flushing) {
+          flushing = true;
+          setImmediate(() => void flush());
+        }
+      });
     },
   };
 }
