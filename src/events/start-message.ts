@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ServiceBusMessage, ServiceBusSender } from '@azure/service-bus';
 import { z } from 'zod';
 import { formatSecretRef, secretRefSchema, type SecretRef } from '../keyvault/secret-ref.js';
-import { stepSessionId } from '../queue/step-message.js';
+import { decodeMessageBody, stepSessionId } from '../queue/step-message.js';
 import { redeliveryProperty } from '../queue/step-redelivery.js';
 
 /**
@@ -33,14 +33,9 @@ export type StartMessageParse = { readonly ok: true; readonly start: EventStart 
 
 /** A received body (object, JSON string or JSON bytes) read as a start message; `ok: false` for anything else (a step message, garbage). */
 export function parseStartMessage(body: unknown): StartMessageParse {
-  let candidate = body;
-  try {
-    if (typeof body === 'string') candidate = JSON.parse(body);
-    else if (body instanceof Uint8Array) candidate = JSON.parse(Buffer.from(body).toString('utf8'));
-  } catch {
-    return { ok: false };
-  }
-  const parsed = startMessageSchema.safeParse(candidate);
+  const decoded = decodeMessageBody(body);
+  if (decoded === undefined) return { ok: false };
+  const parsed = startMessageSchema.safeParse(decoded.value);
   return parsed.success ? { ok: true, start: parsed.data.start } : { ok: false };
 }
 
