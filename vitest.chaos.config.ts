@@ -11,6 +11,7 @@ export default defineConfig({
     include: ['test/chaos/**/*.test.ts'],
     environment: 'node',
     testTimeout: 20 * 60_000,
-    hookTimeout: 120_000,
+    // beforeAll may compile dist/ for the chaos child (a minute or more on a busy machine).
+    hookTimeout: 600_000,
   },
 });

@@ -30,7 +30,7 @@ import type { CallCountsSnapshot } from '../emulators/keyvault/counters.js';
 import { loadQuietly } from '../src/local/load-quietly.js';
 import type { LocalStack } from '../src/local/stack.js';
 import { createLogger } from '../src/observability/logger.js';
-import { provideWaysInServices, waysInFromRotor } from '../src/ways-in/services.js';
+import { useRotor } from '../src/app/compose.js';
 
 const env = (name: string, fallback: string): string => process.env[name] ?? fallback;
 const parts = new Set(env('ROTOR_BENCH_PARTS', 'ceiling,open,intake,growth').split(','));
@@ -97,10 +97,8 @@ async function startStack(throttle: boolean): Promise<LocalStack> {
   const stack = await startLocalStack({ log: createLogger(() => undefined), demo: false, port: 0, timers: 'manual', keyVaultThrottle: throttle });
   if (INTAKE_MODE === 'direct') {
     // As before enqueue-first: the intake runs the whole start on the request path.
-    provideWaysInServices(() => {
-      const { enqueueStart: _queued, ...services } = waysInFromRotor(stack.rotor);
-      return Promise.resolve(services);
-    });
+    const { enqueueStart: _queued, ...entry } = stack.rotor.entry;
+    useRotor({ ...stack.rotor, entry });
   }
   // Seeding is the bench's own work: it runs unthrottled and uncounted.
   stack.emulators.keyVault.admin.throttle.configure(false);
@@ -299,7 +297,6 @@ async function intake(): Promise<void> {
   } finally {
     const t = Date.now();
     await stack.stop();
-    provideWaysInServices(undefined);
     console.log(`[intake] stack stopped in ${((Date.now() - t) / 1000).toFixed(1)} s`);
   }
 }
@@ -393,7 +390,6 @@ async function batch(): Promise<void> {
     );
   } finally {
     await stack.stop();
-    provideWaysInServices(undefined);
   }
 }
 

@@ -1,12 +1,12 @@
 import { app, type HttpFunctionOptions, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { handleDashboardOverview } from '../src/dashboard/http.js';
 import { radarServicesFor } from '../src/radar/services.js';
-import { servicesFor } from '../src/ways-in/invocation.js';
+import { entryServicesFor } from '../src/app/compose.js';
 
 /** What the dashboard shows: `GET /api/dashboard-data/overview`. Function key required. */
 export async function dashboardOverviewHandler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  const [ways, radar] = await Promise.all([servicesFor(context), radarServicesFor(context)]);
-  return handleDashboardOverview(request, { ways, radar });
+  const [entry, radar] = await Promise.all([entryServicesFor(context), radarServicesFor(context)]);
+  return handleDashboardOverview(request, { entry, radar });
 }
 
 export const dashboardOverviewOptions: HttpFunctionOptions = {

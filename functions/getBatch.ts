@@ -1,10 +1,10 @@
 import { app, type HttpFunctionOptions, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { handleGetBatch } from '../src/api/batch-routes.js';
-import { servicesFor } from '../src/ways-in/invocation.js';
+import { entryServicesFor } from '../src/app/compose.js';
 
 /** A batch with its rotations counted by status: `GET /api/batches/{id}`. Function key required. */
 export async function getBatchHandler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  return handleGetBatch(request, await servicesFor(context));
+  return handleGetBatch(request, await entryServicesFor(context));
 }
 
 export const getBatchOptions: HttpFunctionOptions = {

@@ -1,6 +1,6 @@
 import { app, type EventGridFunctionOptions, type InvocationContext } from '@azure/functions';
 import { receiveKeyVaultEvent } from '../src/events/intake.js';
-import { servicesFor } from '../src/ways-in/invocation.js';
+import { entryServicesFor } from '../src/app/compose.js';
 
 /**
  * Key Vault events (Event Grid schema or CloudEvents, one per invocation: the
@@ -10,7 +10,7 @@ import { servicesFor } from '../src/ways-in/invocation.js';
  * deliver again.
  */
 export async function keyVaultEventsHandler(event: unknown, context: InvocationContext): Promise<void> {
-  await receiveKeyVaultEvent(event, await servicesFor(context));
+  await receiveKeyVaultEvent(event, await entryServicesFor(context));
 }
 
 export const keyVaultEventsOptions: EventGridFunctionOptions = { handler: keyVaultEventsHandler };

@@ -1,10 +1,10 @@
 import { app, type HttpFunctionOptions, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { handleListSecrets } from '../src/api/routes.js';
-import { servicesFor } from '../src/ways-in/invocation.js';
+import { entryServicesFor } from '../src/app/compose.js';
 
 /** The managed secrets: `GET /api/secrets`. Function key required. */
 export async function listSecretsHandler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  return handleListSecrets(request, await servicesFor(context));
+  return handleListSecrets(request, await entryServicesFor(context));
 }
 
 export const listSecretsOptions: HttpFunctionOptions = {

@@ -2,8 +2,8 @@ import { app, type InvocationContext, type ServiceBusQueueFunctionOptions } from
 import { readDeadLetterMetadata } from '../src/queue/dead-letter-metadata.js';
 import { isTransientInfrastructureError, redeliveryDelayMs, type RedeliveryPolicy } from '../src/queue/step-redelivery.js';
 import { handleDeadLetteredStep } from '../src/recovery/dead-letter.js';
-import { servicesFor } from '../src/ways-in/invocation.js';
-import type { WaysInServices } from '../src/ways-in/services.js';
+import { entryServicesFor } from '../src/app/compose.js';
+import type { EntryServices } from '../src/entry/services.js';
 
 /**
  * Back-off before a failed dead letter goes back to the queue. The dead-letter
@@ -17,7 +17,7 @@ import type { WaysInServices } from '../src/ways-in/services.js';
 export const deadLetterBackoff: RedeliveryPolicy = { baseMs: 1_000, maxMs: 60_000, maxRedeliveries: Number.POSITIVE_INFINITY };
 
 export interface DeadLetterHandlerOptions {
-  readonly resolveServices: (context: InvocationContext) => Promise<WaysInServices>;
+  readonly resolveServices: (context: InvocationContext) => Promise<EntryServices>;
   readonly backoff?: RedeliveryPolicy;
   readonly sleep?: (ms: number) => Promise<void>;
 }
@@ -54,7 +54,7 @@ export function createRotationDeadLettersHandler(options: DeadLetterHandlerOptio
   };
 }
 
-export const rotationDeadLettersHandler = createRotationDeadLettersHandler({ resolveServices: servicesFor });
+export const rotationDeadLettersHandler = createRotationDeadLettersHandler({ resolveServices: entryServicesFor });
 
 export const rotationDeadLettersOptions: ServiceBusQueueFunctionOptions = {
   connection: 'ServiceBusConnection',

@@ -1,11 +1,11 @@
 import { app, type InvocationContext, type Timer, type TimerFunctionOptions } from '@azure/functions';
 import { warnOfExpiries } from '../src/radar/services.js';
 import { runSweep } from '../src/sweep/sweep.js';
-import { servicesFor } from '../src/ways-in/invocation.js';
+import { entryServicesFor } from '../src/app/compose.js';
 
 /** The periodic sweep (schedule `ROTOR_SWEEP_SCHEDULE`): starts due secrets, ends or resumes stuck rotations, sends expiry warnings. */
 export async function sweepHandler(timer: Timer, context: InvocationContext): Promise<void> {
-  const services = await servicesFor(context);
+  const services = await entryServicesFor(context);
   if (timer.isPastDue) services.log.info('sweep is running late');
   await runSweep(services);
   await warnOfExpiries(context);

@@ -13,7 +13,7 @@ state="$(mktemp -d "${TMPDIR:-/tmp}/rotor-walkthrough-XXXXXX")"
 export ROTOR_STATE_DIR="$state"
 echo "state: $state"
 
-npm run build --silent
+node --input-type=module -e "const l = await import('./scripts/launch.mjs'); if (l.needsBuild() && !l.build()) process.exit(1);"
 node scripts/launch.mjs dist/src/local/demo/main.js >"$state/demo.out" 2>&1 &
 demo=$!
 for _ in $(seq 1 600); do

@@ -4,7 +4,7 @@ import { batchIdSchema, type Batch, type BatchSelector } from '../batch/model.js
 import { beginBatch, readBatchProgress, type BatchItemProgress } from '../batch/run.js';
 import type { BatchStore } from '../batch/store.js';
 import { secretNameSchema, vaultUrlSchema } from '../keyvault/secret-ref.js';
-import type { WaysInServices } from '../ways-in/services.js';
+import type { EntryServices } from '../entry/services.js';
 import { problem, ProblemType } from './problem.js';
 import { checkBody, checkParam, instanceOf, readJsonBody, resolveVault } from './requests.js';
 
@@ -61,7 +61,7 @@ function apiBase(request: HttpRequest): string {
   }
 }
 
-async function answering(request: HttpRequest, services: WaysInServices, handle: (batches: BatchStore) => Promise<HttpResponseInit>): Promise<HttpResponseInit> {
+async function answering(request: HttpRequest, services: EntryServices, handle: (batches: BatchStore) => Promise<HttpResponseInit>): Promise<HttpResponseInit> {
   try {
     if (services.batches === undefined) throw new Error('no batch store is configured');
     return await handle(services.batches);
@@ -85,7 +85,7 @@ function presentBatch(request: HttpRequest, batch: Batch): Record<string, unknow
 }
 
 /** `POST /api/rotations:batch` `{ vault?, selector, reason, dryRun?, force? }`: 202 with the batch id (200 for a dry run). */
-export function handleStartBatch(request: HttpRequest, services: WaysInServices): Promise<HttpResponseInit> {
+export function handleStartBatch(request: HttpRequest, services: EntryServices): Promise<HttpResponseInit> {
   return answering(request, services, async (batches) => {
     const raw = await readJsonBody(request);
     if (!raw.ok) return raw.response;
@@ -112,7 +112,7 @@ export function handleStartBatch(request: HttpRequest, services: WaysInServices)
 }
 
 /** `GET /api/batches/{id}`: the batch with its rotations counted by status. */
-export function handleGetBatch(request: HttpRequest, services: WaysInServices): Promise<HttpResponseInit> {
+export function handleGetBatch(request: HttpRequest, services: EntryServices): Promise<HttpResponseInit> {
   return answering(request, services, async (batches) => {
     const id = checkParam(request, 'id', batchIdSchema);
     if (!id.ok) return id.response;

@@ -1,7 +1,7 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import { z } from 'zod';
 import type { CancelRotation } from '../rotation/cancel-types.js';
-import type { WaysInServices } from '../ways-in/services.js';
+import type { EntryServices } from '../entry/services.js';
 import { problem, ProblemType } from './problem.js';
 import { checkBody, checkParam, instanceOf, readJsonBody, rotationIdSchema } from './requests.js';
 
@@ -26,7 +26,7 @@ async function readOptionalBody(request: HttpRequest): Promise<{ ok: true; value
 }
 
 /** `POST /api/rotations/{id}/cancel` `{ reason? }`: 202 while it undoes or rolls back; 404; 409 once ended or verified. */
-export function handleCancelRotation(request: HttpRequest, services: WaysInServices): Promise<HttpResponseInit> {
+export function handleCancelRotation(request: HttpRequest, services: EntryServices): Promise<HttpResponseInit> {
   const instance = instanceOf(request);
   return (async () => {
     try {

@@ -1,7 +1,7 @@
 import type { AdoptionRecord, Rotation, RotationTrigger } from '../rotation/model.js';
 import type { RotationSummary } from '../rotation/ports.js';
 import type { RotationPolicy } from '../rotation/policy-types.js';
-import type { PolicyReading } from '../ways-in/services.js';
+import type { PolicyReading } from '../entry/services.js';
 
 /**
  * What the API shows of Rotor's records, field by field. Each mapper lists the

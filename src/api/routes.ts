@@ -9,7 +9,7 @@ import { hasSecretPages } from '../keyvault/secret-store.js';
 import type { Page, RotationSummary, SecretVersionInfo } from '../rotation/ports.js';
 import { currentVersionOf } from '../sweep/current-version.js';
 import { nextRotationOf } from '../sweep/due.js';
-import type { PolicyReading, WaysInServices } from '../ways-in/services.js';
+import type { PolicyReading, EntryServices } from '../entry/services.js';
 import { API_DEADLINE_MS, isUnavailable, RETRY_AFTER_SECONDS, withinDeadline } from './deadline.js';
 import { presentPolicy, presentRotation, presentRotationSummary } from './present.js';
 import { problem, ProblemType } from './problem.js';
@@ -76,7 +76,7 @@ export async function answering(request: HttpRequest, log: Logger, handle: () =>
 }
 
 /** `POST /api/rotations` `{ vault?, secret, dryRun?, reason? }`. */
-export function handleStartRotation(request: HttpRequest, services: WaysInServices): Promise<HttpResponseInit> {
+export function handleStartRotation(request: HttpRequest, services: EntryServices): Promise<HttpResponseInit> {
   return answering(request, services.log, async () => {
     const raw = await readJsonBody(request);
     if (!raw.ok) return raw.response;
@@ -138,7 +138,7 @@ export function handleStartRotation(request: HttpRequest, services: WaysInServic
 }
 
 /** `GET /api/rotations/{id}`. */
-export function handleGetRotation(request: HttpRequest, services: WaysInServices): Promise<HttpResponseInit> {
+export function handleGetRotation(request: HttpRequest, services: EntryServices): Promise<HttpResponseInit> {
   return answering(request, services.log, async () => {
     const id = checkParam(request, 'id', rotationIdSchema);
     if (!id.ok) return id.response;
@@ -156,7 +156,7 @@ export function handleGetRotation(request: HttpRequest, services: WaysInServices
 }
 
 /** `GET /api/secrets/{name}/rotations?vault=&limit=&continuationToken=`: newest first, paged. */
-export function handleListSecretRotations(request: HttpRequest, services: WaysInServices): Promise<HttpResponseInit> {
+export function handleListSecretRotations(request: HttpRequest, services: EntryServices): Promise<HttpResponseInit> {
   return answering(request, services.log, async () => {
     const name = checkParam(request, 'name', secretNameSchema);
     if (!name.ok) return name.response;
@@ -191,7 +191,7 @@ export function handleListSecretRotations(request: HttpRequest, services: WaysIn
 }
 
 /** Whether the secret has any version (enabled or not); reads properties only, never a value. */
-async function secretExists(services: WaysInServices, secret: SecretRef): Promise<boolean> {
+async function secretExists(services: EntryServices, secret: SecretRef): Promise<boolean> {
   try {
     for await (const _version of services.secrets.listVersions(secret)) return true;
     return false;
@@ -208,7 +208,7 @@ async function secretExists(services: WaysInServices, secret: SecretRef): Promis
  * ones left out) plus, for each managed one, a read of its latest version and
  * two ledger reads, in parallel: the cost of a page does not grow with the vault.
  */
-export function handleListSecrets(request: HttpRequest, services: WaysInServices): Promise<HttpResponseInit> {
+export function handleListSecrets(request: HttpRequest, services: EntryServices): Promise<HttpResponseInit> {
   return answering(request, services.log, async () => {
     const query = checkQuery(request, secretsQuerySchema);
     if (!query.ok) return query.response;
@@ -269,7 +269,7 @@ function readListingToken(token: string, vaults: readonly string[]): { vault?: s
   }
 }
 
-async function pageOfVault(services: WaysInServices, vaultUrl: string, cursor: string | undefined, limit: number): Promise<Page<SecretVersionInfo>> {
+async function pageOfVault(services: EntryServices, vaultUrl: string, cursor: string | undefined, limit: number): Promise<Page<SecretVersionInfo>> {
   if (hasSecretPages(services.secrets)) {
     return services.secrets.listSecretsPage(vaultUrl, { limit, ...(cursor === undefined ? {} : { continuationToken: cursor }) });
   }
@@ -288,7 +288,7 @@ async function pageOfVault(services: WaysInServices, vaultUrl: string, cursor: s
 
 async function presentListedSecret(
   request: HttpRequest,
-  services: WaysInServices,
+  services: EntryServices,
   info: SecretVersionInfo,
   reading: Exclude<PolicyReading, { kind: 'unmanaged' }>,
 ): Promise<unknown> {

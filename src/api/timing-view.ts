@@ -1,6 +1,6 @@
 import type { NextRotation } from '../schedule/due.js';
 import { timingOf } from '../schedule/timing.js';
-import type { PolicyReading } from '../ways-in/services.js';
+import type { PolicyReading } from '../entry/services.js';
 
 /**
  * When a managed secret rotates next, as the secrets list shows it: `nextDue`

@@ -1,3 +1,4 @@
+import type { InvocationContext } from '@azure/functions';
 import type { TokenCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { ServiceBusClient } from '@azure/service-bus';
@@ -13,18 +14,24 @@ import { withRequestTimeouts } from '../ledger/storage-options.js';
 import { createNotifierFromSettings } from '../notify/event-grid-notifier.js';
 import { createLogger, jsonLineSink, type Logger } from '../observability/logger.js';
 import { createServiceBusStepQueue } from '../queue/step-queue.js';
+import type { EntryServices } from '../entry/services.js';
 import { createRotationEngine, type EngineSettings, type RotationEngine } from '../rotation/engine.js';
-import type { Clock, HealthProbe, Notifier, RotationLedger, SecretStore, StepQueue } from '../rotation/ports.js';
+import { readPolicy } from '../rotation/policy.js';
+import { systemClock, type Clock, type HealthProbe, type Notifier, type RotationLedger, type SecretStore, type StepQueue } from '../rotation/ports.js';
 import { createRotatorRegistry, type Rotator, type RotatorRegistry } from '../rotation/rotator.js';
 import type { ConsumerGateway } from '../consumers/adapter.js';
 import { createConsumerGatewayFromOptions } from '../consumers/gateway.js';
 import { createBlobConsumerRegistry, type ConsumerRegistry } from '../consumers/registry.js';
 import { builtInRotators } from './rotators.js';
 import { createAzureCredential } from '../identity/credential.js';
-import { createServiceBusStartQueue, type StartQueue } from '../events/start-message.js';
+import { createServiceBusStartQueue, type EventStart, type StartQueue } from '../events/start-message.js';
 import { createStepRedelivery, type RedeliveryPolicy, type StepRedelivery } from '../queue/step-redelivery.js';
 
-/** Everything the functions need, built once per process. */
+/**
+ * Everything the functions need, built once per process by the one
+ * composition root (`composeRotor`): the step handler takes `engine` (and
+ * `stepRedelivery`), every other function its `entry` services.
+ */
 export interface Rotor {
   readonly settings: RotorSettings;
   readonly logger: Logger;
@@ -45,6 +52,8 @@ export interface Rotor {
   readonly consumerRegistry: ConsumerRegistry;
   /** Nudges declared consumers and reads their adoption. */
   readonly consumers: ConsumerGateway;
+  /** What the entry points (intake, HTTP API, dashboard, sweep, dead-letter handler) run on; see `entryServicesOf`. */
+  readonly entry: EntryServices;
   /** Closes the Service Bus connection this composition opened. */
   close(): Promise<void>;
 }
@@ -137,7 +146,7 @@ export function composeRotor(options: ComposeOptions = {}): Rotor {
     settings: { maxStepAttempts: settings.maxStepAttempts, minValidityMs: settings.expiryHorizonMs, ...options.engineSettings },
   });
 
-  return {
+  const composed: Omit<Rotor, 'entry'> = {
     settings,
     logger,
     engine,
@@ -155,6 +164,59 @@ export function composeRotor(options: ComposeOptions = {}): Rotor {
     close: async () => {
       if (ownsServiceBus) await serviceBus.close();
     },
+  };
+  return { ...composed, entry: entryServicesOf(composed) };
+}
+
+/** The entry services over a composed Rotor. */
+export function entryServicesOf(rotor: Omit<Rotor, 'entry'>): EntryServices {
+  const { settings } = rotor;
+  return entryServicesOver({
+    ...rotor,
+    allowedVaults: settings.allowedVaults,
+    expiryHorizonMs: settings.expiryHorizonMs,
+    ...(settings.stallAfterMs === undefined ? {} : { stallAfterMs: settings.stallAfterMs }),
+    clock: systemClock,
+  });
+}
+
+/** What the entry services are made of: an engine's entry calls, its ports, its rotators and the vault settings. */
+export interface EntryParts {
+  readonly engine: Pick<RotationEngine, 'startRotation' | 'resumeRotation' | 'failRotation' | 'cancelRotation'>;
+  readonly secretStore: SecretStore;
+  readonly ledger: RotationLedger;
+  readonly batches?: BatchStore;
+  readonly rotators: RotatorRegistry;
+  readonly allowedVaults: readonly string[];
+  readonly expiryHorizonMs: number;
+  readonly stallAfterMs?: number;
+  /** Where the intake enqueues admitted events (absent: it starts their rotations itself). */
+  readonly startQueue?: StartQueue;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+/** The entry services over an engine's parts (a composed Rotor, or a test's engine on emulators): the policy is read with its rotators, the horizon as minimum validity. */
+export function entryServicesOver(parts: EntryParts): EntryServices {
+  const { engine } = parts;
+  return {
+    allowedVaults: parts.allowedVaults,
+    expiryHorizonMs: parts.expiryHorizonMs,
+    ...(parts.stallAfterMs === undefined ? {} : { stallAfterMs: parts.stallAfterMs }),
+    startRotation: engine.startRotation,
+    ...(parts.startQueue === undefined ? {} : { enqueueStart: (start: EventStart) => parts.startQueue!.enqueue(start) }),
+    resumeRotation: (rotationId) => engine.resumeRotation(rotationId),
+    failRotation: (message, reason) => engine.failRotation(message, reason),
+    cancelRotation: (rotationId, options) => engine.cancelRotation(rotationId, options),
+    secrets: parts.secretStore,
+    ledger: parts.ledger,
+    ...(parts.batches === undefined ? {} : { batches: parts.batches }),
+    readPolicy: (tags) => {
+      const reading = readPolicy(tags, { rotators: parts.rotators, minValidityMs: parts.expiryHorizonMs });
+      return reading.kind === 'valid' ? { kind: 'valid', policy: reading.policy } : reading;
+    },
+    clock: parts.clock,
+    log: parts.logger,
   };
 }
 
@@ -183,4 +245,10 @@ export function getRotor(): Promise<Rotor> {
 /** Installs a composed Rotor for this process (the local host with emulator clients, tests); `undefined` resets. */
 export function useRotor(rotor: Rotor | undefined): void {
   current = rotor === undefined ? undefined : Promise.resolve(rotor);
+}
+
+/** The process's entry services for one invocation, with a logger that names the function and invocation. */
+export async function entryServicesFor(context: InvocationContext): Promise<EntryServices> {
+  const { entry } = await getRotor();
+  return { ...entry, log: entry.log.child({ function: context.functionName, invocationId: context.invocationId }) };
 }

@@ -3,7 +3,7 @@ import { formatSecretRef } from '../keyvault/secret-ref.js';
 import { isTerminal, RotationStatus, TriggerKind, type StepName } from '../rotation/model.js';
 import type { RotationLedger, SecretVersionInfo } from '../rotation/ports.js';
 import type { StartRotationResult } from '../rotation/start-types.js';
-import type { WaysInServices } from '../ways-in/services.js';
+import type { EntryServices } from '../entry/services.js';
 import type { Batch, BatchItem, BatchSelector } from './model.js';
 import { selectForBatch } from './select.js';
 import type { BatchStore } from './store.js';
@@ -85,7 +85,7 @@ function itemOf(name: string, result: StartRotationResult): BatchItem {
  * unavailable) is listed as skipped with the error, so running the batch again
  * picks it up; secrets already rotating are followed, not started twice.
  */
-export async function beginBatch(input: BeginBatchInput, services: WaysInServices, batches: BatchStore, options: BatchOptions = {}): Promise<Batch> {
+export async function beginBatch(input: BeginBatchInput, services: EntryServices, batches: BatchStore, options: BatchOptions = {}): Promise<Batch> {
   const id = `b-${randomBytes(12).toString('hex')}`;
   const createdAt = services.clock.now().toISOString();
   const listing: SecretVersionInfo[] = [];

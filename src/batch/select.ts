@@ -1,7 +1,7 @@
 import { PendingTag } from '../rotation/pending.js';
 import type { SecretVersionInfo } from '../rotation/ports.js';
 import { timingOf } from '../schedule/timing.js';
-import type { PolicyReading } from '../ways-in/services.js';
+import type { PolicyReading } from '../entry/services.js';
 import type { BatchSelector } from './model.js';
 
 export interface Selection {

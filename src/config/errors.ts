@@ -17,7 +17,3 @@ export class ConfigurationError extends Error {
     this.problems = problems;
   }
 }
-
-export function isConfigurationError(error: unknown): error is ConfigurationError {
-  return error instanceof ConfigurationError;
-}

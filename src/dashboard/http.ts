@@ -15,8 +15,8 @@ const dataHeaders = {
 
 /** `GET /api/dashboard-data/overview`: secrets, expiries, live rotations, what needs a human. */
 export function handleDashboardOverview(request: HttpRequest, services: DashboardServices): Promise<HttpResponseInit> {
-  return answering(request, services.ways.log, async () => {
-    const overview = await buildOverview(services, services.ways.clock.now());
+  return answering(request, services.entry.log, async () => {
+    const overview = await buildOverview(services, services.entry.clock.now());
     return { status: 200, headers: dataHeaders, body: JSON.stringify(overview) };
   });
 }
@@ -33,18 +33,18 @@ const rotationsQuerySchema = z.object({
 
 /** `GET /api/dashboard-data/secrets/{name}/rotations?vault=&limit=`: the newest rotations with every step, for the timeline. */
 export function handleDashboardRotations(request: HttpRequest, services: DashboardServices): Promise<HttpResponseInit> {
-  const { ways } = services;
-  return answering(request, ways.log, async () => {
+  const { entry } = services;
+  return answering(request, entry.log, async () => {
     const name = checkParam(request, 'name', secretNameSchema);
     if (!name.ok) return name.response;
     const query = checkQuery(request, rotationsQuerySchema);
     if (!query.ok) return query.response;
-    const vault = resolveVault(request, query.value.vault, ways.allowedVaults, 'query');
+    const vault = resolveVault(request, query.value.vault, entry.allowedVaults, 'query');
     if (!vault.ok) return vault.response;
     const secret = { vaultUrl: vault.value, name: name.value };
-    const page = await ways.ledger.listRotations(secret, { limit: query.value.limit ?? 5 });
-    const now = ways.clock.now();
-    const records = await Promise.all(page.items.map(async (item) => (await ways.ledger.getRotation(item.id))?.value));
+    const page = await entry.ledger.listRotations(secret, { limit: query.value.limit ?? 5 });
+    const now = entry.clock.now();
+    const records = await Promise.all(page.items.map(async (item) => (await entry.ledger.getRotation(item.id))?.value));
     const rotations = records.flatMap((r) => (r === undefined ? [] : [presentRotation(r, now)]));
     return { status: 200, headers: dataHeaders, body: JSON.stringify({ asOf: now.toISOString(), secret, rotations }) };
   });

@@ -4,7 +4,7 @@ import { expiringAppCredentials, listAllSecrets } from '../radar/radar.js';
 import type { ExpiringAppCredential, RadarGap } from '../radar/model.js';
 import type { RadarServices } from '../radar/services.js';
 import { dueAt } from '../sweep/due.js';
-import type { WaysInServices } from '../ways-in/services.js';
+import type { EntryServices } from '../entry/services.js';
 import { needsHumanBecause, presentRotation, type RotationView } from './present.js';
 
 /** The dashboard's window: the expiry timeline covers this far ahead. */
@@ -14,7 +14,7 @@ const DAY_MS = 86_400_000;
 const PENDING_FOR_TAG = 'rotor-pending-for';
 
 export interface DashboardServices {
-  readonly ways: WaysInServices;
+  readonly entry: EntryServices;
   readonly radar: RadarServices;
 }
 
@@ -68,14 +68,14 @@ async function eachLimited<T, R>(items: readonly T[], limit: number, work: (item
  * after verify). References and states only, never a value.
  */
 export async function buildOverview(services: DashboardServices, now: Date): Promise<Overview> {
-  const { ways, radar } = services;
+  const { entry, radar } = services;
   const listed = await listAllSecrets(radar.sources);
   const gaps: RadarGap[] = [...listed.gaps];
 
   const rows = await eachLimited(listed.secrets, 8, async ({ info, reading }): Promise<{ row: SecretRow; human?: RotationView & { why: string } }> => {
     const managed = reading.kind !== 'unmanaged';
     const rotator = reading.kind === 'valid' ? reading.policy.rotator : reading.kind === 'invalid' ? reading.rotator : undefined;
-    const due = managed ? dueAt(info, reading, ways.expiryHorizonMs) : undefined;
+    const due = managed ? dueAt(info, reading, entry.expiryHorizonMs) : undefined;
     const base = {
       vaultUrl: info.secret.vaultUrl,
       name: info.secret.name,
@@ -89,12 +89,12 @@ export async function buildOverview(services: DashboardServices, now: Date): Pro
     };
     if (!managed) return { row: base };
     try {
-      const [activeId, history] = await Promise.all([ways.ledger.activeRotation(info.secret), ways.ledger.listRotations(info.secret, { limit: 1 })]);
+      const [activeId, history] = await Promise.all([entry.ledger.activeRotation(info.secret), entry.ledger.listRotations(info.secret, { limit: 1 })]);
       const last = history.items[0];
-      const active = activeId === undefined ? undefined : (await ways.ledger.getRotation(activeId))?.value;
+      const active = activeId === undefined ? undefined : (await entry.ledger.getRotation(activeId))?.value;
       let human: (RotationView & { why: string }) | undefined;
       if (last !== undefined && (last.status === 'RolledBack' || last.status === 'Failed')) {
-        const record = (await ways.ledger.getRotation(last.id))?.value;
+        const record = (await entry.ledger.getRotation(last.id))?.value;
         const why = record === undefined ? undefined : needsHumanBecause(record);
         if (record !== undefined && why !== undefined) human = { ...presentRotation(record, now), why };
       }

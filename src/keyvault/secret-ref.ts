@@ -25,10 +25,6 @@ export function formatSecretRef(ref: SecretRef): string {
   return `${new URL(ref.vaultUrl).host}/${ref.name}`;
 }
 
-export function sameSecret(a: SecretRef, b: SecretRef): boolean {
-  return a.vaultUrl === b.vaultUrl && a.name.toLowerCase() === b.name.toLowerCase();
-}
-
 /**
  * Ten hex characters that identify a secret (vault + name, case-insensitive) in
  * names that providers limit in length: stored access policy ids, client secret

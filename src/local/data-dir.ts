@@ -17,8 +17,6 @@ import { z } from 'zod';
  *   DIR/servicebus/           Service Bus emulator snapshot (see its README, "Persistence")
  *   DIR/azurite/              Azurite blob metadata and extents
  */
-export const DEFAULT_DATA_DIR = '.rotor/data';
-
 const FORMAT = 'rotor-local-stack/1';
 
 const port = z.number().int().min(1).max(65_535);

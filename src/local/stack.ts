@@ -110,6 +110,8 @@ export const INTAKE_SUBSCRIPTION = 'rotor-intake';
 
 const localEngineSettings: Partial<EngineSettings> = {
   backoff: { baseMs: 250, maxMs: 2_000 },
+  // A lock whose start was killed before its record is broken by the next start after 2 minutes, as ROTOR_STALL_AFTER here.
+  orphanLockMs: 2 * 60_000,
 };
 
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {

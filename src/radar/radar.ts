@@ -3,7 +3,7 @@ import type { Logger } from '../observability/logger.js';
 import type { SecretStore, SecretVersionInfo } from '../rotation/ports.js';
 import { currentVersionOf } from '../sweep/current-version.js';
 import { dueAt } from '../sweep/due.js';
-import type { PolicyReading } from '../ways-in/services.js';
+import type { PolicyReading } from '../entry/services.js';
 import type { AppCredentialDates, AppCredentialReader } from './graph-credentials.js';
 import { ExpiringKind, type ExpiringAppCredential, type ExpiringItem, type ExpiringSecret, type RadarGap, type RadarScan, type WatchReason } from './model.js';
 

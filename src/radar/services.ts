@@ -3,7 +3,6 @@ import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { getRotor, type Rotor } from '../app/compose.js';
 import { systemClock, type Clock } from '../rotation/ports.js';
-import { waysInFromRotor } from '../ways-in/services.js';
 import { createAppCredentialReader, type AppCredentialReader } from './graph-credentials.js';
 import { createWarningPublisherFromSettings } from './publisher.js';
 import { createBlobWarningRecord } from './warning-record.js';
@@ -30,7 +29,6 @@ export function radarFromRotor(rotor: Rotor, options: RadarFromRotorOptions = {}
   let credential = options.credential;
   const lazyCredential = (): TokenCredential =>
     (credential ??= new DefaultAzureCredential(settings.managedIdentityClientId === undefined ? {} : { managedIdentityClientId: settings.managedIdentityClientId }));
-  const ways = waysInFromRotor(rotor);
   const storage = settings.ledgerStorage;
   const blobService = storage.kind === 'identity' ? new BlobServiceClient(storage.endpoint, lazyCredential()) : BlobServiceClient.fromConnectionString(storage.connectionString);
   // Graph is only called when an application is watched; the identity is built then.
@@ -40,7 +38,7 @@ export function radarFromRotor(rotor: Rotor, options: RadarFromRotorOptions = {}
     sources: {
       allowedVaults: settings.allowedVaults,
       secrets: rotor.secretStore,
-      readPolicy: ways.readPolicy,
+      readPolicy: rotor.entry.readPolicy,
       expiryHorizonMs: settings.expiryHorizonMs,
       watchApplications: settings.watchApplications,
       applications,

@@ -4,7 +4,7 @@ import { parseStartMessage } from '../events/start-message.js';
 import { formatSecretRef } from '../keyvault/secret-ref.js';
 import { parseStepMessage } from '../queue/step-message.js';
 import type { StepMessage } from '../rotation/ports.js';
-import type { WaysInServices } from '../ways-in/services.js';
+import type { EntryServices } from '../entry/services.js';
 
 /**
  * A step message that reached the dead-letter sub-queue: delivered too often
@@ -73,7 +73,7 @@ function secretsFromSession(sessionId: string | undefined): { vaultUrl: string; 
 }
 
 /** An unreadable body stands for whatever step its rotation is at: that is the step it stalled. */
-async function currentStepOfSession(sessionId: string | undefined, services: WaysInServices): Promise<StepMessage | undefined> {
+async function currentStepOfSession(sessionId: string | undefined, services: EntryServices): Promise<StepMessage | undefined> {
   for (const secret of secretsFromSession(sessionId)) {
     const rotationId = await services.ledger.activeRotation(secret);
     if (rotationId === undefined) continue;
@@ -83,7 +83,7 @@ async function currentStepOfSession(sessionId: string | undefined, services: Way
   return undefined;
 }
 
-export async function handleDeadLetteredStep(input: DeadLetterInput, services: WaysInServices): Promise<DeadLetterResult> {
+export async function handleDeadLetteredStep(input: DeadLetterInput, services: EntryServices): Promise<DeadLetterResult> {
   const reason = deadLetterReasonOf(input.metadata);
   const sessionId = metadataOf(input.metadata).sessionId;
   const start = parseStartMessage(input.body);

@@ -1,4 +1,5 @@
 import { isSecretStoreError, SecretStoreErrorCode } from '../keyvault/errors.js';
+import { CodedError } from './coded-error.js';
 import { isRotatorError } from './rotator-errors.js';
 
 /**
@@ -59,18 +60,11 @@ export function isTransientCode(code: RotationErrorCode): boolean {
 }
 
 /** A step could not complete. The message is value-free: it goes to the ledger and notifications. */
-export class RotationError extends Error {
+export class RotationError extends CodedError<RotationErrorCode> {
   override readonly name = 'RotationError';
-  readonly code: RotationErrorCode;
-  readonly transient: boolean;
-  /** The provider's Retry-After: the retry is scheduled no earlier. */
-  readonly retryAfterMs?: number;
 
   constructor(code: RotationErrorCode, message: string, options?: ErrorOptions & { readonly retryAfterMs?: number }) {
-    super(message, options);
-    this.code = code;
-    this.transient = isTransientCode(code);
-    if (options?.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
+    super(code, transientCodes, message, options);
   }
 }
 

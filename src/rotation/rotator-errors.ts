@@ -1,3 +1,5 @@
+import { CodedError } from './coded-error.js';
+
 /** Closed set of reasons a rotator fails; retry decisions read `transient`, not the text. */
 export const RotatorErrorCode = {
   ProviderUnavailable: 'ProviderUnavailable',
@@ -16,18 +18,11 @@ const transientCodes: ReadonlySet<RotatorErrorCode> = new Set([
 ]);
 
 /** A rotator could not do its part. The message never contains a credential. */
-export class RotatorError extends Error {
+export class RotatorError extends CodedError<RotatorErrorCode> {
   override readonly name = 'RotatorError';
-  readonly code: RotatorErrorCode;
-  readonly transient: boolean;
-  /** When the provider said when to come back (429 Retry-After); the engine schedules the retry no earlier. */
-  readonly retryAfterMs?: number;
 
   constructor(code: RotatorErrorCode, message: string, options?: ErrorOptions & { readonly retryAfterMs?: number }) {
-    super(message, options);
-    this.code = code;
-    this.transient = transientCodes.has(code);
-    if (options?.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
+    super(code, transientCodes, message, options);
   }
 }
 

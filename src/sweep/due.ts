@@ -1,7 +1,7 @@
 import type { SecretVersionInfo } from '../rotation/ports.js';
 import { nextRotation, type NextRotation } from '../schedule/due.js';
 import { timingOf } from '../schedule/timing.js';
-import type { PolicyReading } from '../ways-in/services.js';
+import type { PolicyReading } from '../entry/services.js';
 
 /**
  * A managed secret's next rotation: `horizon` before it expires (Key Vault's

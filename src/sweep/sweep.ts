@@ -1,7 +1,7 @@
 import { formatSecretRef } from '../keyvault/secret-ref.js';
 import { isTerminal, TriggerKind, type Rotation } from '../rotation/model.js';
 import type { SecretVersionInfo } from '../rotation/ports.js';
-import type { PolicyReading, WaysInServices } from '../ways-in/services.js';
+import type { PolicyReading, EntryServices } from '../entry/services.js';
 import { currentVersionOf } from './current-version.js';
 import { isDue } from '../schedule/due.js';
 import { nextRotationOf } from './due.js';
@@ -32,7 +32,7 @@ export interface SweepReport {
  */
 export const SWEEP_CONCURRENCY = 16;
 
-export async function runSweep(services: WaysInServices): Promise<SweepReport> {
+export async function runSweep(services: EntryServices): Promise<SweepReport> {
   const now = services.clock.now();
   const report = { scanned: 0, managed: 0, started: [] as string[], duplicates: [] as string[], recovered: [] as SweepReport['recovered'][number][], errors: [] as SweepReport['errors'][number][] };
 
@@ -115,7 +115,7 @@ export function isStalled(rotation: Rotation, now: Date, stallAfterMs: number): 
  * ends it (rollback if it promoted, Failed otherwise). A rotation already
  * ended whose lock was left behind has the lock released.
  */
-async function resumeIfStuck(rotationId: string, now: Date, services: WaysInServices): Promise<'resent' | 'ended' | 'not-found' | undefined> {
+async function resumeIfStuck(rotationId: string, now: Date, services: EntryServices): Promise<'resent' | 'ended' | 'not-found' | undefined> {
   const found = await services.ledger.getRotation(rotationId);
   const stuck =
     found === undefined ||

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +12,7 @@ import { startTestPostgres, type TestPostgres } from '../helpers/embedded-postgr
 import { expectNoSecretIn } from '../helpers/leaks.js';
 
 /**
- * Chaos: the persistent local stack as its own process (test/chaos/stack-child.ts),
+ * Chaos: the persistent local stack as its own process (test/chaos/stack-child.mjs, over dist/),
  * with the random and PostgreSQL rotators, killed with SIGKILL at random
  * moments (while starting, while rotating, while idle) and started again on
  * the same data directory, over and over. At the end it runs undisturbed
@@ -69,7 +69,7 @@ const childOutput: string[] = [];
 let passed = false;
 
 function startStack(env: Readonly<Record<string, string>> = {}): Running {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'test/chaos/stack-child.ts'), dataDir, logFile], {
+  const child = spawn(process.execPath, [join(repoRoot, 'test/chaos/stack-child.mjs'), dataDir, logFile], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
@@ -185,6 +185,12 @@ function filesUnder(dir: string): string[] {
 }
 
 beforeAll(async () => {
+  // The child runs the compiled dist/ (test/chaos/stack-child.mjs): build it when a source is newer, as npm start does.
+  const built = spawnSync(process.execPath, ['--input-type=module', '-e', "const l = await import('./scripts/launch.mjs'); if (l.needsBuild() && !l.build()) process.exit(1);"], {
+    cwd: repoRoot,
+    stdio: 'inherit',
+  });
+  if (built.status !== 0) throw new Error('the build for the chaos child failed');
   work = mkdtempSync(join(tmpdir(), 'rotor-chaos-'));
   dataDir = join(work, 'data');
   logFile = join(work, 'stack.log');

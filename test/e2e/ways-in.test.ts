@@ -6,6 +6,9 @@ import { createEmulatorSecretClient } from '../../emulators/keyvault/index.js';
 import { INTAKE_SUBSCRIPTION, startLocalStack, type LocalStack } from '../../src/local/stack.js';
 import { createLogger, createMemorySink } from '../../src/observability/logger.js';
 import { stepSessionId } from '../../src/queue/step-message.js';
+import { Strategy } from '../../src/rotation/model.js';
+import { createRandomRotator } from '../../src/rotators/random/random-rotator.js';
+import { createFakeProvider } from '../helpers/fakes/provider-rotator.js';
 import { expectNoSecretIn } from '../helpers/leaks.js';
 
 /**
@@ -22,6 +25,10 @@ let client: SecretClient;
 let vaultUrl: string;
 const values: string[] = [];
 
+/** A provider in this process that can revoke, so a rotation can wait at revoke (revoke-after) on the emulators. */
+const revocableInitial = `initial-revocable-${Math.random().toString(36).slice(2)}`;
+const revocable = createFakeProvider({ kind: 'revocable', strategy: Strategy.Single, initial: revocableInitial });
+
 const terminal = new Set(['Completed', 'RolledBack', 'Failed', 'Aborted', 'Skipped']);
 
 beforeAll(async () => {
@@ -34,6 +41,7 @@ beforeAll(async () => {
     // Retries wait long enough that a rotation can be caught mid-retry (the dead-letter case).
     engineSettings: { backoff: { baseMs: 20_000, maxMs: 20_000 } },
     keyVaultBackoffMs: [10, 20],
+    rotators: [createRandomRotator(), revocable.rotator],
   });
   client = createEmulatorSecretClient(stack.emulators.keyVault);
   vaultUrl = new URL(stack.emulators.keyVault.url).origin;
@@ -310,6 +318,39 @@ describe('a step dead-lettered after verify', () => {
     const versions: string[] = [];
     for await (const v of client.listPropertiesOfSecretVersions('poisoned-retire')) versions.push(v.version ?? '');
     expect(versions.sort()).toEqual([initial.properties.version, rotation.versions.promoted].sort());
+    await eventually(() => Promise.resolve(notifications(rotationId).includes('Rotor.Rotation.Failed') ? true : undefined));
+    expect(notifications(rotationId)).not.toContain('Rotor.Rotation.RolledBack');
+  });
+  it('at revoke ends Failed with the verified value kept as latest; the old credential is not restored', async () => {
+    // Prepare: revoke-after an hour, so the rotation waits at revoke (its message scheduled) once retire is done.
+    values.push(revocableInitial);
+    const initial = await client.setSecret('poisoned-revoke', revocableInitial, {
+      tags: { 'rotor-rotator': 'revocable', 'rotor-grace': 'PT0S', 'rotor-revoke-after': 'PT1H' },
+    });
+    const started = await api('/rotations', { method: 'POST', body: { secret: 'poisoned-revoke' } });
+    const rotationId: string = started.body.rotationId;
+    await eventually(async () => ((await api(`/rotations/${rotationId}`)).body.step === 'revoke' ? true : undefined));
+
+    // Act: a message the step handler cannot read, in the secret's session, is dead-lettered while revoke waits.
+    const sb = new ServiceBusClient(stack.emulators.serviceBus.connectionString);
+    const sender = sb.createSender('rotation-steps');
+    await sender.sendMessages({ body: 'not a step message', sessionId: stepSessionId({ vaultUrl, name: 'poisoned-revoke' }), messageId: 'poison-revoke-e2e' });
+    await sender.close();
+    await sb.close();
+    const rotation = await ended(rotationId);
+    values.push(...revocable.issuedValues());
+
+    // Assess
+    expect(rotation.status).toBe('Failed');
+    expect(rotation.reason).toContain('MaxDeliveryCountExceeded');
+    expect(rotation.steps.map((s: { step: string }) => s.step)).not.toContain('rollback');
+    expect(rotation.versions.restored).toBeUndefined();
+    const latest = await client.getSecret('poisoned-revoke');
+    expect(latest.properties.version).toBe(rotation.versions.promoted);
+    expect(latest.value).not.toBe(initial.value);
+    expect(revocable.accepts(latest.value!)).toBe(true);
+    expect(revocable.accepts(revocableInitial)).toBe(false);
+    expect(revocable.calls.restore).toBe(0);
     await eventually(() => Promise.resolve(notifications(rotationId).includes('Rotor.Rotation.Failed') ? true : undefined));
     expect(notifications(rotationId)).not.toContain('Rotor.Rotation.RolledBack');
   });

@@ -1,9 +1,9 @@
 import { createLogger, createMemorySink } from '../../src/observability/logger.js';
 import { parseStepMessage } from '../../src/queue/step-message.js';
-import { readPolicy } from '../../src/rotation/policy.js';
+import { entryServicesOver } from '../../src/app/compose.js';
 import { createRandomRotator } from '../../src/rotators/random/random-rotator.js';
 import { createRotatorRegistry } from '../../src/rotation/rotator.js';
-import type { WaysInServices } from '../../src/ways-in/services.js';
+import type { EntryServices } from '../../src/entry/services.js';
 import { createE2ERotor, type E2EGround, type E2ERotor } from './e2e-stack.js';
 import type { FakeClock } from './fakes/clock.js';
 import { createFakeStepQueue, type FakeStepQueue } from './fakes/step-queue.js';
@@ -22,7 +22,7 @@ export interface ControlsHarness {
   readonly clock: FakeClock;
   readonly queue: FakeStepQueue;
   readonly rotor: E2ERotor;
-  readonly services: WaysInServices;
+  readonly services: EntryServices;
   /** Delivers every message, scheduled ones included, one at a time. */
   drain(afterDelivery?: () => Promise<void>): Promise<void>;
 }
@@ -44,23 +44,17 @@ export async function createControlsHarness(ground: E2EGround): Promise<Controls
   const queue = createFakeStepQueue({ now: () => clock.now() });
   const rotor = await createE2ERotor(ground, { stepQueue: queue, clock, settings: { backoff: { baseMs: 1_000, maxMs: 20_000 }, maxStepAttempts: 8 } });
   const registry = createRotatorRegistry([createRandomRotator()]);
-  const services: WaysInServices = {
-    allowedVaults: [ground.vaultUrl],
-    expiryHorizonMs: 30 * DAY,
-    startRotation: rotor.engine.startRotation,
-    resumeRotation: (id) => rotor.engine.resumeRotation(id),
-    failRotation: (message, reason) => rotor.engine.failRotation(message, reason),
-    cancelRotation: (id, options) => rotor.engine.cancelRotation(id, options),
-    secrets: rotor.secretStore,
+  const services = entryServicesOver({
+    engine: rotor.engine,
+    secretStore: rotor.secretStore,
     ledger: rotor.ledger,
     batches: createMemoryBatchStore(),
-    readPolicy: (tags) => {
-      const reading = readPolicy(tags, { rotators: registry });
-      return reading.kind === 'valid' ? { kind: 'valid', policy: reading.policy } : reading;
-    },
+    rotators: registry,
+    allowedVaults: [ground.vaultUrl],
+    expiryHorizonMs: 30 * DAY,
     clock,
-    log: createLogger(createMemorySink(), { level: 'warn' }),
-  };
+    logger: createLogger(createMemorySink(), { level: 'warn' }),
+  });
   const drain = async (afterDelivery?: () => Promise<void>): Promise<void> => {
     await drainSteps({
       queue,

@@ -23,7 +23,7 @@ import { parseIsoDuration } from '../../src/time/iso-duration.js';
 import { readPolicy } from '../../src/rotation/policy.js';
 import { createRandomRotator } from '../../src/rotators/random/random-rotator.js';
 import { createRotatorRegistry } from '../../src/rotation/rotator.js';
-import type { PolicyReading, WaysInServices } from '../../src/ways-in/services.js';
+import type { PolicyReading, EntryServices } from '../../src/entry/services.js';
 import { FAKE_VAULT, type FakeWorld } from './fakes/world.js';
 
 /**
@@ -274,7 +274,7 @@ export function secretInfo(
   };
 }
 
-/** A complete set of fakes wired as `WaysInServices`. */
+/** A complete set of fakes wired as `EntryServices`. */
 export function createFakeWaysIn(options: { allowedVaults?: string[]; secrets?: SecretVersionInfo[]; now?: string } = {}) {
   const sink = createMemorySink();
   const log = createLogger(sink, { level: 'debug' });
@@ -286,7 +286,7 @@ export function createFakeWaysIn(options: { allowedVaults?: string[]; secrets?: 
   const start = createFakeStartRotation(secrets, ledger, queue, clock);
   const resumed: string[] = [];
   const failed: { message: StepMessage; reason: string }[] = [];
-  const services: WaysInServices = {
+  const services: EntryServices = {
     allowedVaults: options.allowedVaults ?? [TEST_VAULT],
     expiryHorizonMs: 30 * 86_400_000,
     startRotation: start.startRotation,
@@ -308,7 +308,7 @@ export function createFakeWaysIn(options: { allowedVaults?: string[]; secrets?: 
 }
 
 /** The ways in over the engine's own fake world: the real engine, in-memory ports. */
-export function waysInOverWorld(world: FakeWorld, options: { readonly allowedVaults?: readonly string[] } = {}): WaysInServices {
+export function waysInOverWorld(world: FakeWorld, options: { readonly allowedVaults?: readonly string[] } = {}): EntryServices {
   const rotators = createRotatorRegistry([createRandomRotator()]);
   return {
     allowedVaults: options.allowedVaults ?? [FAKE_VAULT],

@@ -5,7 +5,7 @@ import type { SecretClient } from '@azure/keyvault-secrets';
 import type { Logger } from '../../observability/logger.js';
 import type { Rotator } from '../../rotation/rotator.js';
 import { startScenarioGround, type ScenarioGround, type ScenarioGroundOptions } from './ground.js';
-import { seedScenarios, type RunningScenario, type ScenarioReport } from './scenarios.js';
+import { seedScenarios, type RunningScenario } from './scenarios.js';
 
 export { SCENARIO_GRACE, SCENARIO_TTL_MS, type RunningScenario, type ScenarioReport, type ScenarioSecret } from './scenarios.js';
 
@@ -89,8 +89,4 @@ export async function startScenarioServices(options: { readonly log: Logger; rea
       await ground.stop();
     },
   };
-}
-
-export function reportAll(scenarios: readonly RunningScenario[]): ScenarioReport[] {
-  return scenarios.map((s) => s.report());
 }

@@ -6,3 +6,4 @@ export { createFakeProvider, type FakeProvider } from './provider-rotator.js';
 export { createFakeSecretStore, type FakeSecretStore, type SeedSecret } from './secret-store.js';
 export { createFakeStepQueue, type FakeStepQueue, type QueuedStep } from './step-queue.js';
 export { createFakeWorld, FAKE_VAULT, fastEngineSettings, type EnginePorts, type FakeWorld, type FakeWorldOptions } from './world.js';
+export { partialRotor } from './rotor.js';

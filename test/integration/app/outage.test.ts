@@ -10,7 +10,6 @@ import { isSecretStoreError } from '../../../src/keyvault/errors.js';
 import { createKeyVaultSecretStore } from '../../../src/keyvault/secret-store.js';
 import { isLedgerError } from '../../../src/ledger/errors.js';
 import { createRandomRotator } from '../../../src/rotators/random/random-rotator.js';
-import { waysInFromRotor } from '../../../src/ways-in/services.js';
 
 /**
  * Storage and Key Vault that accept connections and never answer, behind the
@@ -76,13 +75,13 @@ const get = (path: string): HttpRequest => new HttpRequest({ method: 'GET', url:
 
 describe.concurrent('an outage of storage and Key Vault', () => {
   it('answers GET /api/rotations/{id} 503 problem+json with Retry-After while the ledger does not answer', async () => {
-    const res = await read(await handleGetRotation(new HttpRequest({ method: 'GET', url: 'http://localhost:7071/api/rotations/r-1', params: { id: 'r-1' } }), waysInFromRotor(rotor)));
+    const res = await read(await handleGetRotation(new HttpRequest({ method: 'GET', url: 'http://localhost:7071/api/rotations/r-1', params: { id: 'r-1' } }), rotor.entry));
 
     expect(res).toMatchObject({ status: 503, type: 'application/problem+json', retryAfter: '5', body: { status: 503, type: 'urn:rotor:problem:service-unavailable' } });
   });
 
   it('answers GET /api/secrets 503 problem+json with Retry-After while Key Vault does not answer', async () => {
-    const res = await read(await handleListSecrets(get('secrets'), waysInFromRotor(rotor)));
+    const res = await read(await handleListSecrets(get('secrets'), rotor.entry));
 
     expect(res).toMatchObject({ status: 503, type: 'application/problem+json', retryAfter: '5', body: { status: 503 } });
   });

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { ContainerClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isLedgerConflictError, isLedgerError } from '../../../src/ledger/errors.js';
+import { isLedgerError } from '../../../src/ledger/errors.js';
 import { auditBlobName, createBlobLedger, type BlobLedger } from '../../../src/ledger/blob-ledger.js';
-import type { Rotation } from '../../../src/rotation/model.js';
 import { startAzuriteBlob, type AzuriteBlob } from '../../helpers/azurite.js';
 import { createFakeWorld, FAKE_VAULT } from '../../helpers/fakes/index.js';
 import { expectNoSecretIn } from '../../helpers/leaks.js';
+import { describeLedgerConformance, testRotation } from '../../helpers/ledger-conformance.js';
 
 let azurite: AzuriteBlob;
 
@@ -25,61 +25,17 @@ async function freshLedger(): Promise<{ ledger: BlobLedger; container: Container
   return { ledger, container };
 }
 
-function rotation(id: string, createdAt: string, name = 'db-password'): Rotation {
-  return {
-    id,
-    secret: { vaultUrl: FAKE_VAULT, name },
-    trigger: { kind: 'manual' },
-    rotator: 'random',
-    strategy: 'single',
-    status: 'Running',
-    step: 'begin',
-    attempt: 1,
-    dryRun: false,
-    createdAt,
-    updatedAt: createdAt,
-    deadline: createdAt,
-    versions: {},
-    steps: [],
-    undo: [],
-  };
-}
-
 async function textOf(container: ContainerClient, name: string): Promise<string> {
   return (await container.getBlobClient(name).downloadToBuffer()).toString('utf8');
 }
 
+describeLedgerConformance('the blob ledger on Azurite', async () => (await freshLedger()).ledger);
+
 describe('blob ledger on Azurite', () => {
-  it('creates, reads and updates a record under ETag conditions', async () => {
-    // Prepare
-    const { ledger } = await freshLedger();
-    const created = await ledger.createRotation(rotation('r1', '2025-06-01T12:00:00.000Z'));
-
-    // Act
-    const read = await ledger.getRotation('r1');
-    const updated = await ledger.updateRotation(read!, { ...read!.value, status: 'Completed' });
-    const stale = await ledger.updateRotation(read!, { ...read!.value, status: 'Failed' }).catch((e: unknown) => e);
-
-    // Assess
-    expect(read?.value).toEqual(created.value);
-    expect(read?.etag).toBe(created.etag);
-    expect(updated.etag).not.toBe(read!.etag);
-    expect(isLedgerConflictError(stale)).toBe(true);
-    expect((await ledger.getRotation('r1'))?.value.status).toBe('Completed');
-    expect(await ledger.getRotation('nope')).toBeUndefined();
-  });
-
-  it('refuses a second create of the same id', async () => {
-    const { ledger } = await freshLedger();
-    await ledger.createRotation(rotation('dup', '2025-06-01T12:00:00.000Z'));
-    const error = await ledger.createRotation(rotation('dup', '2025-06-01T12:00:00.000Z')).catch((e: unknown) => e);
-    expect(isLedgerConflictError(error)).toBe(true);
-  });
-
   it('heals a missing index entry when a create finds the record already there', async () => {
     // Prepare: a crash between the record and its index entry
     const { ledger, container } = await freshLedger();
-    const record = rotation('healed', '2025-06-01T12:00:00.000Z');
+    const record = testRotation('healed', '2025-06-01T12:00:00.000Z');
     const body = JSON.stringify(record);
     await container.getBlockBlobClient('rotations/healed.json').upload(body, Buffer.byteLength(body));
 
@@ -89,60 +45,6 @@ describe('blob ledger on Azurite', () => {
     // Assess
     const page = await ledger.listRotations(record.secret);
     expect(page.items.map((i) => i.id)).toEqual(['healed']);
-  });
-
-  it('gives the lock to exactly one of ten concurrent takers, re-entrantly', async () => {
-    // Prepare
-    const { ledger } = await freshLedger();
-    const secret = { vaultUrl: FAKE_VAULT, name: 'contended' };
-
-    // Act
-    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => ledger.acquireLock(secret, `r${i}`)));
-
-    // Assess
-    const winners = results.flatMap((r, i) => (r.acquired ? [`r${i}`] : []));
-    expect(winners).toHaveLength(1);
-    const winner = winners[0]!;
-    expect(results.filter((r) => !r.acquired).every((r) => !r.acquired && r.heldBy === winner && r.since !== undefined)).toBe(true);
-    expect((await ledger.acquireLock(secret, winner)).acquired).toBe(true);
-    expect(await ledger.activeRotation(secret)).toBe(winner);
-  });
-
-  it('releases only for the holder', async () => {
-    // Prepare
-    const { ledger } = await freshLedger();
-    const secret = { vaultUrl: FAKE_VAULT, name: 'released' };
-    await ledger.acquireLock(secret, 'holder');
-
-    // Act
-    await ledger.releaseLock(secret, 'someone-else');
-    const stillHeld = await ledger.activeRotation(secret);
-    await ledger.releaseLock(secret, 'holder');
-    await ledger.releaseLock(secret, 'holder');
-
-    // Assess
-    expect(stillHeld).toBe('holder');
-    expect(await ledger.activeRotation(secret)).toBeUndefined();
-    expect((await ledger.acquireLock(secret, 'next')).acquired).toBe(true);
-  });
-
-  it("lists a secret's rotations newest first, page by page", async () => {
-    // Prepare
-    const { ledger } = await freshLedger();
-    for (const [id, at] of [['a', '2025-06-01T10:00:00.000Z'], ['c', '2025-06-03T10:00:00.000Z'], ['b', '2025-06-02T10:00:00.000Z']] as const) {
-      await ledger.createRotation(rotation(id, at));
-    }
-    await ledger.createRotation(rotation('other', '2025-06-04T10:00:00.000Z', 'other-secret'));
-    const secret = { vaultUrl: FAKE_VAULT, name: 'DB-Password' };
-
-    // Act
-    const first = await ledger.listRotations(secret, { limit: 2 });
-    const second = await ledger.listRotations(secret, { limit: 2, continuationToken: first.continuationToken! });
-
-    // Assess
-    expect(first.items.map((i) => i.id)).toEqual(['c', 'b']);
-    expect(second.items.map((i) => i.id)).toEqual(['a']);
-    expect(second.continuationToken).toBeUndefined();
   });
 
   it('appends audit entries as JSON lines, one blob per minute and rotation shard', async () => {
@@ -166,7 +68,7 @@ describe('blob ledger on Azurite', () => {
 
   it('refuses a record that does not parse, naming the field', async () => {
     const { ledger, container } = await freshLedger();
-    const body = JSON.stringify({ ...rotation('bad', '2025-06-01T12:00:00.000Z'), status: 'Sleeping' });
+    const body = JSON.stringify({ ...testRotation('bad', '2025-06-01T12:00:00.000Z'), status: 'Sleeping' });
     await container.getBlockBlobClient('rotations/bad.json').upload(body, Buffer.byteLength(body));
     const error = await ledger.getRotation('bad').catch((e: unknown) => e);
     expect(isLedgerError(error) && error.code).toBe('Corrupt');

@@ -5,7 +5,8 @@ import { createEventGridNotifier } from '../../../src/notify/event-grid-notifier
 import { rotorFunctions } from '../../../src/local/catalogue.js';
 import { startLocalHost, type LocalHost } from '../../../src/local/host.js';
 import { NotificationType } from '../../../src/rotation/ports.js';
-import { provideWaysInServices } from '../../../src/ways-in/services.js';
+import { useRotor } from '../../../src/app/compose.js';
+import { partialRotor } from '../../helpers/fakes/index.js';
 import { createFakeWaysIn } from '../../helpers/ways-in-fakes.js';
 
 /**
@@ -22,12 +23,13 @@ const fake = createFakeWaysIn();
 
 beforeAll(async () => {
   emulators = await startEmulatorStack({ keyVault: { throttle: false }, eventGrid: { retryTimeScale: 0.001 } });
-  provideWaysInServices({ ...fake.services, allowedVaults: [new URL(emulators.keyVault.url).origin] });
+  useRotor(partialRotor({ entry: { ...fake.services, allowedVaults: [new URL(emulators.keyVault.url).origin] } }));
   host = await startLocalHost({ functions: rotorFunctions.filter((f) => f.trigger === 'eventGrid'), env: {}, log: fake.services.log });
 });
 
 afterAll(async () => {
   await host?.stop();
+  useRotor(undefined);
   await emulators?.stop();
 });
 

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rotorFunctions } from '../../../src/local/catalogue.js';
 import { startLocalHost, type LocalHost } from '../../../src/local/host.js';
 import type { FunctionRegistration } from '../../../src/local/registrations.js';
-import { provideWaysInServices } from '../../../src/ways-in/services.js';
+import { useRotor } from '../../../src/app/compose.js';
+import { partialRotor } from '../../helpers/fakes/index.js';
 import { fixture } from '../../helpers/fixtures.js';
 import { createFakeWaysIn, secretInfo } from '../../helpers/ways-in-fakes.js';
 
@@ -35,10 +36,14 @@ const tickTimer: FunctionRegistration = {
 let host: LocalHost;
 
 beforeAll(async () => {
-  provideWaysInServices({
-    ...fake.services,
-    startRotation: (...args) => (failIntake ? Promise.reject(new Error('queue unreachable')) : fake.services.startRotation(...args)),
-  });
+  useRotor(
+    partialRotor({
+      entry: {
+        ...fake.services,
+        startRotation: (...args) => (failIntake ? Promise.reject(new Error('queue unreachable')) : fake.services.startRotation(...args)),
+      },
+    }),
+  );
   host = await startLocalHost({
     functions: [...rotorFunctions.filter((f) => f.trigger !== 'serviceBusQueue'), tickTimer],
     env: { ROTOR_SWEEP_SCHEDULE: '0 0 0 1 1 *' },
@@ -49,6 +54,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await host.stop();
+  useRotor(undefined);
 });
 
 const json = { 'content-type': 'application/json' };

@@ -14,7 +14,7 @@ import { readPolicy } from '../../../src/rotation/policy.js';
 import { createAzureRotators } from '../../../src/rotators/azure-rotators.js';
 import { createRandomRotator } from '../../../src/rotators/random/random-rotator.js';
 import { createRotatorRegistry } from '../../../src/rotation/rotator.js';
-import type { PolicyReading } from '../../../src/ways-in/services.js';
+import type { PolicyReading } from '../../../src/entry/services.js';
 import { startAzuriteBlob, type AzuriteBlob } from '../../helpers/azurite.js';
 import { createFakeCredential } from '../../helpers/fake-credential.js';
 

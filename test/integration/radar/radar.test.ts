@@ -7,7 +7,7 @@ import { startLocalHost } from '../../../src/local/host.js';
 import { createLogger, createMemorySink } from '../../../src/observability/logger.js';
 import { provideRadarServices } from '../../../src/radar/services.js';
 import type { Rotation } from '../../../src/rotation/model.js';
-import type { WaysInServices } from '../../../src/ways-in/services.js';
+import type { EntryServices } from '../../../src/entry/services.js';
 import { createMemoryLedger } from '../../helpers/ways-in-fakes.js';
 import { handleListExpiring } from '../../../src/radar/http.js';
 import { scanExpiring } from '../../../src/radar/radar.js';
@@ -238,10 +238,10 @@ describe('expiry radar', () => {
     await ledger.createRotation(rotation('run-1', 'db-password', { notBefore: new Date(start.getTime() + 3_600_000).toISOString() }));
     await ledger.acquireLock({ vaultUrl: ground.vaultUrl, name: 'db-password' }, 'run-1');
     await ledger.createRotation(rotation('back-1', 'dynamics-client-secret', { rotator: 'entra-app-secret', status: 'RolledBack', step: 'rollback', endedAt: start.toISOString(), reason: 'self-test failed' }));
-    const ways = { allowedVaults: [ground.vaultUrl], expiryHorizonMs: 30 * DAY, ledger, clock: radar.clock, log: radar.log } as unknown as WaysInServices;
+    const entry = { allowedVaults: [ground.vaultUrl], expiryHorizonMs: 30 * DAY, ledger, clock: radar.clock, log: radar.log } as unknown as EntryServices;
 
     // Act
-    const overview = await buildOverview({ ways, radar }, start);
+    const overview = await buildOverview({ entry, radar }, start);
 
     // Assess
     expect(overview.secrets.map((s) => s.name).sort()).toEqual(['db-password', 'dynamics-client-secret', 'far-future', 'legacy-api-key', 'no-expiry', 'old-password', 'partner-token']);

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createRotationDeadLettersHandler, rotationDeadLettersOptions } from '../../../functions/rotationDeadLetters.js';
 import { LedgerError, LedgerErrorCode } from '../../../src/ledger/errors.js';
 import { readDeadLetterMetadata } from '../../../src/queue/dead-letter-metadata.js';
-import type { WaysInServices } from '../../../src/ways-in/services.js';
+import type { EntryServices } from '../../../src/entry/services.js';
 
 // The metadata as the Node worker hands it over in Azure: the extension's
 // binding data, every key camel-cased by @azure/functions, the dead-letter
@@ -32,9 +32,9 @@ function context(lines: string[] = []): InvocationContext {
   });
 }
 
-function servicesFailing(failRotation: WaysInServices['failRotation']): WaysInServices {
+function servicesFailing(failRotation: EntryServices['failRotation']): EntryServices {
   const log = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
-  return { failRotation, log } as unknown as WaysInServices;
+  return { failRotation, log } as unknown as EntryServices;
 }
 
 describe('rotationDeadLetters', () => {
