@@ -49,17 +49,24 @@ const load = (): string => loadavg().map((l) => l.toFixed(1)).join(' ');
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Blob requests to the ledger's Azurite, not counting the bench's own polling. */
-function countLedgerRequests(port: string): { count(): number; stop(): void } {
+function countLedgerRequests(port: string): { count(): number; byKind(): Record<string, number>; stop(): void } {
   let count = 0;
+  const kinds: Record<string, number> = {};
   const onStart = (message: unknown): void => {
     const request = (message as { request: ClientRequest }).request;
     const host = String(request.getHeader('host') ?? '');
     if (!host.endsWith(`:${port}`)) return;
     if (String(request.getHeader('user-agent') ?? '').includes(POLL_AGENT)) return;
     count += 1;
+    // `/<account>/<container>/<prefix>/…?comp=…` → "PUT audit appendblock", "GET rotations", …
+    const [path = '', query = ''] = request.path.split('?');
+    const prefix = path.split('/')[3] ?? '';
+    const comp = /(?:^|&)comp=([a-z]+)/.exec(query)?.[1];
+    const kind = `${request.method} ${prefix}${comp === undefined ? '' : ` ${comp}`}`;
+    kinds[kind] = (kinds[kind] ?? 0) + 1;
   };
   subscribe('http.client.request.start', onStart);
-  return { count: () => count, stop: () => unsubscribe('http.client.request.start', onStart) };
+  return { count: () => count, byKind: () => kinds, stop: () => unsubscribe('http.client.request.start', onStart) };
 }
 
 function rssSampler(): { peakMiB(): number; stop(): void } {
@@ -94,7 +101,8 @@ function vaultCalls(snapshot: CallCountsSnapshot): VaultCalls {
 
 async function startStack(throttle: boolean): Promise<LocalStack> {
   const { startLocalStack } = await loadQuietly(() => import('../src/local/stack.js'));
-  const stack = await startLocalStack({ log: createLogger(() => undefined), demo: false, port: 0, timers: 'manual', keyVaultThrottle: throttle });
+  // Throttle off: Rotor's pacing off too (ROTOR_VAULT_BUDGET=off), so the figure is the engine's, not the budget's.
+  const stack = await startLocalStack({ log: createLogger(() => undefined), demo: false, port: 0, timers: 'manual', keyVaultThrottle: throttle, ...(throttle ? {} : { vaultBudget: 'off' }) });
   if (INTAKE_MODE === 'direct') {
     // As before enqueue-first: the intake runs the whole start on the request path.
     const { enqueueStart: _queued, ...entry } = stack.rotor.entry;
@@ -131,6 +139,7 @@ interface EndedRotation {
   readonly status: string;
   readonly createdAt: string;
   readonly endedAt: string;
+  readonly steps?: readonly { readonly outcome: string }[];
 }
 
 async function waitForEnd(stack: LocalStack, ids: readonly string[], limitMs: number): Promise<EndedRotation[]> {
@@ -165,10 +174,18 @@ async function startAll(stack: LocalStack, names: readonly string[], inFlight: n
   await Promise.all(
     Array.from({ length: inFlight }, async () => {
       for (let i = next++; i < names.length; i = next++) {
-        const res = await fetch(`${stack.host.apiUrl}/rotations`, { method: 'POST', headers, body: JSON.stringify({ secret: names[i] }) });
-        const body = (await res.json()) as { rotationId?: string };
-        if (res.status !== 202 || body.rotationId === undefined) throw new Error(`start ${names[i]}: ${res.status} ${JSON.stringify(body).slice(0, 200)}`);
-        ids.push(body.rotationId);
+        let res = await fetch(`${stack.host.apiUrl}/rotations`, { method: 'POST', headers, body: JSON.stringify({ secret: names[i] }) });
+        // A client retries a 503 after its Retry-After (a start Key Vault or the budget put off, or a slow dependency).
+        for (let retry = 0; res.status === 503 && retry < 20; retry += 1) {
+          await res.body?.cancel();
+          await sleep(1_000 * Number(res.headers.get('retry-after') ?? '1'));
+          res = await fetch(`${stack.host.apiUrl}/rotations`, { method: 'POST', headers, body: JSON.stringify({ secret: names[i] }) });
+        }
+        const body = (await res.json()) as { rotationId?: string; activeRotationId?: string };
+        // 409 after a retried 503: the first try's start went on after its answer timed out.
+        const id = res.status === 202 ? body.rotationId : res.status === 409 ? body.activeRotationId : undefined;
+        if (id === undefined) throw new Error(`start ${names[i]}: ${res.status} ${JSON.stringify(body).slice(0, 200)}`);
+        ids.push(id);
       }
     }),
   );
@@ -191,6 +208,7 @@ async function rotateAtOnce(throttle: boolean): Promise<void> {
     const ended = await waitForEnd(stack, ids, 30 * 60_000);
     const wallMs = Date.now() - t0;
     const ledgerRequests = ledger.count();
+    const ledgerKinds = ledger.byKind();
     ledger.stop();
     rss.stop();
     const calls = vaultCalls(admin.counters());
@@ -210,6 +228,9 @@ async function rotateAtOnce(throttle: boolean): Promise<void> {
       `[${label}] ${perSecond.toFixed(2)} rotations/s; per rotation c = ${c.toFixed(2)} creates, o = ${o.toFixed(2)} other vault calls (${JSON.stringify(calls.byOperation)}), ${(ledgerRequests / ids.length).toFixed(1)} ledger requests; 429s met ${calls.throttled}`,
     );
     if (throttle) console.log(`[${label}] ceiling min(30/c, 400/o) = ${ceiling.toFixed(2)} rotations/s; ratio ${(perSecond / ceiling).toFixed(2)} (goal ≥ 0.9)`);
+    const perRotation = Object.fromEntries(Object.entries(ledgerKinds).map(([k, n]) => [k, Number((n / ids.length).toFixed(2))]));
+    const throttledSteps = ended.reduce((n, r) => n + (r.steps ?? []).filter((st) => st.outcome === 'throttled').length, 0);
+    console.log(`[${label}] ledger requests per rotation by kind ${JSON.stringify(perRotation)}; steps put off by the budget or a 429 (throttled) ${throttledSteps}`);
     console.log(
       `[${label}] per rotation createdAt→endedAt p50 ${(percentile(durations, 50) / 1000).toFixed(1)} s, p99 ${(percentile(durations, 99) / 1000).toFixed(1)} s; peak RSS ${rss.peakMiB().toFixed(0)} MiB`,
     );

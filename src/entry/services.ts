@@ -6,6 +6,7 @@ import type { RotationPolicy } from '../rotation/policy-types.js';
 import type { Clock, RotationLedger, SecretStore } from '../rotation/ports.js';
 import type { StartRotation } from '../rotation/start-types.js';
 import type { PolicyProblem } from '../rotation/rotator.js';
+import type { VaultPacer } from '../pacing/vault-pacer.js';
 
 /** What a secret's tags say about Rotor managing it (the engine's reading, minus the rotator object). */
 export type PolicyReading =
@@ -36,6 +37,8 @@ export interface EntryServices {
   /** An operator's cancel; absent where no engine runs (some tests). */
   readonly cancelRotation?: RotationEngine['cancelRotation'];
   readonly secrets: SecretStore;
+  /** Key Vault's budget per vault (src/pacing): the batch paces its begins by it; absent in compositions of fakes. */
+  readonly pacer?: VaultPacer;
   readonly ledger: RotationLedger;
   /** Incident batch records; absent where no batch is run (some tests). */
   readonly batches?: BatchStore;

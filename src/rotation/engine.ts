@@ -13,6 +13,7 @@ import { systemClock, type Clock, type HealthProbe, type Notifier, type Rotation
 import { createStartRotation } from './start.js';
 import type { StartRotation } from './start-types.js';
 import { createRotationSteps, type RotationPatch, type StepPorts, type StepResult } from './steps/index.js';
+import { writesDirectly } from './steps/context.js';
 import type { BackoffSettings } from './transitions.js';
 
 export interface EngineSettings {
@@ -102,6 +103,10 @@ export function createRotationEngine(deps: RotationEngineDeps): RotationEngine {
     backoff: settings.backoff,
     rotationBudgetMs: settings.rotationBudgetMs,
     hasApply: (rotator) => deps.rotators.get(rotator)?.apply !== undefined,
+    writesDirectly: (rotator) => {
+      const found = deps.rotators.get(rotator);
+      return found !== undefined && writesDirectly(found);
+    },
   };
   const steps = createRotationSteps({
     secretStore: deps.secretStore,

@@ -39,7 +39,7 @@ describe('rotationSteps function', () => {
     await handler(encode({ rotationId: start.rotationId, secret, step: 'begin', attempt: 1 }), context(lines));
 
     // Assess
-    expect(world.ledger.rotations()[0]!.step).toBe('prepare');
+    expect(world.ledger.rotations()[0]!.step).toBe('promote');
     expect(lines.join('\n')).toContain('begin #1');
   });
 
@@ -69,7 +69,7 @@ describe('rotationSteps function', () => {
     await rotationStepsHandler({ rotationId: start.rotationId, secret, step: 'begin', attempt: 1 }, context([]));
 
     // Assess
-    expect(world.ledger.rotations()[0]!.step).toBe('prepare');
+    expect(world.ledger.rotations()[0]!.step).toBe('promote');
   });
 
   describe('an event the intake enqueued (a start message)', () => {
