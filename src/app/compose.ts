@@ -8,7 +8,11 @@ import { getSettings, type Connection, type RotorSettings } from '../config/inde
 import { createHttpHealthProbe } from '../health/http-probe.js';
 import { SecretStoreError, SecretStoreErrorCode } from '../keyvault/errors.js';
 import { keyVaultClientOptions } from '../keyvault/client-options.js';
+import { createPacedSecretStore } from '../keyvault/paced-secret-store.js';
 import { createKeyVaultSecretStore } from '../keyvault/secret-store.js';
+import { createBlobPacingStore } from '../pacing/blob-pacing-store.js';
+import { defaultPacingTargets, targetFor } from '../pacing/targets.js';
+import { createVaultPacer, type VaultPacer } from '../pacing/vault-pacer.js';
 import { createBlobLedger } from '../ledger/blob-ledger.js';
 import { withRequestTimeouts } from '../ledger/storage-options.js';
 import { createNotifierFromSettings } from '../notify/event-grid-notifier.js';
@@ -24,6 +28,7 @@ import { createConsumerGatewayFromOptions } from '../consumers/gateway.js';
 import { createBlobConsumerRegistry, type ConsumerRegistry } from '../consumers/registry.js';
 import { builtInRotators } from './rotators.js';
 import { createAzureCredential } from '../identity/credential.js';
+import { createServiceBusStartQueue, type EventStart, type StartQueue } from '../events/start-message.js';
 import { createStepRedelivery, type RedeliveryPolicy, type StepRedelivery } from '../queue/step-redelivery.js';
 
 /**
@@ -35,10 +40,15 @@ export interface Rotor {
   readonly settings: RotorSettings;
   readonly logger: Logger;
   readonly engine: RotationEngine;
+  /** Paced: each call takes from the vault's budget first (src/pacing). */
   readonly secretStore: SecretStore;
+  /** Key Vault's budget per vault, shared by instances; absent in compositions of fakes. */
+  readonly pacer?: VaultPacer;
   readonly stepQueue: StepQueue;
   /** Sends a step again later when the infrastructure under it failed (functions/rotationSteps.ts); absent in compositions of fakes. */
   readonly stepRedelivery?: StepRedelivery;
+  /** Events the intake admitted, waiting on the step queue for their rotation to start (enqueue first). */
+  readonly startQueue?: StartQueue;
   readonly ledger: RotationLedger;
   /** Incident batch records, beside the rotations in the ledger's container. */
   readonly batches: BatchStore;
@@ -102,7 +112,15 @@ export function composeRotor(options: ComposeOptions = {}): Rotor {
 
   const allowed = new Set(settings.allowedVaults.map((v) => new URL(v).origin));
   const makeClient = options.secretClientFor ?? ((vaultUrl: string) => new SecretClient(vaultUrl, lazyCredential(), keyVaultClientOptions()));
-  const secretStore = createKeyVaultSecretStore({
+  const blobService = options.blobServiceClient ?? blobServiceClientFor(settings.ledgerStorage, lazyCredential);
+  // Key Vault's budget per vault, shared by every instance through the ledger's container (src/pacing).
+  const vaultBudget = settings.vaultBudget ?? defaultPacingTargets;
+  const pacer = createVaultPacer({
+    store: createBlobPacingStore(blobService.getContainerClient(settings.ledgerContainer)),
+    targetFor: (vaultUrl) => targetFor(vaultBudget, vaultUrl),
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
+  });
+  const keyVaultStore = createKeyVaultSecretStore({
     clientFor: (vaultUrl) => {
       if (!allowed.has(vaultUrl)) throw new SecretStoreError(SecretStoreErrorCode.Forbidden, `vault ${new URL(vaultUrl).host} is not in ROTOR_ALLOWED_VAULTS`);
       return makeClient(vaultUrl);
@@ -111,13 +129,20 @@ export function composeRotor(options: ComposeOptions = {}): Rotor {
     ...(options.clock === undefined ? {} : { now: () => options.clock!.now().getTime() }),
     ...(options.keyVaultBackoffMs === undefined ? {} : { backoffMs: options.keyVaultBackoffMs }),
   });
+  const secretStore = createPacedSecretStore(keyVaultStore, {
+    pacer,
+    // A vault outside ROTOR_ALLOWED_VAULTS gets no pacing record: the store below refuses it first.
+    unpaced: (vaultUrl) => !allowed.has(new URL(vaultUrl).origin) || targetFor(vaultBudget, vaultUrl) === 0,
+    logger,
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
+  });
 
   const ownsServiceBus = options.serviceBusClient === undefined;
   const serviceBus = options.serviceBusClient ?? serviceBusClientFor(settings.serviceBus, lazyCredential);
   const stepQueue = createServiceBusStepQueue({ sender: serviceBus.createSender(settings.stepQueue), ...(options.clock === undefined ? {} : { clock: options.clock }) });
   const stepRedelivery = createStepRedelivery(serviceBus.createSender(settings.stepQueue), options.redeliveryPolicy);
+  const startQueue = createServiceBusStartQueue(serviceBus.createSender(settings.stepQueue));
 
-  const blobService = options.blobServiceClient ?? blobServiceClientFor(settings.ledgerStorage, lazyCredential);
   const ledger = createBlobLedger({ container: blobService.getContainerClient(settings.ledgerContainer), ...(options.clock === undefined ? {} : { clock: options.clock }) });
   const batches = createBlobBatchStore(blobService.getContainerClient(settings.ledgerContainer));
 
@@ -147,8 +172,10 @@ export function composeRotor(options: ComposeOptions = {}): Rotor {
     logger,
     engine,
     secretStore,
+    pacer,
     stepQueue,
     stepRedelivery,
+    startQueue,
     ledger,
     batches,
     notifier,
@@ -179,12 +206,15 @@ export function entryServicesOf(rotor: Omit<Rotor, 'entry'>): EntryServices {
 export interface EntryParts {
   readonly engine: Pick<RotationEngine, 'startRotation' | 'resumeRotation' | 'failRotation' | 'cancelRotation'>;
   readonly secretStore: SecretStore;
+  readonly pacer?: VaultPacer;
   readonly ledger: RotationLedger;
   readonly batches?: BatchStore;
   readonly rotators: RotatorRegistry;
   readonly allowedVaults: readonly string[];
   readonly expiryHorizonMs: number;
   readonly stallAfterMs?: number;
+  /** Where the intake enqueues admitted events (absent: it starts their rotations itself). */
+  readonly startQueue?: StartQueue;
   readonly clock: Clock;
   readonly logger: Logger;
 }
@@ -197,10 +227,12 @@ export function entryServicesOver(parts: EntryParts): EntryServices {
     expiryHorizonMs: parts.expiryHorizonMs,
     ...(parts.stallAfterMs === undefined ? {} : { stallAfterMs: parts.stallAfterMs }),
     startRotation: engine.startRotation,
+    ...(parts.startQueue === undefined ? {} : { enqueueStart: (start: EventStart) => parts.startQueue!.enqueue(start) }),
     resumeRotation: (rotationId) => engine.resumeRotation(rotationId),
     failRotation: (message, reason) => engine.failRotation(message, reason),
     cancelRotation: (rotationId, options) => engine.cancelRotation(rotationId, options),
     secrets: parts.secretStore,
+    ...(parts.pacer === undefined ? {} : { pacer: parts.pacer }),
     ledger: parts.ledger,
     ...(parts.batches === undefined ? {} : { batches: parts.batches }),
     readPolicy: (tags) => {

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { waitingOutThrottle } from '../keyvault/paced-secret-store.js';
 import { formatSecretRef } from '../keyvault/secret-ref.js';
+import { WINDOW_MS, type VaultPacer } from '../pacing/vault-pacer.js';
 import { isTerminal, RotationStatus, TriggerKind, type StepName } from '../rotation/model.js';
 import type { RotationLedger, SecretVersionInfo } from '../rotation/ports.js';
 import type { StartRotationResult } from '../rotation/start-types.js';
@@ -30,11 +32,27 @@ export interface BatchPace {
 
 /**
  * Key Vault allows about 300 secret creates per 10 seconds per vault, and a
- * rotation writes two (the pending value and the promoted version; a rollback
- * one more). Sixty begins per 10 seconds keep a batch at about 40% of that,
- * leaving room for events, the sweep and other writers of the vault.
+ * rotation writes at most two (a pending value and the promoted version; a
+ * rollback one more). Sixty begins per 10 seconds keep a batch at about 40% of
+ * that, leaving room for events, the sweep and other writers of the vault.
+ * Used when no shared budget is at hand (`paceFromBudget` otherwise).
  */
 export const DEFAULT_BATCH_PACE: BatchPace = { perWindow: 60, windowMs: 10_000 };
+
+/** Creates one rotation may cost, counted against the vault's budget when a batch spreads its begins. */
+const CREATES_PER_ROTATION = 2;
+
+/**
+ * Begins per window from the vault's shared budget (src/pacing: 90% of the
+ * limit by default, ROTOR_VAULT_BUDGET, lowered after a 429): as many as its
+ * creates allow at two per rotation. The steps take their calls from the
+ * same budget, so the batch never outruns what the vault admits; spreading
+ * the begins only keeps the steps from queueing behind each other.
+ */
+export async function paceFromBudget(pacer: VaultPacer, vaultUrl: string): Promise<BatchPace> {
+  const budget = await pacer.budgetOf(vaultUrl);
+  return { perWindow: Math.max(1, Math.floor(budget.create / CREATES_PER_ROTATION)), windowMs: WINDOW_MS };
+}
 
 /** Starts in flight at once by default: enough to start hundreds in seconds, few enough to stay far under the vault's read budget. */
 export const DEFAULT_BATCH_CONCURRENCY = 8;
@@ -92,7 +110,7 @@ export async function beginBatch(input: BeginBatchInput, services: EntryServices
   for await (const info of services.secrets.listSecrets(input.vaultUrl)) listing.push(info);
   const selection = selectForBatch(listing, input.selector, services.readPolicy, { force: input.force });
   const trigger = { kind: TriggerKind.Manual, reason: `batch ${id}: ${input.reason}` };
-  const pace = options.pace ?? DEFAULT_BATCH_PACE;
+  const pace = options.pace ?? (services.pacer === undefined ? DEFAULT_BATCH_PACE : await paceFromBudget(services.pacer, input.vaultUrl).catch(() => DEFAULT_BATCH_PACE));
   const startAt = (index: number): Date | undefined => {
     const slot = Math.floor(index / Math.max(1, pace.perWindow));
     return slot === 0 ? undefined : new Date(Date.parse(createdAt) + slot * pace.windowMs);
@@ -103,10 +121,12 @@ export async function beginBatch(input: BeginBatchInput, services: EntryServices
     : await mapLimited(selection.rotate, options.concurrency ?? DEFAULT_BATCH_CONCURRENCY, async (info, index): Promise<BatchItem> => {
         const notBefore = startAt(index);
         try {
-          return itemOf(
-            info.secret.name,
-            await services.startRotation(info.secret, trigger, { ...(input.force ? { force: true } : {}), ...(notBefore === undefined ? {} : { notBefore }) }),
+          // A start the vault's budget puts off waits for its slot rather than being skipped.
+          const result = await waitingOutThrottle(
+            () => services.startRotation(info.secret, trigger, { ...(input.force ? { force: true } : {}), ...(notBefore === undefined ? {} : { notBefore }) }),
+            { clock: services.clock, maxWaitMs: 30_000 },
           );
+          return itemOf(info.secret.name, result);
         } catch (error) {
           services.log.error('batch could not start a rotation', { batchId: id, secretRef: formatSecretRef(info.secret), error });
           return { secret: info.secret.name, outcome: 'skipped', reason: 'could not be started (vault or storage unavailable); run the batch again' };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parsePacingTargets, type PacingTargets } from '../pacing/targets.js';
 import { SecretValue } from '../secrecy/secret-value.js';
 import { parseIsoDuration } from '../time/iso-duration.js';
 import { ConfigurationError, type SettingProblem } from './errors.js';
@@ -73,6 +74,11 @@ export const settingCatalogue = {
   ROTOR_MAX_STEP_ATTEMPTS: {
     where: 'either',
     description: 'Attempts of one step on transient errors before the rotation ends. Default 8.',
+  },
+  ROTOR_VAULT_BUDGET: {
+    where: 'either',
+    description:
+      "Rotor's share of each vault's Key Vault limits (300 creates and 4,000 other secret calls per 10 s): a share for every vault and overrides per vault host, comma-separated, `off` for unpaced (`0.9,kv-shared.vault.azure.net=0.5`). Default `0.9`.",
   },
   ROTOR_LOG_LEVEL: {
     where: 'either',
@@ -158,6 +164,18 @@ const environmentSchema = z.object({
     .min(1, 'must be at least 1')
     .max(100, 'must be at most 100')
     .default(8),
+  ROTOR_VAULT_BUDGET: z
+    .string()
+    .trim()
+    .default('0.9')
+    .transform((v, ctx) => {
+      const parsed = parsePacingTargets(v);
+      if (typeof parsed === 'string') {
+        ctx.addIssue({ code: 'custom', message: parsed });
+        return z.NEVER;
+      }
+      return parsed;
+    }),
   ROTOR_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error'], { error: 'must be debug, info, warn or error' }).default('info'),
   ROTOR_CONSUMER_SIGNING_KEY: optionalText.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
   AZURE_CLIENT_ID: optionalText,
@@ -186,6 +204,8 @@ export interface RotorSettings {
   /** A running rotation whose current message is this overdue is resumed by the sweep. */
   readonly stallAfterMs: number;
   readonly maxStepAttempts: number;
+  /** Rotor's share of each vault's Key Vault limits (src/pacing); absent: 0.9 everywhere. */
+  readonly vaultBudget?: PacingTargets;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   readonly managedIdentityClientId?: string;
   /** Signs nudges to https consumers; a SecretValue, so it never reaches a log. */
@@ -260,6 +280,7 @@ export function loadSettings(env: Readonly<Record<string, string | undefined>> =
     watchApplications: e.ROTOR_WATCH_APPLICATIONS,
     stallAfterMs: e.ROTOR_STALL_AFTER,
     maxStepAttempts: e.ROTOR_MAX_STEP_ATTEMPTS,
+    vaultBudget: e.ROTOR_VAULT_BUDGET,
     logLevel: e.ROTOR_LOG_LEVEL,
     ...(e.AZURE_CLIENT_ID === undefined ? {} : { managedIdentityClientId: e.AZURE_CLIENT_ID }),
     ...(e.ROTOR_CONSUMER_SIGNING_KEY === undefined ? {} : { consumerSigningKey: SecretValue.from(e.ROTOR_CONSUMER_SIGNING_KEY) }),

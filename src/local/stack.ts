@@ -52,6 +52,8 @@ export interface LocalStackOptions {
   /** Event Grid retry waits are multiplied by this (1 = as the service). */
   readonly eventGridRetryTimeScale?: number;
   readonly keyVaultThrottle?: boolean;
+  /** `ROTOR_VAULT_BUDGET` (default 0.9 of Key Vault's limits, as in Azure; the throughput bench sets `off` with the throttle off). */
+  readonly vaultBudget?: string;
   /** The ledger's blob client (default: Azurite's connection string); tests put a fault proxy in between. */
   readonly ledgerClient?: (azurite: LocalAzurite) => BlobServiceClient;
   /** Backoff of steps whose infrastructure failed (default: as in Azure). */
@@ -145,6 +147,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ROTOR_EXPIRY_HORIZON: 'P30D',
       ROTOR_STALL_AFTER: options.stallAfter ?? 'PT2M',
       ROTOR_LOG_LEVEL: 'info',
+      ...(options.vaultBudget === undefined ? {} : { ROTOR_VAULT_BUDGET: options.vaultBudget }),
       // Signs nudges to https consumers (docs/operations.md, "Consumers"); a local-only key.
       ROTOR_CONSUMER_SIGNING_KEY: 'local-consumer-signing-key-0123456789',
     };

@@ -58,10 +58,12 @@ export type Grant = { readonly granted: true } | { readonly granted: false; /** 
 export interface VaultPacer {
   /** Claims `count` calls of `bucket` on the vault now, or says when to come back. */
   take(vaultUrl: string, bucket: PacingBucket, count?: number): Promise<Grant>;
-  /** Key Vault answered 429: halve the vault's rate for every instance. */
+  /** Key Vault answered 429: halve the vault's rate for every instance (once per slot, however many 429s came in it). */
   throttled(vaultUrl: string): Promise<void>;
   /** The vault's rate now (1 = the whole target). */
   rateOf(vaultUrl: string): Promise<number>;
+  /** Calls per 10-s window the vault's budget allows Rotor now: limit × target × rate. */
+  budgetOf(vaultUrl: string): Promise<Readonly<Record<PacingBucket, number>>>;
 }
 
 export interface VaultPacerOptions {
@@ -136,43 +138,74 @@ export function createVaultPacer(options: VaultPacerOptions): VaultPacer {
     return new Date(queue.slot);
   }
 
+  async function rateOf(vaultUrl: string): Promise<number> {
+    const found = await options.store.read(vaultKey(vaultUrl));
+    return found === undefined ? 1 : effectiveRate(found.state, clock.now().getTime());
+  }
+
+  /** What this instance can answer without the shared record: from calls it holds, or a slot it knows is full. */
+  function fromMemory(vault: string, bucket: PacingBucket, count: number): Grant | undefined {
+    const slot = Math.floor(clock.now().getTime() / SLOT_MS) * SLOT_MS;
+    const mine = held.get(vault);
+    if (mine !== undefined && mine.slot === slot && mine[bucket] >= count) {
+      mine[bucket] -= count;
+      return { granted: true };
+    }
+    const known = full.get(`${vault}|${bucket}`);
+    if (known !== undefined && known.slot === slot) return { granted: false, notBefore: comeBackAt(vault, bucket, slot, known.capacity, count) };
+    return undefined;
+  }
+
+  async function claimShared(vaultUrl: string, vault: string, bucket: PacingBucket, count: number): Promise<Grant> {
+    const slot = Math.floor(clock.now().getTime() / SLOT_MS) * SLOT_MS;
+    const target = targetFor(vaultUrl);
+    let granted = 0;
+    let capacity = 1;
+    await update(vault, (state, at) => {
+      const rate = effectiveRate(state, at);
+      capacity = slotCapacity(limits[bucket], target, rate);
+      const used = state.slots[String(slot)]?.[bucket] ?? 0;
+      if (used + count > capacity) {
+        granted = 0;
+        return undefined;
+      }
+      // Claim a quarter of the slot at once, so that one shared write serves several calls.
+      granted = Math.min(capacity - used, Math.max(count, Math.ceil(capacity / 4)));
+      const before = state.slots[String(slot)] ?? { create: 0, other: 0 };
+      return { ...state, slots: { ...state.slots, [String(slot)]: { ...before, [bucket]: used + granted } } };
+    });
+    if (granted === 0) {
+      full.set(`${vault}|${bucket}`, { slot, capacity });
+      return { granted: false, notBefore: comeBackAt(vault, bucket, slot, capacity, count) };
+    }
+    const local = held.get(vault);
+    const fresh = local === undefined || local.slot !== slot ? { slot, create: 0, other: 0 } : local;
+    fresh[bucket] += granted - count;
+    held.set(vault, fresh);
+    return { granted: true };
+  }
+
+  /** One claim on the shared record per vault and bucket at a time: callers arriving meanwhile wait for it and share what it claimed. */
+  const claiming = new Map<string, Promise<Grant>>();
+
   return {
     async take(vaultUrl, bucket, count = 1) {
       const vault = vaultKey(vaultUrl);
-      const nowMs = clock.now().getTime();
-      const slot = Math.floor(nowMs / SLOT_MS) * SLOT_MS;
-      const mine = held.get(vault);
-      if (mine !== undefined && mine.slot === slot && mine[bucket] >= count) {
-        mine[bucket] -= count;
-        return { granted: true };
+      const key = `${vault}|${bucket}`;
+      for (;;) {
+        const answered = fromMemory(vault, bucket, count);
+        if (answered !== undefined) return answered;
+        const pending = claiming.get(key);
+        if (pending === undefined) break;
+        await pending.catch(() => undefined);
       }
-      const known = full.get(`${vault}|${bucket}`);
-      if (known !== undefined && known.slot === slot) return { granted: false, notBefore: comeBackAt(vault, bucket, slot, known.capacity, count) };
-      const target = targetFor(vaultUrl);
-      let granted = 0;
-      let capacity = 1;
-      await update(vault, (state, at) => {
-        const rate = effectiveRate(state, at);
-        capacity = slotCapacity(limits[bucket], target, rate);
-        const used = state.slots[String(slot)]?.[bucket] ?? 0;
-        if (used + count > capacity) {
-          granted = 0;
-          return undefined;
-        }
-        // Claim a quarter of the slot at once, so that one shared write serves several calls.
-        granted = Math.min(capacity - used, Math.max(count, Math.ceil(capacity / 4)));
-        const before = state.slots[String(slot)] ?? { create: 0, other: 0 };
-        return { ...state, slots: { ...state.slots, [String(slot)]: { ...before, [bucket]: used + granted } } };
-      });
-      if (granted === 0) {
-        full.set(`${vault}|${bucket}`, { slot, capacity });
-        return { granted: false, notBefore: comeBackAt(vault, bucket, slot, capacity, count) };
+      const claim = claimShared(vaultUrl, vault, bucket, count);
+      claiming.set(key, claim);
+      try {
+        return await claim;
+      } finally {
+        if (claiming.get(key) === claim) claiming.delete(key);
       }
-      const local = held.get(vault);
-      const fresh = local === undefined || local.slot !== slot ? { slot, create: 0, other: 0 } : local;
-      fresh[bucket] += granted - count;
-      held.set(vault, fresh);
-      return { granted: true };
     },
 
     async throttled(vaultUrl) {
@@ -180,12 +213,17 @@ export function createVaultPacer(options: VaultPacerOptions): VaultPacer {
       held.delete(vault);
       full.set(`${vault}|create`, { slot: Math.floor(clock.now().getTime() / SLOT_MS) * SLOT_MS, capacity: 1 });
       full.set(`${vault}|other`, { slot: Math.floor(clock.now().getTime() / SLOT_MS) * SLOT_MS, capacity: 1 });
-      await update(vault, (state, at) => ({ ...state, rate: Math.max(MIN_RATE, effectiveRate(state, at) / 2), rateAt: at }));
+      // The 429s of one burst (many calls refused in the same second) halve the rate once, not once each.
+      await update(vault, (state, at) =>
+        state.rate < 1 && at - state.rateAt < SLOT_MS ? undefined : { ...state, rate: Math.max(MIN_RATE, effectiveRate(state, at) / 2), rateAt: at },
+      );
     },
 
-    async rateOf(vaultUrl) {
-      const found = await options.store.read(vaultKey(vaultUrl));
-      return found === undefined ? 1 : effectiveRate(found.state, clock.now().getTime());
+    rateOf,
+
+    async budgetOf(vaultUrl) {
+      const share = targetFor(vaultUrl) * (await rateOf(vaultUrl));
+      return { create: Math.floor(limits.create * share), other: Math.floor(limits.other * share) };
     },
   };
 }

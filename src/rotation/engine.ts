@@ -10,6 +10,7 @@ import { systemClock, type StepMessage, type Versioned } from './ports.js';
 import { defaultEngineSettings, type EngineSettings, type RotationEngine, type RotationEngineDeps, type StepHandling } from './engine-types.js';
 import { createStartRotation } from './start.js';
 import { createRotationSteps, type RotationPatch, type StepResult } from './steps/index.js';
+import { writesDirectly } from './steps/context.js';
 
 export { defaultEngineSettings, type EngineSettings, type RotationEngine, type RotationEngineDeps, type StepHandling } from './engine-types.js';
 
@@ -32,6 +33,10 @@ export function createRotationEngine(deps: RotationEngineDeps): RotationEngine {
     backoff: settings.backoff,
     rotationBudgetMs: settings.rotationBudgetMs,
     hasApply: (rotator) => deps.rotators.get(rotator)?.apply !== undefined,
+    writesDirectly: (rotator) => {
+      const found = deps.rotators.get(rotator);
+      return found !== undefined && writesDirectly(found);
+    },
   };
   const steps = createRotationSteps({
     secretStore: deps.secretStore,

@@ -57,6 +57,8 @@ export interface MachineRules {
   readonly rotationBudgetMs: number;
   /** Whether the named rotator has an `apply` (single strategy: a separate apply step runs before promote). */
   readonly hasApply: (rotator: string) => boolean;
+  /** Whether the named rotator changes nothing at a provider (no `apply`, no `restore`): single rotations of it skip prepare (see `StepPlan.direct`). */
+  readonly writesDirectly?: (rotator: string) => boolean;
 }
 
 export function deadlineFor(startMs: number, policy: RotationPolicy | undefined, rules: Pick<MachineRules, 'rotationBudgetMs'>): string {
@@ -65,11 +67,12 @@ export function deadlineFor(startMs: number, policy: RotationPolicy | undefined,
   return new Date(startMs + rules.rotationBudgetMs + waitMs + (policy?.revokeAfterMs ?? 0)).toISOString();
 }
 
-export function planOf(policy: RotationPolicy | undefined, rules: Pick<MachineRules, 'hasApply'>, adoption?: AdoptionRecord): StepPlan {
+export function planOf(policy: RotationPolicy | undefined, rules: Pick<MachineRules, 'hasApply' | 'writesDirectly'>, adoption?: AdoptionRecord): StepPlan {
   const consumers = adoption?.consumers ?? [];
   return {
     strategy: policy?.strategy ?? Strategy.Single,
     hasApply: policy === undefined ? false : rules.hasApply(policy.rotator),
+    ...(policy?.strategy === Strategy.Single && rules.writesDirectly?.(policy.rotator) === true ? { direct: true } : {}),
     graceMs: policy?.graceMs ?? 0,
     ...(policy?.revokeAfterMs === undefined ? {} : { revokeAfterMs: policy.revokeAfterMs }),
     ...(consumers.length > 0 && consumers.every((c) => c.kind !== 'containerapp') ? { consumersReport: true } : {}),

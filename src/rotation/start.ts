@@ -121,7 +121,9 @@ export function createStartRotation(deps: StartDeps): StartRotation {
     }
     const deferred = beginAt.getTime() > now.getTime();
     const id = rotationIdFor(secret, trigger, now.getTime());
-    const existing = await ledger.getRotation(id);
+    // A random id (manual triggers, see rotationIdFor) cannot have an earlier record: the read is saved.
+    const random = trigger.kind === 'manual' || (trigger.version === undefined && trigger.eventId === undefined);
+    const existing = random ? undefined : await ledger.getRotation(id);
     if (existing !== undefined) return duplicate(existing.value);
 
     const lock = await takeLock(secret, id);

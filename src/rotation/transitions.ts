@@ -36,6 +36,12 @@ export interface StepPlan {
   readonly strategy: Strategy;
   /** The rotator has an `apply` (single strategy): a separate apply step runs before promote. */
   readonly hasApply: boolean;
+  /**
+   * Nothing at a provider (single, no `apply`, no `restore`: `random`): promote
+   * generates the value and writes it as the new version, so there is no
+   * prepare step and no pending version (one create per rotation).
+   */
+  readonly direct?: boolean;
   readonly graceMs: number;
   readonly revokeAfterMs?: number;
   /**
@@ -80,7 +86,7 @@ export type Transition =
 export function nextStep(step: StepName, plan: StepPlan): { readonly step: StepName; readonly delayMs: number } | undefined {
   switch (step) {
     case StepName.Begin:
-      return { step: StepName.Prepare, delayMs: 0 };
+      return { step: plan.direct === true ? StepName.Promote : StepName.Prepare, delayMs: 0 };
     case StepName.Prepare:
       return plan.strategy === Strategy.Single && plan.hasApply ? { step: StepName.Apply, delayMs: 0 } : { step: StepName.Promote, delayMs: 0 };
     case StepName.Apply:
@@ -174,7 +180,9 @@ function giveUp(input: TransitionInput, code: RotationErrorCode, reason: string)
   if (input.step === StepName.Rollback) {
     return { kind: 'end', status: RotationStatus.Failed, reason: `rollback failed, the secret needs attention: ${reason}`, errorCode: code };
   }
-  if (rollsBackOnFailure(input.step) && input.undoCount > 0) {
+  // apply and promote may have half happened (a crash after the call): rollback undoes them even with nothing on the stack yet.
+  const mayHaveChanged = input.undoCount > 0 || input.step === StepName.Apply || input.step === StepName.Promote;
+  if (rollsBackOnFailure(input.step) && mayHaveChanged) {
     return { kind: 'advance', status: RotationStatus.RollingBack, step: StepName.Rollback, delayMs: 0, reason: `${code}: ${reason}` };
   }
   return { kind: 'end', status: RotationStatus.Failed, reason: `${code}: ${reason}`, errorCode: code };

@@ -1,3 +1,4 @@
+import { waitingOutThrottle } from '../keyvault/paced-secret-store.js';
 import { formatSecretRef } from '../keyvault/secret-ref.js';
 import { isTerminal, TriggerKind, type Rotation } from '../rotation/model.js';
 import type { SecretVersionInfo } from '../rotation/ports.js';
@@ -49,9 +50,10 @@ export async function runSweep(services: EntryServices): Promise<SweepReport> {
       // schedules its begin for the window's opening, so it is never lost.
       const next = nextRotationOf(info, reading, services.expiryHorizonMs, now);
       if (!isDue(next, now) || next.kind !== 'due' || !info.enabled) return;
-      const version = await currentVersionOf(services.secrets, info);
+      // Within the vault's budget: a read or start the budget puts off waits for its slot (src/pacing).
+      const version = await waitingOutThrottle(() => currentVersionOf(services.secrets, info), { clock: services.clock });
       if (version === undefined) return;
-      const result = await services.startRotation(info.secret, { kind: TriggerKind.Sweep, version });
+      const result = await waitingOutThrottle(() => services.startRotation(info.secret, { kind: TriggerKind.Sweep, version }), { clock: services.clock });
       if (result.outcome === 'started') report.started.push(result.rotationId);
       else if (result.outcome === 'duplicate') report.duplicates.push(result.rotationId);
       services.log.info('sweep found a due secret', { secretRef: where, version, due: next.dueAt.toISOString(), outcome: result.outcome });

@@ -140,7 +140,7 @@ describe('dashboard in Chromium', () => {
     await expect(page.evaluate(() => document.activeElement?.id)).resolves.toBe('rotations');
     await expect(section.locator('h2').innerText()).resolves.toBe(`Rotations of ${SLOW}`);
     const steps = await section.locator('article').first().locator('.gantt .step .step-name').allInnerTexts();
-    expect(steps).toEqual(expect.arrayContaining(['begin', 'prepare', 'promote', 'verify', 'retire']));
+    expect(steps).toEqual(expect.arrayContaining(['begin', 'promote', 'verify', 'retire'])); // random: no prepare step
     await expect(section.locator('article').first().locator('.gantt .step.ok').count()).resolves.toBe(steps.length);
     await section.screenshot({ path: join(screenshots, 'dashboard-rotation.png') });
   });

@@ -79,9 +79,9 @@ describe('a paused secret', () => {
 });
 
 describe('cancel', () => {
+  // random has no prepare step (nothing at a provider); cancel at prepare is in test/unit/rotation/cancel.test.ts.
   it.each([
     ['begin', 'Cancelled', 'initial'],
-    ['prepare', 'Cancelled', 'initial'],
     ['promote', 'Cancelled', 'initial'],
     ['verify', 'RolledBack', 'initial'],
     ['retire', 'Completed', 'new'],

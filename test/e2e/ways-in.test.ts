@@ -263,13 +263,13 @@ describe('the sweep', () => {
 });
 
 describe('a poisoned step message', () => {
-  it('is dead-lettered, and the dead-letter handler ends its rotation Failed with a notification', async () => {
-    // Prepare: a rotation held in prepare, retrying a vault that answers 503.
+  it('is dead-lettered, and the dead-letter handler ends its rotation (rolled back: promote may have written) with a notification', async () => {
+    // Prepare: a rotation held in promote, retrying a vault that answers 503 to its write.
     await managedSecret('poisoned', { expiresInDays: 80 });
     const fault = stack.emulators.keyVault.admin.faults.inject({ operation: 'set', effect: { kind: 'status', status: 503 } });
     const started = await api('/rotations', { method: 'POST', body: { secret: 'poisoned' } });
     const rotationId: string = started.body.rotationId;
-    await eventually(async () => ((await api(`/rotations/${rotationId}`)).body.steps.some((s: { step: string }) => s.step === 'prepare') ? true : undefined));
+    await eventually(async () => ((await api(`/rotations/${rotationId}`)).body.steps.some((s: { step: string }) => s.step === 'promote') ? true : undefined));
     stack.emulators.keyVault.admin.faults.remove(fault.id);
 
     // Act: a message the step handler cannot read, in the secret's session.
@@ -281,9 +281,9 @@ describe('a poisoned step message', () => {
     const rotation = await ended(rotationId);
 
     // Assess
-    expect(rotation.status).toBe('Failed');
+    expect(rotation.status).toBe('RolledBack');
     expect(rotation.reason).toContain('MaxDeliveryCountExceeded');
-    await eventually(() => Promise.resolve(notifications(rotationId).includes('Rotor.Rotation.Failed') ? true : undefined));
+    await eventually(() => Promise.resolve(notifications(rotationId).includes('Rotor.Rotation.RolledBack') ? true : undefined));
     // The dead-letter trigger completed the message once its handler returned.
     await eventually(() => Promise.resolve(stack.emulators.serviceBus.admin.getCounters('rotation-steps').deadLetterQueue === 0 ? true : undefined));
   });

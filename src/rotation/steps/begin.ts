@@ -31,8 +31,14 @@ export function beginStep({ store, ports }: StepContext): { readonly run: Rotati
     if (rotation.trigger.kind !== 'manual' && timingOf(reading.policy.tags).paused) {
       return { outcome: { kind: 'skipped', reason: 'the secret is paused (rotor-paused=true)' } };
     }
-    const lock = await ports.ledger.acquireLock(rotation.secret, rotation.id);
-    if (!lock.acquired) return { outcome: { kind: 'skipped', reason: `rotation ${lock.heldBy} is active on this secret` } };
+    // startRotation took the lock: one read confirms it (a create that fails, then a read, would be two requests).
+    // Only a lock gone since (broken as stale) is taken again here.
+    const holder = await ports.ledger.activeRotation(rotation.secret);
+    if (holder !== undefined && holder !== rotation.id) return { outcome: { kind: 'skipped', reason: `rotation ${holder} is active on this secret` } };
+    if (holder === undefined) {
+      const lock = await ports.ledger.acquireLock(rotation.secret, rotation.id);
+      if (!lock.acquired) return { outcome: { kind: 'skipped', reason: `rotation ${lock.heldBy} is active on this secret` } };
+    }
 
     const { policy } = reading;
     const check = await ports.healthProbe.check(policy.health);

@@ -76,6 +76,16 @@ export interface StepContext {
   disablePendingIfPresent(rotation: Rotation): Promise<void>;
 }
 
+/**
+ * A rotator with nothing at a provider (no `apply`, no `restore`): its single
+ * rotations need no pending version. Promote generates the value and writes
+ * it as the new version at once; a crash between the two leaves nothing
+ * behind, and the replay generates again (or adopts its own version by tag).
+ */
+export function writesDirectly(rotator: Rotator): boolean {
+  return rotator.apply === undefined && rotator.restore === undefined;
+}
+
 export function createStepContext(ports: StepPorts): StepContext {
   const store = ports.secretStore;
 

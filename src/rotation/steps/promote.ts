@@ -1,10 +1,14 @@
 import { RotationError, RotationErrorCode } from '../errors.js';
 import { StepName, Strategy, UndoAction } from '../model.js';
 import { currentSlot, EngineTag, tagsForNewVersion } from '../policy.js';
-import type { RotationStep, StepContext, UndoableStepModule, UndoStep } from './context.js';
+import type { Rotation } from '../model.js';
+import type { StoredSecret } from '../ports.js';
+import type { PreparedCredential } from '../rotator.js';
+import { writesDirectly, type RotationStep, type StepContext, type StepInput, type UndoableStepModule, type UndoStep } from './context.js';
 
 /**
- * promote: the prepared value becomes the latest version, with the policy tags
+ * promote: the prepared value (or, with nothing at a provider, a value
+ * generated here) becomes the latest version, with the policy tags
  * carried forward. Undo: the previous value is written back as a new latest
  * version (disabling the latest would answer 403 to every consumer), then the
  * failed version is disabled. A latest version somebody else wrote meanwhile
@@ -13,7 +17,19 @@ import type { RotationStep, StepContext, UndoableStepModule, UndoStep } from './
 export function promoteStep(context: StepContext): UndoableStepModule<typeof StepName.Promote> {
   const { store, ports } = context;
 
-  const run: RotationStep = async ({ rotation, now }) => {
+  /**
+   * The value to write: the pending version's, or, for a rotator with nothing
+   * at a provider and no pending version (`writesDirectly`), one generated now
+   * from the latest version, which is the previous one (checked above).
+   */
+  async function preparedFor(rotation: Rotation, latest: StoredSecret, input: StepInput): Promise<PreparedCredential> {
+    const rotator = context.rotatorOf(rotation);
+    if (rotation.versions.pending !== undefined || rotation.strategy !== Strategy.Single || !writesDirectly(rotator)) return context.requirePrepared(rotation);
+    return rotator.prepare(context.rotatorContext(rotation, context.credentialOf(latest), input));
+  }
+
+  const run: RotationStep = async (input) => {
+    const { rotation, now } = input;
     const policy = context.policyOf(rotation);
     const read = await store.getLatest(rotation.secret);
     if (read.kind === 'disabled') throw new RotationError(RotationErrorCode.SecretDisabled, 'the latest version was disabled during the rotation');
@@ -27,7 +43,7 @@ export function promoteStep(context: StepContext): UndoableStepModule<typeof Ste
         `the latest version is ${latest?.version ?? 'gone'}, not ${rotation.versions.previous ?? '?'}: someone else changed the secret during the rotation`,
       );
     } else {
-      const prepared = await context.requirePrepared(rotation);
+      const prepared = await preparedFor(rotation, latest, input);
       const contentType = prepared.contentType ?? latest.contentType;
       const written = await store.setSecret(rotation.secret, {
         value: prepared.value,

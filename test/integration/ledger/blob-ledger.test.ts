@@ -90,7 +90,7 @@ describe('blob ledger on Azurite', () => {
     const id = (start as { rotationId: string }).rotationId;
     const record = await ledger.getRotation(id);
     expect(record?.value.status).toBe('Completed');
-    expect(record?.value.steps.map((s) => s.step)).toEqual(['begin', 'prepare', 'promote', 'nudge', 'verify', 'retire']);
+    expect(record?.value.steps.map((s) => s.step)).toEqual(['begin', 'promote', 'nudge', 'verify', 'retire']);
     expect(await ledger.activeRotation(secret)).toBeUndefined();
     const blobs: string[] = [];
     for await (const item of container.listBlobsFlat()) blobs.push(`${item.name}\n${await textOf(container, item.name)}`);

@@ -38,7 +38,14 @@ describe('loadSettings', () => {
     expect(settings.sweepSchedule).toBe('0 */15 * * * *');
     expect(settings.expiryHorizonMs).toBe(30 * 24 * 3600 * 1000);
     expect(settings.maxStepAttempts).toBe(8);
+    expect(settings.vaultBudget).toEqual({ default: 0.9, byVault: {} });
     expect(settings.notifications).toEqual({ enabled: false });
+  });
+
+  it("reads Rotor's share of each vault's limits, with per-vault overrides", () => {
+    const settings = loadSettings({ ...localEnv, ROTOR_VAULT_BUDGET: '0.8, kv-shared.vault.azure.net=0.3, kv-lab.vault.azure.net=off' });
+
+    expect(settings.vaultBudget).toEqual({ default: 0.8, byVault: { 'kv-shared.vault.azure.net': 0.3, 'kv-lab.vault.azure.net': 0 } });
   });
 
   it('reads an Azure environment with identity-based connections and normalises vault URLs', () => {
@@ -67,6 +74,8 @@ describe('loadSettings', () => {
     ['ROTOR_STALL_AFTER', { ...localEnv, ROTOR_STALL_AFTER: '10 minutes' }],
     ['ROTOR_SWEEP_SCHEDULE', { ...localEnv, ROTOR_SWEEP_SCHEDULE: '*/15 * * * *' }],
     ['ROTOR_LOG_LEVEL', { ...localEnv, ROTOR_LOG_LEVEL: 'verbose' }],
+    ['ROTOR_VAULT_BUDGET', { ...localEnv, ROTOR_VAULT_BUDGET: '90%' }],
+    ['ROTOR_VAULT_BUDGET', { ...localEnv, ROTOR_VAULT_BUDGET: 'kv-shared.vault.azure.net=2' }],
     ['ROTOR_LEDGER_CONTAINER', { ...localEnv, ROTOR_LEDGER_CONTAINER: 'Rotor_Ledger' }],
     ['ServiceBusConnection__fullyQualifiedNamespace or ServiceBusConnection', { ...localEnv, ServiceBusConnection: undefined }],
     ['LedgerStorage__blobServiceUri or LedgerStorage', { ...localEnv, LedgerStorage: '  ' }],

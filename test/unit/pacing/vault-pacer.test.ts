@@ -93,8 +93,12 @@ describe('vault pacer', () => {
     const one = createVaultPacer({ store, clock });
     const other = createVaultPacer({ store, clock });
 
-    // Act
+    // Act: a burst of 429s within one slot halves once; the next slot's halves again
     await one.throttled(VAULT);
+    await other.throttled(VAULT);
+    await one.throttled(VAULT);
+    const afterBurst = await other.rateOf(VAULT);
+    clock.advance(SLOT_MS);
     await one.throttled(VAULT);
     const afterTwo = await other.rateOf(VAULT);
     clock.advance(WINDOW_MS);
@@ -103,9 +107,24 @@ describe('vault pacer', () => {
     const muchLater = await other.rateOf(VAULT);
 
     // Assess
+    expect(afterBurst).toBeCloseTo(0.5);
     expect(afterTwo).toBeCloseTo(0.25);
     expect(oneWindowLater).toBeCloseTo(0.35);
     expect(muchLater).toBe(1);
+  });
+
+  it('serves concurrent callers from one shared claim instead of racing on the record', async () => {
+    // Prepare
+    const clock = fakeClock();
+    const store = createMemoryPacingStore();
+    const pacer = createVaultPacer({ store, clock });
+
+    // Act: 32 callers at once; a claim takes a quarter of the slot (90 other calls)
+    const answers = await Promise.all(Array.from({ length: 32 }, () => pacer.take(VAULT, 'other')));
+
+    // Assess
+    expect(answers.every((a) => a.granted)).toBe(true);
+    expect(store.writes).toBe(1);
   });
 
   it('grants fewer calls per slot while the rate is down', async () => {

@@ -48,7 +48,8 @@ describe('a random secret rotates end to end', () => {
     expect(fresh!.expiresOn!.getTime()).toBe(startedAt + 60 * DAY);
     const rotation = onlyRotation(world);
     expect(rotation.status).toBe('Completed');
-    expect(rotation.steps.map((s) => `${s.step}:${s.outcome}`)).toEqual(['begin:succeeded', 'prepare:succeeded', 'promote:succeeded', 'nudge:succeeded', 'verify:succeeded', 'retire:succeeded']);
+    // Nothing at a provider: no prepare step, promote generates and writes (one create).
+    expect(rotation.steps.map((s) => `${s.step}:${s.outcome}`)).toEqual(['begin:succeeded', 'promote:succeeded', 'nudge:succeeded', 'verify:succeeded', 'retire:succeeded']);
     expect(rotation.versions).toMatchObject({ previous, promoted: fresh!.version });
     const verify = rotation.steps.find((s) => s.step === 'verify')!;
     expect(Date.parse(verify.startedAt) - Date.parse(rotation.steps[2]!.endedAt)).toBe(5 * 60_000);
@@ -57,16 +58,34 @@ describe('a random secret rotates end to end', () => {
     expect(world.queue.pending).toHaveLength(0);
   });
 
-  it('keeps the pending value in a companion secret that is disabled when done, never as the live version', async () => {
+  it('writes one version and no pending companion: with nothing at a provider there is nothing to keep between steps', async () => {
     // Prepare
     const world = createFakeWorld();
     seed(world);
+    const writesBefore = world.store.calls.write;
+
+    // Act
+    await world.engine.startRotation(secret, { kind: 'manual' });
+    await world.drain();
+
+    // Assess: one create (the new version) and one update (the old one disabled)
+    expect(world.store.versions(pendingRef(secret))).toHaveLength(0);
+    expect(world.store.versions(secret)).toHaveLength(2);
+    expect(world.store.calls.write - writesBefore).toBe(2);
+  });
+
+  it('keeps the pending value of a single rotation with a provider in a companion secret that is disabled when done, never as the live version', async () => {
+    // Prepare
+    const provider = createFakeProvider({ strategy: Strategy.Single, initial });
+    const world = createFakeWorld({ rotators: [provider.rotator] });
+    seed(world, { 'rotor-rotator': 'fake-single', 'rotor-grace': 'PT1M' });
 
     // Act
     await world.engine.startRotation(secret, { kind: 'manual' });
     await world.drain();
 
     // Assess
+    expect(onlyRotation(world).status).toBe('Completed');
     const pending = world.store.versions(pendingRef(secret));
     expect(pending).toHaveLength(1);
     expect(pending[0]).toMatchObject({ enabled: false, tags: { 'rotor-pending-for': secret.name } });
@@ -115,7 +134,7 @@ describe('health gate and rollback', () => {
     expect(rotation.versions).toMatchObject({ promoted: failed!.version, restored: restored!.version });
     expect(rotation.steps.filter((s) => s.step === 'verify').map((s) => s.outcome)).toEqual(['retrying', 'retrying', 'retrying', 'retrying', 'failed']);
     expect(rotation.undo).toEqual([]);
-    expect(world.store.versions(pendingRef(secret))[0]!.enabled).toBe(false);
+    expect(world.store.versions(pendingRef(secret))).toHaveLength(0);
     expect(world.notifier.sent.at(-1)).toMatchObject({ type: 'Rotor.Rotation.RolledBack', status: 'RolledBack' });
     expect(world.ledger.locks().size).toBe(0);
   });
@@ -370,10 +389,10 @@ describe('idempotence', () => {
 
     // Assess
     expect(world.store.versions(secret)).toHaveLength(2);
-    expect(world.store.versions(pendingRef(secret))).toHaveLength(1);
+    expect(world.store.versions(pendingRef(secret))).toHaveLength(0);
     const rotation = onlyRotation(world);
     expect(rotation.status).toBe('Completed');
-    expect(rotation.steps).toHaveLength(6);
+    expect(rotation.steps).toHaveLength(5);
     expect(world.queue.duplicatesDropped).toBeGreaterThan(0);
   });
 
@@ -551,7 +570,7 @@ describe('termination (I3) and the dead-letter path', () => {
     let promote: Parameters<typeof world.engine.failRotation>[0] | undefined;
     await world.drain({
       afterDelivery: ({ message }) => {
-        if (message.body.step === 'prepare') {
+        if (message.body.step === 'begin') {
           promote = world.queue.pending.find((m) => m.body.step === 'promote')?.body;
           world.queue.pending.splice(0);
         }
@@ -568,16 +587,15 @@ describe('termination (I3) and the dead-letter path', () => {
     expect(ignored).toBe('ignored');
     expect(onlyRotation(world).status).toBe('RolledBack');
     expect(world.store.versions(secret).at(-1)!.value).toBe(initial);
-    expect(world.store.versions(pendingRef(secret))[0]!.enabled).toBe(false);
   });
 
   it('resumes a rotation whose next message was never sent (a crash after the ledger write)', async () => {
     // Prepare
-    const world = createFakeWorld({ wrapPorts: (ports) => ({ ...ports, stepQueue: losing(ports.stepQueue, 'prepare') }) });
+    const world = createFakeWorld({ wrapPorts: (ports) => ({ ...ports, stepQueue: losing(ports.stepQueue, 'promote') }) });
     seed(world);
     const start = (await world.engine.startRotation(secret, { kind: 'manual' })) as { rotationId: string };
     await world.drain();
-    expect(onlyRotation(world)).toMatchObject({ status: 'Running', step: 'prepare' });
+    expect(onlyRotation(world)).toMatchObject({ status: 'Running', step: 'promote' });
 
     // Act
     const resumed = await world.engine.resumeRotation(start.rotationId);

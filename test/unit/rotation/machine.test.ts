@@ -515,6 +515,22 @@ describe('advance: details the table does not show', () => {
     expect(promote).toMatchObject({ status: 'RollingBack', step: 'rollback', undo: [...undoAt.promote, { step: 'promote', action: 'promoted', refs: {} }] });
   });
 
+  it('goes from begin straight to promote for a rotator with nothing at a provider, and rolls back a promote that failed with nothing stacked', () => {
+    // Prepare: random is single, without apply or restore: no prepare step, no pending version
+    const direct: MachineRules = { ...rules, hasApply: () => false, writesDirectly: (rotator) => rotator === 'random' };
+    const randomPolicy: RotationPolicy = { ...policy, rotator: 'random', revokeAfterMs: undefined, tags: { 'rotor-rotator': 'random' } };
+    const begin = rotationAt(RotationStatus.Running, StepName.Begin);
+    const succeeded: MachineEvent = { kind: 'step-finished', startedAt: new Date(NOW).toISOString(), outcome: { kind: 'succeeded' }, patch: { policy: randomPolicy, versions: { previous: 'v1' } } };
+
+    // Act
+    const afterBegin = advance(begin, succeeded, new Date(NOW), 0, direct);
+    const deadLettered = advance(afterBegin.rotation, { kind: 'dead-lettered', step: StepName.Promote, attempt: 1, reason: 'MaxDeliveryCountExceeded' }, new Date(NOW), 0, direct);
+
+    // Assess: a dead-lettered promote may have written its version: it is undone
+    expect(afterBegin.effects.map((e) => describeEffect(e, NOW))).toEqual(['audit step.begin.succeeded', 'send promote#1', 'notify Started']);
+    expect(deadLettered.rotation).toMatchObject({ status: 'RollingBack', step: 'rollback', undo: [{ step: 'promote', action: 'promoted', refs: {} }] });
+  });
+
   it('counts the adoption timeout into the deadline when it is longer than the grace', () => {
     const rotation = rotationAt(RotationStatus.Running, StepName.Begin);
     const longer = { ...policy, adoptionTimeoutMs: GRACE * 10 };

@@ -107,8 +107,8 @@ describe('runSweep', () => {
   });
 
   it('resumes a rotation whose next message was never sent, once its deadline has passed', async () => {
-    // The process died between the ledger write and sending prepare: nothing would ever move the rotation.
-    const world = worldLosingFirst('prepare', () => Promise.resolve());
+    // The process died between the ledger write and sending promote: nothing would ever move the rotation.
+    const world = worldLosingFirst('promote', () => Promise.resolve());
     const secret = { vaultUrl: FAKE_VAULT, name: 'orders-api-key' };
     world.store.seed(secret, { value: 'initial-value-0123456789', tags: managed });
     const started = await world.engine.startRotation(secret, { kind: 'manual' });
@@ -121,7 +121,7 @@ describe('runSweep', () => {
     const report = await runSweep(waysInOverWorld(world));
     await world.drain();
 
-    expect(stalled).toMatchObject({ status: 'Running', step: 'prepare' });
+    expect(stalled).toMatchObject({ status: 'Running', step: 'promote' });
     expect(early.recovered).toEqual([]);
     expect(report.recovered).toEqual([{ rotationId, outcome: 'resent' }]);
     expect(['Failed', 'Completed', 'RolledBack', 'Aborted']).toContain(world.ledger.rotations()[0]?.status);
