@@ -9,6 +9,12 @@
  *   intake   10,000 SecretNearExpiry deliveries (30% duplicates, 32 in flight)
  *            to the Event Grid webhook: p50/p99 answer time; one rotation per (secret, version).
  *   growth   sweep and GET /api/secrets at 100, 1,000 and 5,000 secrets: time and vault calls.
+ *   batch    one Event Grid delivery of ROTOR_BENCH_BATCH (5,000, Event Grid's largest)
+ *            SecretNearExpiry events for distinct secrets: answer time; one rotation per (secret, version).
+ *
+ * `ROTOR_BENCH_INTAKE=direct` runs intake and batch as before enqueue-first
+ * (the intake starts each rotation itself: vault read, ledger, send); default
+ * `queued` (one send per event, the checks when the start message is handled).
  *
  * `npm run bench -- throughput`; choose parts and sizes with
  * `ROTOR_BENCH_PARTS=ceiling,open` `ROTOR_BENCH_SECRETS=600` `ROTOR_BENCH_EVENTS=10000`
@@ -24,12 +30,15 @@ import type { CallCountsSnapshot } from '../emulators/keyvault/counters.js';
 import { loadQuietly } from '../src/local/load-quietly.js';
 import type { LocalStack } from '../src/local/stack.js';
 import { createLogger } from '../src/observability/logger.js';
+import { useRotor } from '../src/app/compose.js';
 
 const env = (name: string, fallback: string): string => process.env[name] ?? fallback;
 const parts = new Set(env('ROTOR_BENCH_PARTS', 'ceiling,open,intake,growth').split(','));
 const SECRETS = Number(env('ROTOR_BENCH_SECRETS', '600'));
 const EVENTS = Number(env('ROTOR_BENCH_EVENTS', '10000'));
 const GROWTH = env('ROTOR_BENCH_GROWTH', '100,1000,5000').split(',').map(Number);
+const BATCH = Number(env('ROTOR_BENCH_BATCH', '5000'));
+const INTAKE_MODE = env('ROTOR_BENCH_INTAKE', 'queued');
 const POLL_AGENT = 'rotor-bench-poll';
 
 const percentile = (values: readonly number[], p: number): number => {
@@ -94,6 +103,11 @@ async function startStack(throttle: boolean): Promise<LocalStack> {
   const { startLocalStack } = await loadQuietly(() => import('../src/local/stack.js'));
   // Throttle off: Rotor's pacing off too (ROTOR_VAULT_BUDGET=off), so the figure is the engine's, not the budget's.
   const stack = await startLocalStack({ log: createLogger(() => undefined), demo: false, port: 0, timers: 'manual', keyVaultThrottle: throttle, ...(throttle ? {} : { vaultBudget: 'off' }) });
+  if (INTAKE_MODE === 'direct') {
+    // As before enqueue-first: the intake runs the whole start on the request path.
+    const { enqueueStart: _queued, ...entry } = stack.rotor.entry;
+    useRotor({ ...stack.rotor, entry });
+  }
   // Seeding is the bench's own work: it runs unthrottled and uncounted.
   stack.emulators.keyVault.admin.throttle.configure(false);
   return stack;
@@ -278,7 +292,7 @@ async function intake(): Promise<void> {
     const ledgerRequests = ledger.count();
     ledger.stop();
     const calls = vaultCalls(stack.emulators.keyVault.admin.counters());
-    console.log(`[intake] ${EVENTS} deliveries (${distinct} distinct, 32 in flight); load average before ${loadBefore}, after ${load()}`);
+    console.log(`[intake ${INTAKE_MODE}] ${EVENTS} deliveries (${distinct} distinct, 32 in flight); load average before ${loadBefore}, after ${load()}`);
     console.log(
       `[intake] answered in ${(wallMs / 1000).toFixed(1)} s (${((EVENTS / wallMs) * 1000).toFixed(0)} events/s); p50 ${percentile(latencies, 50).toFixed(0)} ms, p99 ${percentile(latencies, 99).toFixed(0)} ms, max ${Math.max(...latencies).toFixed(0)} ms; non-2xx ${failures.length}`,
     );
@@ -354,9 +368,56 @@ async function growth(): Promise<void> {
   }
 }
 
+/** Rotations recorded per secret (index entries), polled until `expected` secrets have one or the bound passes. */
+async function recordedPerSecret(stack: LocalStack, prefix: string, expected: number, boundMs: number): Promise<Map<string, number>> {
+  const container = pollClient(stack);
+  const deadline = Date.now() + boundMs;
+  for (;;) {
+    const perSecret = new Map<string, number>();
+    for await (const blob of container.listBlobsFlat({ prefix: 'index/' })) {
+      const secret = blob.name.split('/').slice(1, -1).join('/');
+      if (secret.split('/').at(-1)?.startsWith(`${prefix}-`) === true) perSecret.set(secret, (perSecret.get(secret) ?? 0) + 1);
+    }
+    if (perSecret.size >= expected || Date.now() > deadline) return perSecret;
+    await sleep(2_000);
+  }
+}
+
+async function batch(): Promise<void> {
+  const stack = await startStack(false);
+  try {
+    const versions = await seed(stack, 'batch', BATCH, { 'rotor-rotator': 'random', 'rotor-grace': 'PT1S' });
+    const vaultUrl = new URL(stack.emulators.keyVault.url).origin;
+    const vaultName = stack.emulators.keyVault.vaultName;
+    const body = JSON.stringify(versions.map((version, k) => nearExpiryEvent(vaultUrl, vaultName, `batch-${k}`, version, `batch-event-${k}`)));
+    stack.emulators.keyVault.admin.resetCounters();
+    const loadBefore = load();
+    const t0 = performance.now();
+    const res = await fetch(stack.host.eventGridWebhookUrl('keyVaultEvents'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'aeg-event-type': 'Notification' },
+      body,
+      signal: AbortSignal.timeout(300_000),
+    });
+    await res.arrayBuffer();
+    const answerMs = performance.now() - t0;
+    const atAnswer = vaultCalls(stack.emulators.keyVault.admin.counters());
+    console.log(`[batch ${INTAKE_MODE}] one delivery of ${BATCH} events; load average before ${loadBefore}, after ${load()}`);
+    console.log(`[batch ${INTAKE_MODE}] answered ${res.status} in ${(answerMs / 1000).toFixed(2)} s (Event Grid gives 30 s); vault calls until the answer ${JSON.stringify(atAnswer.byOperation)}`);
+    const perSecret = await recordedPerSecret(stack, 'batch', BATCH, 15 * 60_000);
+    const counts = [...perSecret.values()];
+    console.log(
+      `[batch ${INTAKE_MODE}] rotations recorded for ${perSecret.size} of ${BATCH} (secret, version) pairs, ${((performance.now() - t0) / 1000).toFixed(1)} s after the delivery; pairs with more than one: ${counts.filter((n) => n > 1).length}; check ${perSecret.size === BATCH && counts.every((n) => n === 1) ? 'OK' : 'FAILED'}`,
+    );
+  } finally {
+    await stack.stop();
+  }
+}
+
 export default async function bench(): Promise<void> {
   if (parts.has('ceiling')) await rotateAtOnce(true);
   if (parts.has('open')) await rotateAtOnce(false);
   if (parts.has('intake')) await intake();
   if (parts.has('growth')) await growth();
+  if (parts.has('batch')) await batch();
 }

@@ -1,5 +1,7 @@
 import { app, type InvocationContext, type ServiceBusQueueFunctionOptions } from '@azure/functions';
 import { getRotor } from '../src/app/compose.js';
+import { startQueuedEvent } from '../src/events/intake.js';
+import { parseStartMessage, type EventStart, type StartQueue } from '../src/events/start-message.js';
 import { StepMessageError } from '../src/queue/errors.js';
 import { parseStepMessage } from '../src/queue/step-message.js';
 import { redeliveriesOf, runWithInfrastructureBackoff, type RedeliveryPolicy, type StepRedelivery } from '../src/queue/step-redelivery.js';
@@ -10,6 +12,8 @@ export interface StepHandlerParts {
   readonly engine: Pick<RotationEngine, 'handleStep'>;
   /** Absent: an infrastructure failure is thrown as it is (no backoff). */
   readonly redelivery?: StepRedelivery;
+  /** Events the intake enqueued: their rotation is started here, with every check (absent: such a message is refused). */
+  readonly starts?: { readonly run: (start: EventStart) => Promise<{ readonly outcome: string }>; readonly queue?: StartQueue };
 }
 
 /**
@@ -25,6 +29,8 @@ export interface StepHandlerParts {
  */
 export function createRotationStepsHandler(resolve: () => Promise<StepHandlerParts | Pick<RotationEngine, 'handleStep'>>, policy?: RedeliveryPolicy) {
   return async (message: unknown, context: InvocationContext): Promise<void> => {
+    const start = parseStartMessage(message);
+    if (start.ok) return handleStart(start.start, await resolve(), context, policy);
     const parsed = parseStepMessage(message);
     if (!parsed.ok) {
       context.error(`rotationSteps: dropping an unparseable message to the dead-letter queue: ${parsed.problem}`);
@@ -54,9 +60,47 @@ export function createRotationStepsHandler(resolve: () => Promise<StepHandlerPar
   };
 }
 
+/**
+ * An event the intake enqueued: its rotation starts now (vault read, policy,
+ * latest version, lock; src/events/intake.ts). Ledger or queue trouble sends a
+ * scheduled copy with the steps' backoff, as for a step.
+ */
+async function handleStart(start: EventStart, resolved: StepHandlerParts | Pick<RotationEngine, 'handleStep'>, context: InvocationContext, policy?: RedeliveryPolicy): Promise<void> {
+  const parts: StepHandlerParts = 'engine' in resolved ? resolved : { engine: resolved };
+  const what = `start of ${start.secret.name}@${start.version}`;
+  if (parts.starts === undefined) {
+    context.error(`rotationSteps: no intake to run the ${what}; dropping it to the dead-letter queue`);
+    throw new StepMessageError('a start message where no intake runs');
+  }
+  const { queue } = parts.starts;
+  const run = (s: EventStart) => parts.starts!.run(s);
+  if (queue === undefined || parts.redelivery === undefined) {
+    const result = await run(start);
+    context.log(`rotationSteps: ${what}: ${result.outcome}`);
+    return;
+  }
+  const outcome = await runWithInfrastructureBackoff({
+    message: start,
+    redeliveries: redeliveriesOf(context.triggerMetadata),
+    run: () => run(start),
+    redelivery: { ...(parts.redelivery.policy === undefined ? {} : { policy: parts.redelivery.policy }), resend: (s, redelivery, notBefore) => queue.enqueue(s, { redelivery, notBefore }) },
+    ...(policy === undefined ? {} : { policy }),
+  });
+  if (outcome.kind === 'done') {
+    context.log(`rotationSteps: ${what}: ${outcome.value.outcome}`);
+    return;
+  }
+  const cause = outcome.error instanceof Error ? `${outcome.error.name}: ${outcome.error.message}` : String(outcome.error);
+  context.warn(`rotationSteps: ${what}: infrastructure unavailable (${cause}); sent again in ${outcome.delayMs} ms (redelivery ${outcome.redelivery})`);
+}
+
 export const rotationStepsHandler = createRotationStepsHandler(async () => {
   const rotor = await getRotor();
-  return { engine: rotor.engine, ...(rotor.stepRedelivery === undefined ? {} : { redelivery: rotor.stepRedelivery }) };
+  return {
+    engine: rotor.engine,
+    ...(rotor.stepRedelivery === undefined ? {} : { redelivery: rotor.stepRedelivery }),
+    starts: { run: (start: EventStart) => startQueuedEvent(start, { startRotation: rotor.engine.startRotation, log: rotor.logger }), ...(rotor.startQueue === undefined ? {} : { queue: rotor.startQueue }) },
+  };
 });
 
 export const rotationStepsOptions = {

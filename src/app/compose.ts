@@ -28,6 +28,7 @@ import { createConsumerGatewayFromOptions } from '../consumers/gateway.js';
 import { createBlobConsumerRegistry, type ConsumerRegistry } from '../consumers/registry.js';
 import { builtInRotators } from './rotators.js';
 import { createAzureCredential } from '../identity/credential.js';
+import { createServiceBusStartQueue, type EventStart, type StartQueue } from '../events/start-message.js';
 import { createStepRedelivery, type RedeliveryPolicy, type StepRedelivery } from '../queue/step-redelivery.js';
 
 /**
@@ -46,6 +47,8 @@ export interface Rotor {
   readonly stepQueue: StepQueue;
   /** Sends a step again later when the infrastructure under it failed (functions/rotationSteps.ts); absent in compositions of fakes. */
   readonly stepRedelivery?: StepRedelivery;
+  /** Events the intake admitted, waiting on the step queue for their rotation to start (enqueue first). */
+  readonly startQueue?: StartQueue;
   readonly ledger: RotationLedger;
   /** Incident batch records, beside the rotations in the ledger's container. */
   readonly batches: BatchStore;
@@ -138,6 +141,7 @@ export function composeRotor(options: ComposeOptions = {}): Rotor {
   const serviceBus = options.serviceBusClient ?? serviceBusClientFor(settings.serviceBus, lazyCredential);
   const stepQueue = createServiceBusStepQueue({ sender: serviceBus.createSender(settings.stepQueue), ...(options.clock === undefined ? {} : { clock: options.clock }) });
   const stepRedelivery = createStepRedelivery(serviceBus.createSender(settings.stepQueue), options.redeliveryPolicy);
+  const startQueue = createServiceBusStartQueue(serviceBus.createSender(settings.stepQueue));
 
   const ledger = createBlobLedger({ container: blobService.getContainerClient(settings.ledgerContainer), ...(options.clock === undefined ? {} : { clock: options.clock }) });
   const batches = createBlobBatchStore(blobService.getContainerClient(settings.ledgerContainer));
@@ -171,6 +175,7 @@ export function composeRotor(options: ComposeOptions = {}): Rotor {
     pacer,
     stepQueue,
     stepRedelivery,
+    startQueue,
     ledger,
     batches,
     notifier,
@@ -208,6 +213,8 @@ export interface EntryParts {
   readonly allowedVaults: readonly string[];
   readonly expiryHorizonMs: number;
   readonly stallAfterMs?: number;
+  /** Where the intake enqueues admitted events (absent: it starts their rotations itself). */
+  readonly startQueue?: StartQueue;
   readonly clock: Clock;
   readonly logger: Logger;
 }
@@ -220,6 +227,7 @@ export function entryServicesOver(parts: EntryParts): EntryServices {
     expiryHorizonMs: parts.expiryHorizonMs,
     ...(parts.stallAfterMs === undefined ? {} : { stallAfterMs: parts.stallAfterMs }),
     startRotation: engine.startRotation,
+    ...(parts.startQueue === undefined ? {} : { enqueueStart: (start: EventStart) => parts.startQueue!.enqueue(start) }),
     resumeRotation: (rotationId) => engine.resumeRotation(rotationId),
     failRotation: (message, reason) => engine.failRotation(message, reason),
     cancelRotation: (rotationId, options) => engine.cancelRotation(rotationId, options),

@@ -1,4 +1,5 @@
 import type { BatchStore } from '../batch/store.js';
+import type { EventStart } from '../events/start-message.js';
 import type { Logger } from '../observability/logger.js';
 import type { RotationEngine } from '../rotation/engine.js';
 import type { RotationPolicy } from '../rotation/policy-types.js';
@@ -25,6 +26,8 @@ export interface EntryServices {
   /** Sweep horizon: secrets expiring within it are due. */
   readonly expiryHorizonMs: number;
   readonly startRotation: StartRotation;
+  /** Enqueue first: the intake sends an admitted event to the step queue and answers (absent: it starts the rotation itself). */
+  readonly enqueueStart?: (start: EventStart) => Promise<void>;
   /** A running rotation whose current message is this overdue has lost it; the sweep sends it again (default 10 minutes). */
   readonly stallAfterMs?: number;
   /** Sends a stuck rotation's current step again; the engine ends it if its deadline has passed. */

@@ -15,17 +15,24 @@ export const stepMessageSchema = z.strictObject({
 export type StepMessageParse = { readonly ok: true; readonly message: StepMessage } | { readonly ok: false; readonly problem: string };
 
 /**
- * Parses a received body: an object (the Functions host hands JSON bodies over
- * parsed), a JSON string, or JSON bytes.
+ * A received body as a value: an object (the Functions host hands JSON bodies
+ * over parsed), a JSON string, or JSON bytes; `undefined` when it is not JSON.
  */
-export function parseStepMessage(body: unknown): StepMessageParse {
-  let candidate = body;
+export function decodeMessageBody(body: unknown): { readonly value: unknown } | undefined {
   try {
-    if (typeof body === 'string') candidate = JSON.parse(body);
-    else if (body instanceof Uint8Array) candidate = JSON.parse(Buffer.from(body).toString('utf8'));
+    if (typeof body === 'string') return { value: JSON.parse(body) as unknown };
+    if (body instanceof Uint8Array) return { value: JSON.parse(Buffer.from(body).toString('utf8')) as unknown };
+    return { value: body };
   } catch {
-    return { ok: false, problem: 'the body is not JSON' };
+    return undefined;
   }
+}
+
+/** Parses a received body (see `decodeMessageBody`) as a step message. */
+export function parseStepMessage(body: unknown): StepMessageParse {
+  const decoded = decodeMessageBody(body);
+  if (decoded === undefined) return { ok: false, problem: 'the body is not JSON' };
+  const candidate = decoded.value;
   const parsed = stepMessageSchema.safeParse(candidate);
   if (!parsed.success) {
     return { ok: false, problem: parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ') };

@@ -119,12 +119,13 @@ export type BackoffOutcome<T> =
   | { readonly kind: 'done'; readonly value: T }
   | { readonly kind: 'redelivered'; readonly redelivery: number; readonly delayMs: number; readonly error: unknown };
 
-export interface BackoffOptions<T> {
-  readonly message: StepMessage;
+export interface BackoffOptions<T, M = StepMessage> {
+  /** What is sent again: a step, or an event waiting for its rotation to start (src/events/start-message.ts). */
+  readonly message: M;
   /** Redeliveries this delivery has had (`redeliveriesOf(context.triggerMetadata)`). */
   readonly redeliveries: number;
   readonly run: () => Promise<T>;
-  readonly redelivery: StepRedelivery;
+  readonly redelivery: { readonly policy?: RedeliveryPolicy; resend(message: M, redelivery: number, notBefore: Date): Promise<void> };
   readonly policy?: RedeliveryPolicy;
   readonly now?: () => Date;
   readonly random?: () => number;
@@ -134,7 +135,7 @@ export interface BackoffOptions<T> {
  * Runs a step; a transient infrastructure failure becomes a scheduled copy of
  * the step (returned as `redelivered`), anything else is thrown as it was.
  */
-export async function runWithInfrastructureBackoff<T>(options: BackoffOptions<T>): Promise<BackoffOutcome<T>> {
+export async function runWithInfrastructureBackoff<T, M = StepMessage>(options: BackoffOptions<T, M>): Promise<BackoffOutcome<T>> {
   try {
     return { kind: 'done', value: await options.run() };
   } catch (error) {

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { secretRefSchema } from '../keyvault/secret-ref.js';
+import { parseStartMessage } from '../events/start-message.js';
+import { formatSecretRef } from '../keyvault/secret-ref.js';
 import { parseStepMessage } from '../queue/step-message.js';
 import type { StepMessage } from '../rotation/ports.js';
 import type { EntryServices } from '../entry/services.js';
@@ -32,7 +34,9 @@ export interface DeadLetterInput {
 
 export type DeadLetterResult =
   | { readonly outcome: 'rolling-back' | 'failed' | 'ignored'; readonly rotationId: string; readonly reason: string }
-  | { readonly outcome: 'unattributable'; readonly reason: string };
+  | { readonly outcome: 'unattributable'; readonly reason: string }
+  /** An event the intake enqueued whose start never ran: no rotation was begun, so none is ended; the sweep still finds the secret if it is due. */
+  | { readonly outcome: 'start-dropped'; readonly reason: string };
 
 function text(value: unknown, max: number): string | undefined {
   return typeof value === 'string' && value.trim() !== '' ? value.trim().slice(0, max) : undefined;
@@ -82,6 +86,17 @@ async function currentStepOfSession(sessionId: string | undefined, services: Ent
 export async function handleDeadLetteredStep(input: DeadLetterInput, services: EntryServices): Promise<DeadLetterResult> {
   const reason = deadLetterReasonOf(input.metadata);
   const sessionId = metadataOf(input.metadata).sessionId;
+  const start = parseStartMessage(input.body);
+  if (start.ok) {
+    // Never the session's current step: that belongs to another rotation, which this message knows nothing of.
+    services.log.error('dead-lettered event start dropped: no rotation was started for it', {
+      secretRef: formatSecretRef(start.start.secret),
+      version: start.start.version,
+      eventId: start.start.eventId,
+      reason,
+    });
+    return { outcome: 'start-dropped', reason };
+  }
   const parsed = parseStepMessage(input.body);
   const message = parsed.ok ? parsed.message : await currentStepOfSession(sessionId, services);
   if (message === undefined) {

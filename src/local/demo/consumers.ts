@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { apiCaller } from './api-call.js';
+import { apiCaller, startRotation } from './api-call.js';
 import { createEmulatorSecretClient } from '../../../emulators/keyvault/index.js';
 import { SecretValue } from '../../secrecy/secret-value.js';
 import { startDemoHttpsConsumer } from '../consumer-apps/https-consumer.js';
@@ -16,7 +16,6 @@ import type { ScenarioResult } from './scenario.js';
  * while a declared consumer still uses it.
  */
 const rotationView = z.object({ id: z.string(), status: z.string(), reason: z.string().optional(), adoption: z.object({ consumers: z.array(z.object({ state: z.string() })) }).optional() });
-const startedView = z.object({ rotationId: z.string() });
 const terminal = new Set(['Completed', 'RolledBack', 'Failed', 'Aborted', 'Skipped']);
 
 export async function runConsumersScenario(stack: LocalStack, say: (line: string) => void, timeoutMs = 120_000): Promise<ScenarioResult[]> {
@@ -28,9 +27,8 @@ export async function runConsumersScenario(stack: LocalStack, say: (line: string
   const call = apiCaller(api);
   const deadline = Date.now() + timeoutMs;
   const rotate = async (secret: string): Promise<z.infer<typeof rotationView> | undefined> => {
-    const started = await call('/rotations', { method: 'POST', body: JSON.stringify({ secret, reason: 'demo: consumers move with the secret' }) });
-    if (started.status !== 202) return undefined;
-    const { rotationId } = startedView.parse(started.body);
+    const { rotationId } = await startRotation(call, { secret, reason: 'demo: consumers move with the secret' }, deadline);
+    if (rotationId === undefined) return undefined;
     for (;;) {
       const rotation = rotationView.parse((await call(`/rotations/${encodeURIComponent(rotationId)}`)).body);
       if (terminal.has(rotation.status) || Date.now() > deadline) return rotation;

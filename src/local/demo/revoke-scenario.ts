@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { apiCaller } from './api-call.js';
+import { apiCaller, startRotation } from './api-call.js';
 import type { LocalStack } from '../stack.js';
 import type { RevokeDemoConsumer, RevokeDemoSecret } from './revoke-consumers.js';
 import type { ScenarioResult } from './scenario.js';
@@ -20,7 +20,6 @@ const rotationView = z.object({
   reason: z.string().optional(),
   adoption: z.object({ consumers: z.array(z.object({ entry: z.string(), state: z.string() })) }).optional(),
 });
-const startedView = z.object({ rotationId: z.string() });
 const terminal = new Set(['Completed', 'RolledBack', 'Failed', 'Aborted', 'Skipped']);
 
 export interface RevokeOutcome {
@@ -59,9 +58,8 @@ export async function runRevokeScenario(stack: LocalStack, say: (line: string) =
         failed: c.counts.failed - (before.get(c.name)?.failed ?? 0),
         ...(c.counts.lastFailure === undefined ? {} : { lastFailure: c.counts.lastFailure }),
       }));
-    const started = await call('/rotations', { method: 'POST', body: JSON.stringify({ secret: secret.name, reason: 'demo: revoke with and without declared consumers' }) });
-    if (started.status !== 202) return { secret, status: `not started (${started.status})`, adoption: [], consumers: since(), failed: sum(since()) };
-    const { rotationId } = startedView.parse(started.body);
+    const { status, rotationId } = await startRotation(call, { secret: secret.name, reason: 'demo: revoke with and without declared consumers' }, deadline);
+    if (rotationId === undefined) return { secret, status: `not started (${status})`, adoption: [], consumers: since(), failed: sum(since()) };
     let rotation: z.infer<typeof rotationView>;
     for (;;) {
       rotation = rotationView.parse((await call(`/rotations/${encodeURIComponent(rotationId)}`)).body);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { apiCaller } from '../demo/api-call.js';
+import { apiCaller, startRotation } from '../demo/api-call.js';
 import type { RunningScenario, ScenarioReport } from './scenarios.js';
 
 /**
@@ -14,10 +14,6 @@ export interface ScenarioOutcome extends ScenarioReport {
   readonly ok: boolean;
 }
 
-const startedView = z.object({ rotationId: z.string() });
-const activeView = z.object({ activeRotationId: z.string() });
-/** What the API's 503 says in `Retry-After` (src/api/deadline.ts). */
-const RETRY_AFTER_MS = 5_000;
 const rotationView = z.object({ id: z.string(), status: z.string(), reason: z.string().optional() });
 const terminal = new Set(['Completed', 'RolledBack', 'Failed', 'Aborted', 'Skipped']);
 
@@ -32,24 +28,9 @@ export async function runScenarios(scenarios: readonly RunningScenario[], option
   const rounds = options.rounds ?? 2;
   const deadline = Date.now() + (options.timeoutMs ?? 90_000);
   const call = apiCaller(options.api);
-  /**
-   * Starts a rotation as a client of the API should: a 503 (the API's 8 s deadline on a busy machine) is
-   * tried again after its `Retry-After` (always 5 s); a 409 after such a retry names the rotation the
-   * first try started after all.
-   */
-  const start = async (secret: string, round: number): Promise<{ rotationId: string } | { status: number }> => {
-    for (let attempt = 1; ; attempt += 1) {
-      const started = await call('/rotations', { method: 'POST', body: JSON.stringify({ secret, reason: `scenario round ${round}` }) });
-      if (started.status === 202) return startedView.parse(started.body);
-      if (started.status === 409 && attempt > 1) return { rotationId: activeView.parse(started.body).activeRotationId };
-      if (started.status !== 503 || attempt >= 5 || Date.now() > deadline) return { status: started.status };
-      await new Promise((resolve) => setTimeout(resolve, RETRY_AFTER_MS));
-    }
-  };
   const rotate = async (secret: string, round: number): Promise<{ secret: string; status: string; reason?: string }> => {
-    const started = await start(secret, round);
-    if (!('rotationId' in started)) return { secret, status: `not started (${started.status})` };
-    const { rotationId } = started;
+    const { status, rotationId } = await startRotation(call, { secret, reason: `scenario round ${round}` }, deadline);
+    if (rotationId === undefined) return { secret, status: `not started (${status})` };
     for (;;) {
       const rotation = rotationView.parse((await call(`/rotations/${encodeURIComponent(rotationId)}`)).body);
       if (terminal.has(rotation.status)) return { secret, status: rotation.status, ...(rotation.reason === undefined ? {} : { reason: rotation.reason }) };

@@ -11,6 +11,8 @@ export interface FakeLedger extends RotationLedger {
   /** The lock holder per secret (`host/name` lower-cased). */
   locks(): ReadonlyMap<string, string>;
   rotations(): Rotation[];
+  /** Test set-up: every lock goes, as if each holder had ended. */
+  releaseAll(): void;
 }
 
 const lockKey = (secret: SecretRef): string => formatSecretRef(secret).toLowerCase();
@@ -32,6 +34,7 @@ export function createFakeLedger(options: { now: () => Date }): FakeLedger {
     blobs: () => [...[...records.values()].map((r) => r.json), ...audit.map((a) => JSON.stringify(a))],
     locks: () => new Map([...lockTable].map(([k, v]) => [k, v.rotationId])),
     rotations: () => [...records.keys()].map((id) => read(id)?.value as Rotation),
+    releaseAll: () => lockTable.clear(),
 
     async createRotation(rotation) {
       if (records.has(rotation.id)) throw new LedgerConflictError(`rotation ${rotation.id} exists`);

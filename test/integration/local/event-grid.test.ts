@@ -7,7 +7,7 @@ import { startLocalHost, type LocalHost } from '../../../src/local/host.js';
 import { NotificationType } from '../../../src/rotation/ports.js';
 import { useRotor } from '../../../src/app/compose.js';
 import { partialRotor } from '../../helpers/fakes/index.js';
-import { createFakeWaysIn } from '../../helpers/ways-in-fakes.js';
+import { createFakeWaysIn } from '../../helpers/fakes/entry.js';
 
 /**
  * The event path through the emulators, as Azure wires it: a Key Vault write
@@ -66,7 +66,7 @@ describe('Key Vault events through the Event Grid emulator', () => {
     const forSecret = fake.calls.filter((c) => c.secret.name === 'db-password');
     expect(forSecret.length).toBeGreaterThanOrEqual(1);
     expect(new Set(forSecret.map((c) => c.trigger.version))).toEqual(new Set([version]));
-    expect(fake.ledger.rotations.size).toBe(1);
+    expect(fake.ledger.rotations().length).toBe(1);
     expect(emulators.eventGrid.admin.attempts().every((a) => a.status === 202)).toBe(true);
   });
 

@@ -7,7 +7,7 @@ import type { FunctionRegistration } from '../../../src/local/registrations.js';
 import { useRotor } from '../../../src/app/compose.js';
 import { partialRotor } from '../../helpers/fakes/index.js';
 import { fixture } from '../../helpers/fixtures.js';
-import { createFakeWaysIn, secretInfo } from '../../helpers/ways-in-fakes.js';
+import { createFakeWaysIn, secretInfo } from '../../helpers/fakes/entry.js';
 
 /**
  * The local host over real HTTP, with the ways in wired to fakes: keys,
@@ -79,7 +79,7 @@ describe('HTTP triggers', () => {
     ['the function key in ?code=', {}, '?code=fn-key', 202],
     ['the system key', { 'x-functions-key': 'sys-key' }, '', 202],
   ])('POST /api/rotations with %s', async (_case, headers, query, status) => {
-    fake.ledger.locks.clear();
+    fake.ledger.releaseAll();
 
     const res = await fetch(`${host.apiUrl}/rotations${query}`, { method: 'POST', headers: { ...json, ...headers }, body: JSON.stringify({ secret: 'api-key' }) });
 
@@ -181,8 +181,8 @@ describe('Event Grid webhook', () => {
   });
 
   it('starts one rotation for a delivery and its duplicate, in both schemas', async () => {
-    const before = fake.ledger.rotations.size;
-    fake.ledger.locks.clear();
+    const before = fake.ledger.rotations().length;
+    fake.ledger.releaseAll();
     const deliver = (body: unknown, type: string) =>
       fetch(webhook(), { method: 'POST', headers: { 'content-type': type, 'aeg-event-type': 'Notification' }, body: JSON.stringify(body) });
 
@@ -190,7 +190,7 @@ describe('Event Grid webhook', () => {
     const again = await deliver(fixture('events/keyvault/secret-near-expiry.cloudevents.json'), 'application/cloudevents+json; charset=utf-8');
 
     expect([first.status, again.status]).toEqual([202, 202]);
-    expect(fake.ledger.rotations.size).toBe(before + 1);
+    expect(fake.ledger.rotations().length).toBe(before + 1);
   });
 
   it.each([
@@ -245,7 +245,7 @@ describe('timers', () => {
   });
 
   it('runs the sweep on demand with the services the functions use', async () => {
-    fake.ledger.locks.clear();
+    fake.ledger.releaseAll();
     const before = fake.calls.length;
 
     await host.runTimer('sweep');

@@ -8,7 +8,7 @@ import { createLogger, createMemorySink } from '../../../src/observability/logge
 import { provideRadarServices } from '../../../src/radar/services.js';
 import type { Rotation } from '../../../src/rotation/model.js';
 import type { EntryServices } from '../../../src/entry/services.js';
-import { createMemoryLedger } from '../../helpers/ways-in-fakes.js';
+import { createFakeLedger } from '../../helpers/fakes/index.js';
 import { handleListExpiring } from '../../../src/radar/http.js';
 import { scanExpiring } from '../../../src/radar/radar.js';
 import { sendExpiryWarnings } from '../../../src/radar/warnings.js';
@@ -217,7 +217,7 @@ describe('expiry radar', () => {
   it('feeds the dashboard: every secret, app credentials within 90 days, what runs and what needs a human', async () => {
     // Prepare: one rotation running, one rolled back, in a ledger.
     const radar = await ground.services({ watchApplications: [watchedApp.appId] });
-    const ledger = createMemoryLedger();
+    const ledger = createFakeLedger({ now: () => new Date() });
     const rotation = (id: string, name: string, patch: Partial<Rotation>): Rotation => ({
       id,
       secret: { vaultUrl: ground.vaultUrl, name },

@@ -2,7 +2,7 @@ import { HttpRequest, HttpResponse, type HttpResponseInit } from '@azure/functio
 import { describe, expect, it } from 'vitest';
 import { handleGetBatch, handleStartBatch } from '../../../src/api/batch-routes.js';
 import { RotationStatus } from '../../../src/rotation/model.js';
-import { createFakeWaysIn, secretInfo, TEST_VAULT } from '../../helpers/ways-in-fakes.js';
+import { createFakeWaysIn, secretInfo, TEST_VAULT } from '../../helpers/fakes/entry.js';
 import { createMemoryBatchStore } from '../../helpers/memory-batch-store.js';
 
 const BASE = 'http://localhost:7071/api';
@@ -127,8 +127,8 @@ describe('GET /api/batches/{id}', () => {
     // Act
     const running = await read(await handleGetBatch(get(started.body.batchId), services));
     for (const id of ids) {
-      const stored = ledger.rotations.get(id);
-      if (stored !== undefined) ledger.rotations.set(id, { ...stored, value: { ...stored.value, status: RotationStatus.Completed } });
+      const stored = await ledger.getRotation(id);
+      if (stored !== undefined) await ledger.updateRotation(stored, { ...stored.value, status: RotationStatus.Completed });
     }
     const ended = await read(await handleGetBatch(get(started.body.batchId), services));
 

@@ -2,7 +2,7 @@ import { HttpRequest, HttpResponse, type HttpResponseInit } from '@azure/functio
 import { describe, expect, it } from 'vitest';
 import { handleCancelRotation } from '../../../src/api/cancel-route.js';
 import type { CancelRotation, CancelRotationResult } from '../../../src/rotation/cancel-types.js';
-import { createFakeWaysIn } from '../../helpers/ways-in-fakes.js';
+import { createFakeWaysIn } from '../../helpers/fakes/entry.js';
 
 const BASE = 'http://localhost:7071/api';
 

@@ -1,7 +1,7 @@
 import { HttpRequest, HttpResponse, type HttpResponseInit } from '@azure/functions';
 import { describe, expect, it } from 'vitest';
 import { handleGetRotation, handleListSecretRotations, handleListSecrets, handleStartRotation } from '../../../src/api/routes.js';
-import { createFakeWaysIn, secretInfo, TEST_VAULT } from '../../helpers/ways-in-fakes.js';
+import { createFakeWaysIn, secretInfo, TEST_VAULT } from '../../helpers/fakes/entry.js';
 
 const BASE = 'http://localhost:7071/api';
 const managed = { 'rotor-rotator': 'random', 'rotor-health': 'https://app.example/health?code=s3cr3t-probe-key' };
@@ -49,7 +49,7 @@ describe('POST /api/rotations', () => {
 
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ dryRun: true, report: { currentVersion: 'v1', wouldRotate: true } });
-    expect(ledger.rotations.size).toBe(0);
+    expect(ledger.rotations().length).toBe(0);
   });
 
   it('answers 409 naming the active rotation', async () => {

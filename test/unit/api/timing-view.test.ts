@@ -1,7 +1,7 @@
 import { HttpRequest, HttpResponse } from '@azure/functions';
 import { describe, expect, it } from 'vitest';
 import { handleListSecrets } from '../../../src/api/routes.js';
-import { createFakeWaysIn, secretInfo } from '../../helpers/ways-in-fakes.js';
+import { createFakeWaysIn, secretInfo } from '../../helpers/fakes/entry.js';
 
 const BASE = 'http://localhost:7071/api';
 const managed = { 'rotor-rotator': 'random' };

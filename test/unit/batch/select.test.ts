@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { BatchSelector } from '../../../src/batch/model.js';
 import { selectForBatch } from '../../../src/batch/select.js';
-import { readTestPolicy, secretInfo } from '../../helpers/ways-in-fakes.js';
+import { readTestPolicy, secretInfo } from '../../helpers/fakes/entry.js';
 
 const managed = { 'rotor-rotator': 'random' };
 const listing = [

@@ -5,6 +5,9 @@ import { useRotor, type Rotor } from '../../../src/app/compose.js';
 import { isStepMessageError } from '../../../src/queue/errors.js';
 import { LedgerError, LedgerErrorCode } from '../../../src/ledger/errors.js';
 import type { StepRedelivery } from '../../../src/queue/step-redelivery.js';
+import { startQueuedEvent } from '../../../src/events/intake.js';
+import type { EventStart, StartQueue } from '../../../src/events/start-message.js';
+import { createLogger, createMemorySink } from '../../../src/observability/logger.js';
 import { createFakeWorld, FAKE_VAULT } from '../../helpers/fakes/index.js';
 
 function context(lines: string[]): InvocationContext {
@@ -67,6 +70,64 @@ describe('rotationSteps function', () => {
 
     // Assess
     expect(world.ledger.rotations()[0]!.step).toBe('promote');
+  });
+
+  describe('an event the intake enqueued (a start message)', () => {
+    const startBody = (version: string) => ({ start: { secret, version, eventType: 'Microsoft.KeyVault.SecretNearExpiry', eventId: `ev-${version}` } });
+    const startsOver = (world: ReturnType<typeof createFakeWorld>, log = createLogger(createMemorySink())) => ({
+      run: (start: EventStart) => startQueuedEvent(start, { startRotation: world.engine.startRotation, log }),
+    });
+
+    it('starts the rotation with every check: the latest version starts one, a repeat is a duplicate, a stale version starts nothing', async () => {
+      // Prepare
+      const world = createFakeWorld();
+      const version = world.store.seed(secret, { value: 'handler-initial-value', tags: { 'rotor-rotator': 'random' } });
+      const handler = createRotationStepsHandler(() => Promise.resolve({ engine: world.engine, starts: startsOver(world) }));
+      const lines: string[] = [];
+
+      // Act
+      await handler(startBody(version), context(lines));
+      await handler(JSON.stringify(startBody(version)), context(lines));
+      await handler(startBody('0123456789abcdef0123456789abcdef'), context(lines));
+
+      // Assess
+      expect(world.ledger.rotations()).toHaveLength(1);
+      expect(world.ledger.rotations()[0]!.trigger).toMatchObject({ kind: 'event', version, eventId: `ev-${version}` });
+      expect(lines.filter((l) => l.includes('start of handler-secret'))).toEqual([
+        expect.stringContaining(': started'),
+        expect.stringContaining(': duplicate'),
+        expect.stringContaining(': ignored'),
+      ]);
+    });
+
+    it('refuses a start message where no intake runs, so it dead-letters', async () => {
+      const world = createFakeWorld();
+      const handler = createRotationStepsHandler(() => Promise.resolve(world.engine));
+
+      const error = await handler(startBody('0123456789abcdef0123456789abcdef'), context([])).catch((e: unknown) => e);
+
+      expect(isStepMessageError(error)).toBe(true);
+      expect(world.ledger.rotations()).toHaveLength(0);
+    });
+
+    it('sends a copy later when the ledger is down, as for a step', async () => {
+      // Prepare
+      const world = createFakeWorld();
+      const copies: { redelivery: number | undefined; later: boolean }[] = [];
+      const queue: StartQueue = { enqueue: (_s, o) => Promise.resolve(void copies.push({ redelivery: o?.redelivery, later: o?.notBefore !== undefined })) };
+      const down = () => Promise.reject(new LedgerError(LedgerErrorCode.Unavailable, 'create rotation: ECONNREFUSED'));
+      const handler = createRotationStepsHandler(() =>
+        Promise.resolve({ engine: world.engine, redelivery: { resend: () => Promise.resolve() }, starts: { run: down, queue } }),
+      );
+      const lines: string[] = [];
+
+      // Act
+      await handler(startBody('0123456789abcdef0123456789abcdef'), context(lines));
+
+      // Assess
+      expect(copies).toEqual([{ redelivery: 1, later: true }]);
+      expect(lines.join('\n')).toMatch(/infrastructure unavailable .*redelivery 1/);
+    });
   });
 
   describe('when the infrastructure under a step fails', () => {

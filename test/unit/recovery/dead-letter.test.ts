@@ -3,7 +3,7 @@ import { deadLetterReasonOf, handleDeadLetteredStep } from '../../../src/recover
 import { stepSessionId } from '../../../src/queue/step-message.js';
 import { Strategy } from '../../../src/rotation/model.js';
 import { createFakeProvider, createFakeWorld, FAKE_VAULT, type FakeWorld } from '../../helpers/fakes/index.js';
-import { createFakeWaysIn, waysInOverWorld } from '../../helpers/ways-in-fakes.js';
+import { createFakeWaysIn, waysInOverWorld } from '../../helpers/fakes/entry.js';
 
 const DAY = 86_400_000;
 const secret = { vaultUrl: FAKE_VAULT, name: 'orders-api-key' };
@@ -139,6 +139,20 @@ describe('handleDeadLetteredStep (real engine, fake ports)', () => {
 
     expect(result.outcome).toBe('ignored');
     expect(world.ledger.rotations()[0]?.status).toBe('Completed');
+  });
+
+  it('drops a dead-lettered event start without ending any rotation, not even the one its session holds', async () => {
+    // Prepare: a rotation of the same secret is running (its session is the start message's session)
+    const { services, sink, failed } = createFakeWaysIn();
+    const body = { start: { secret, version: '0123456789abcdef0123456789abcdef', eventType: 'Microsoft.KeyVault.SecretNearExpiry', eventId: 'ev-1' } };
+
+    // Act
+    const result = await handleDeadLetteredStep({ body, metadata: dlq }, services);
+
+    // Assess
+    expect(result).toEqual({ outcome: 'start-dropped', reason: expect.stringContaining('MaxDeliveryCountExceeded') });
+    expect(failed).toEqual([]);
+    expect(sink.records.at(-1)).toMatchObject({ level: 'error', message: expect.stringContaining('event start dropped') });
   });
 
   it('logs a message that names no rotation at all', async () => {

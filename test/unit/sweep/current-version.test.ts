@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { SecretStore, SecretVersionInfo } from '../../../src/rotation/ports.js';
 import { SecretValue } from '../../../src/secrecy/secret-value.js';
 import { currentVersionOf } from '../../../src/sweep/current-version.js';
-import { secretInfo } from '../../helpers/ways-in-fakes.js';
+import { secretInfo } from '../../helpers/fakes/entry.js';
 
 /** Key Vault's listing carries no version: the latest is read to learn it. */
 describe('currentVersionOf', () => {

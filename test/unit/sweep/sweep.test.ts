@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isStalled, runSweep, SWEEP_CONCURRENCY } from '../../../src/sweep/sweep.js';
 import { createFakeWorld, FAKE_VAULT, type FakeWorld } from '../../helpers/fakes/index.js';
-import { createFakeWaysIn, secretInfo, waysInOverWorld } from '../../helpers/ways-in-fakes.js';
+import { createFakeWaysIn, secretInfo, waysInOverWorld } from '../../helpers/fakes/entry.js';
 
 const DAY = 86_400_000;
 const managed = { 'rotor-rotator': 'random' };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runSweep } from '../../../src/sweep/sweep.js';
-import { createFakeWaysIn, secretInfo } from '../../helpers/ways-in-fakes.js';
+import { createFakeWaysIn, secretInfo } from '../../helpers/fakes/entry.js';
 
 const managed = { 'rotor-rotator': 'random' };
 const EXPIRING = '2026-12-10T00:00:00Z'; // due since Nov 10 with the 30-day horizon

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handleGetRotation, handleListSecretRotations, handleStartRotation } from '../../../src/api/routes.js';
 import { receiveKeyVaultEvent } from '../../../src/events/intake.js';
 import { fixture } from '../../helpers/fixtures.js';
-import { createFakeWaysIn, secretInfo } from '../../helpers/ways-in-fakes.js';
+import { createFakeWaysIn, secretInfo } from '../../helpers/fakes/entry.js';
 
 /**
  * Hostile input at the two doors anyone can knock on: every answer must be a
@@ -105,7 +105,7 @@ describe('fuzzing the API', fuzzBudget, () => {
         if (res.status >= 400) expect(res.type).toBe('application/problem+json');
         if (res.status >= 400) expect(JSON.parse(res.text).errors ?? []).toBeInstanceOf(Array);
         // Let the next run start from a free secret.
-        ledger.locks.clear();
+        ledger.releaseAll();
       }),
       { numRuns: 2000 },
     );

@@ -1,111 +1,26 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { formatSecretRef, type SecretRef } from '../../src/keyvault/secret-ref.js';
-import { createLogger, createMemorySink } from '../../src/observability/logger.js';
-import { RotationStatus, StepName, Strategy, type Rotation, type RotationTrigger } from '../../src/rotation/model.js';
-import type {
-  AuditEntry,
-  Clock,
-  LockResult,
-  Notifier,
-  Page,
-  RotationLedger,
-  RotationNotification,
-  RotationSummary,
-  SecretRead,
-  SecretStore,
-  SecretVersionInfo,
-  StepMessage,
-  StepQueue,
-  Versioned,
-} from '../../src/rotation/ports.js';
-import type { StartRotation, StartRotationResult } from '../../src/rotation/start-types.js';
-import { parseIsoDuration } from '../../src/time/iso-duration.js';
-import { readPolicy } from '../../src/rotation/policy.js';
-import { createRandomRotator } from '../../src/rotators/random/random-rotator.js';
-import { createRotatorRegistry } from '../../src/rotation/rotator.js';
-import type { PolicyReading, EntryServices } from '../../src/entry/services.js';
-import { FAKE_VAULT, type FakeWorld } from './fakes/world.js';
+import { formatSecretRef, type SecretRef } from '../../../src/keyvault/secret-ref.js';
+import { createLogger, createMemorySink } from '../../../src/observability/logger.js';
+import { RotationStatus, StepName, Strategy, type RotationTrigger } from '../../../src/rotation/model.js';
+import type { Clock, Notifier, RotationLedger, RotationNotification, SecretRead, SecretStore, SecretVersionInfo, StepMessage, StepQueue } from '../../../src/rotation/ports.js';
+import type { StartRotation, StartRotationResult } from '../../../src/rotation/start-types.js';
+import { parseIsoDuration } from '../../../src/time/iso-duration.js';
+import { entryServicesOver } from '../../../src/app/compose.js';
+import { createRandomRotator } from '../../../src/rotators/random/random-rotator.js';
+import { createRotatorRegistry } from '../../../src/rotation/rotator.js';
+import type { PolicyReading, EntryServices } from '../../../src/entry/services.js';
+import { createFakeLedger } from './ledger.js';
+import { FAKE_VAULT, type FakeWorld } from './world.js';
 
 /**
- * In-memory stand-ins for the engine's ports, so the ways in can be tested
- * before and apart from the engine. They follow the contracts in
- * src/rotation/ports.ts and start-types.ts, including ETag conflicts.
+ * The entry services (src/entry/services.ts) over this folder's fakes, so the
+ * ways in can be tested apart from the engine: the ledger is the one
+ * in-memory ledger (./ledger.ts, held to the blob ledger's contract by
+ * test/helpers/ledger-conformance.ts); the secret store here lists versions
+ * and never holds a value.
  */
 
 const key = (ref: SecretRef): string => `${ref.vaultUrl}|${ref.name.toLowerCase()}`;
-
-export class ConflictError extends Error {
-  override readonly name = 'LedgerConflictError';
-}
-
-export function createMemoryLedger(): RotationLedger & {
-  readonly rotations: Map<string, Versioned<Rotation>>;
-  readonly locks: Map<string, string>;
-  readonly audit: AuditEntry[];
-} {
-  const rotations = new Map<string, Versioned<Rotation>>();
-  const locks = new Map<string, string>();
-  const audit: AuditEntry[] = [];
-  let etags = 0;
-  const nextEtag = (): string => `"${(etags += 1)}"`;
-  return {
-    rotations,
-    locks,
-    audit,
-    createRotation(rotation) {
-      if (rotations.has(rotation.id)) return Promise.reject(new ConflictError(`rotation ${rotation.id} exists`));
-      const stored = { value: rotation, etag: nextEtag() };
-      rotations.set(rotation.id, stored);
-      return Promise.resolve(stored);
-    },
-    getRotation(id) {
-      return Promise.resolve(rotations.get(id));
-    },
-    updateRotation(current, next) {
-      const stored = rotations.get(current.value.id);
-      if (stored === undefined || stored.etag !== current.etag) return Promise.reject(new ConflictError('etag mismatch'));
-      const updated = { value: next, etag: nextEtag() };
-      rotations.set(next.id, updated);
-      return Promise.resolve(updated);
-    },
-    acquireLock(secret, rotationId): Promise<LockResult> {
-      const holder = locks.get(key(secret));
-      if (holder !== undefined && holder !== rotationId) return Promise.resolve({ acquired: false, heldBy: holder });
-      locks.set(key(secret), rotationId);
-      return Promise.resolve({ acquired: true, etag: nextEtag() });
-    },
-    releaseLock(secret, rotationId) {
-      if (locks.get(key(secret)) === rotationId) locks.delete(key(secret));
-      return Promise.resolve();
-    },
-    activeRotation(secret) {
-      return Promise.resolve(locks.get(key(secret)));
-    },
-    listRotations(secret, options = {}): Promise<Page<RotationSummary>> {
-      const all = [...rotations.values()]
-        .map((r) => r.value)
-        .filter((r) => key(r.secret) === key(secret))
-        .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id));
-      const start = options.continuationToken === undefined ? 0 : Number(options.continuationToken);
-      const limit = options.limit ?? 20;
-      const items = all.slice(start, start + limit).map((r) => ({
-        id: r.id,
-        secret: r.secret,
-        status: r.status,
-        step: r.step,
-        trigger: r.trigger,
-        createdAt: r.createdAt,
-        ...(r.endedAt === undefined ? {} : { endedAt: r.endedAt }),
-        ...(r.reason === undefined ? {} : { reason: r.reason }),
-      }));
-      return Promise.resolve({ items, ...(start + limit < all.length ? { continuationToken: String(start + limit) } : {}) });
-    },
-    appendAudit(entry) {
-      audit.push(entry);
-      return Promise.resolve();
-    },
-  };
-}
 
 export function createMemorySecretStore(initial: readonly SecretVersionInfo[] = []): SecretStore & {
   readonly add: (info: SecretVersionInfo) => void;
@@ -279,7 +194,7 @@ export function createFakeWaysIn(options: { allowedVaults?: string[]; secrets?: 
   const sink = createMemorySink();
   const log = createLogger(sink, { level: 'debug' });
   const clock = fixedClock(options.now ?? '2026-11-22T10:00:00Z');
-  const ledger = createMemoryLedger();
+  const ledger = createFakeLedger({ now: () => clock.now() });
   const secrets = createMemorySecretStore(options.secrets ?? []);
   const queue = createRecordingQueue();
   const notifier = createRecordingNotifier();
@@ -307,23 +222,16 @@ export function createFakeWaysIn(options: { allowedVaults?: string[]; secrets?: 
   return { services, sink, clock, ledger, secrets, queue, notifier, resumed, failed, calls: start.calls, where: (ref: SecretRef) => formatSecretRef(ref) };
 }
 
-/** The ways in over the engine's own fake world: the real engine, in-memory ports. */
+/** The entry services over the engine's own fake world: the real engine, in-memory ports, wired as the composition root wires them. */
 export function waysInOverWorld(world: FakeWorld, options: { readonly allowedVaults?: readonly string[] } = {}): EntryServices {
-  const rotators = createRotatorRegistry([createRandomRotator()]);
-  return {
+  return entryServicesOver({
+    engine: world.engine,
+    secretStore: world.store,
+    ledger: world.ledger,
+    rotators: createRotatorRegistry([createRandomRotator()]),
     allowedVaults: options.allowedVaults ?? [FAKE_VAULT],
     expiryHorizonMs: 30 * 86_400_000,
-    startRotation: world.engine.startRotation,
-    resumeRotation: (rotationId) => world.engine.resumeRotation(rotationId),
-    failRotation: (message, reason) => world.engine.failRotation(message, reason),
-    secrets: world.store,
-    ledger: world.ledger,
-    readPolicy: (tags) => {
-      const reading = readPolicy(tags, { rotators });
-      return reading.kind === 'valid' ? { kind: 'valid', policy: reading.policy } : reading;
-    },
     clock: world.clock,
-    log: world.logger,
-  };
+    logger: world.logger,
+  });
 }
-
