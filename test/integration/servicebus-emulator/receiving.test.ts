@@ -191,15 +191,15 @@ describe.concurrent('Service Bus emulator: peek-lock', () => {
     const [stale] = await receiver.receiveMessages(1, { maxWaitTimeInMs: 5000 });
 
     // Act
-    await vi.waitFor(() => expect(h.emulator.admin.getCounters(queue).lockExpired).toBe(1), { timeout: 5000, interval: 50 });
+    await vi.waitFor(() => expect(h.emulator.admin.getCounters(queue).lockExpired).toBe(1), { timeout: 25_000, interval: 50 });
     const [again] = await receiver.receiveMessages(1, { maxWaitTimeInMs: 5000 });
     const error = await errorOf(() => receiver.completeMessage(stale!));
 
-    // Assess
+    // Assess (the redelivered copy is left unsettled: its 1-s lock may well have run out by now on a busy
+    // machine, and the queue is this test's own)
     expect(again!.sequenceNumber!.toNumber()).toBe(stale!.sequenceNumber!.toNumber());
     expect(again!.deliveryCount).toBe(1);
     expect(isServiceBusError(error) && error.code).toBe('MessageLockLost');
-    await receiver.completeMessage(again!);
   });
 
   it('removes messages as they are delivered in receive-and-delete mode', async () => {

@@ -106,6 +106,8 @@ describe.concurrent('Service Bus emulator: sessions', () => {
     expect(message!.body).toBe('wake up');
   });
 
+  // Bound on a hang, 90 s: the rival retries acceptSession for up to 25 s while the 1-s lock runs out, then up
+  // to two 5-s receives; the project's 30 s left no room on a busy machine.
   it('loses an expired session lock: settling fails with SessionLockLost and another receiver gets the message', async () => {
     // Prepare
     const queue = h.queue({ requiresSession: true, lockDurationMs: 1000 });
@@ -129,7 +131,7 @@ describe.concurrent('Service Bus emulator: sessions', () => {
     expect(codeOf(error)).toBe('SessionLockLost');
     expect(again!.body).toBe('step');
     expect(again!.deliveryCount).toBe(1);
-  });
+  }, 90_000);
 
   it('renews a session lock', async () => {
     // Prepare
