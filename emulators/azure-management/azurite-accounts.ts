@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { requireAzuriteBlob } from '../azurite-module.js';
 
 /**
  * An in-process Azurite blob service whose storage accounts are the
@@ -48,10 +48,7 @@ function accountsVariable(accounts: readonly AzuriteAccount[]): string {
 }
 
 export async function startAzuriteAccounts(accounts: readonly AzuriteAccount[], options: { host?: string } = {}): Promise<AzuriteAccounts> {
-  const require = createRequire(import.meta.url);
-  // Azurite ships CommonJS without type declarations; these two classes are what its own CLI uses.
-  const { default: BlobServer } = require('azurite/dist/src/blob/BlobServer.js') as { default: BlobServerConstructor };
-  const { default: BlobConfiguration } = require('azurite/dist/src/blob/BlobConfiguration.js') as { default: BlobConfigurationConstructor };
+  const { BlobServer, BlobConfiguration } = requireAzuriteBlob<BlobServerConstructor, BlobConfigurationConstructor>();
 
   const previous = process.env.AZURITE_ACCOUNTS;
   process.env.AZURITE_ACCOUNTS = accountsVariable(accounts);

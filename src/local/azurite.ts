@@ -1,5 +1,5 @@
+import { requireAzuriteBlob } from '../../emulators/azurite-module.js';
 import { mkdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
 /**
@@ -48,9 +48,7 @@ export interface LocalAzuriteOptions {
 }
 
 export async function startAzuriteBlob(options: LocalAzuriteOptions = {}): Promise<LocalAzurite> {
-  const require = createRequire(import.meta.url);
-  const BlobServer = (require('azurite/dist/src/blob/BlobServer.js') as { default: BlobServerClass }).default;
-  const BlobConfiguration = (require('azurite/dist/src/blob/BlobConfiguration.js') as { default: BlobConfigurationClass }).default;
+  const { BlobServer, BlobConfiguration } = requireAzuriteBlob<BlobServerClass, BlobConfigurationClass>();
   const dir = options.dataDir;
   if (dir !== undefined) mkdirSync(join(dir, 'blobstorage'), { recursive: true });
   // skipApiVersionCheck: the blob SDK sends a newer API version than Azurite knows.

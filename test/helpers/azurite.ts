@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { requireAzuriteBlob } from '../../emulators/azurite-module.js';
 import { BlobServiceClient } from '@azure/storage-blob';
 
 /** Azurite's well-known development account (public, documented by Microsoft). */
@@ -28,10 +28,7 @@ interface BlobServerLike {
  * Azurite knows.
  */
 export async function startAzuriteBlob(): Promise<AzuriteBlob> {
-  const require = createRequire(import.meta.url);
-  // Azurite ships CommonJS without type declarations; these are the classes its own CLI uses.
-  const { default: BlobServer } = require('azurite/dist/src/blob/BlobServer.js') as { default: new (configuration: unknown) => BlobServerLike };
-  const { default: BlobConfiguration } = require('azurite/dist/src/blob/BlobConfiguration.js') as { default: new (...args: unknown[]) => unknown };
+  const { BlobServer, BlobConfiguration } = requireAzuriteBlob<new (configuration: unknown) => BlobServerLike, new (...args: unknown[]) => unknown>();
   // host, port, keep-alive, metadata db, extent db, persistence, access log, log stream, debug log, debug path,
   // loose, skipApiVersionCheck, cert, key, pwd, oauth, disableProductStyleUrl, in-memory persistence
   const configuration = new BlobConfiguration('127.0.0.1', 0, undefined, undefined, undefined, undefined, false, undefined, false, undefined, false, true, '', '', '', undefined, false, true);
