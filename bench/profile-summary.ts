@@ -25,10 +25,13 @@ function groupOf(url: string, functionName: string): string {
     const [first = '', second = ''] = url.slice(modules + '/node_modules/'.length).split('/');
     return `node_modules/${first.startsWith('@') ? `${first}/${second}` : first}`;
   }
-  const own = /\/(src|emulators|bench|test)\/([^/]+)\//.exec(url);
-  if (own !== null) return `${own[1]}/${own[2]}`;
-  const file = /\/(src|emulators|bench)\/[^/]+$/.exec(url);
-  return file !== null ? `${file[1]}/(top)` : url.replace(/^file:\/\//, '');
+  // This repository's own files, by their first two folders (src/rotation, emulators/servicebus).
+  const root = `file://${process.cwd()}/`;
+  if (url.startsWith(root)) {
+    const parts = url.slice(root.length).split('/');
+    return parts.length > 2 ? `${parts[0]}/${parts[1]}` : parts.join('/');
+  }
+  return url.replace(/^file:\/\//, '');
 }
 
 function main(): void {
