@@ -18,12 +18,13 @@ import { describeRestFailure, readRestError, RestFailureKind } from '../azure/re
  * - `index/<vault host>/<name>/<inverted ms>-<id>` — empty blobs whose names
  *   sort newest first, so a secret's history is a prefix listing.
  * - `audit/<yyyy>/<mm>/<dd>/<hh>/<min>-<shard>.jsonl` — append blobs, one JSON
- *   line per entry. An append blob holds at most 50,000 blocks, so the trail is
- *   cut per minute and, within a minute, into 16 shards by rotation (one
- *   rotation's entries stay in one blob, in order): 800,000 entries a minute
- *   before any blob is full, and a full one (409 BlockCountExceedsLimit)
- *   spills into `<min>-<shard>.<n>.jsonl`. Entries appended to one blob while
- *   an append is under way go out together as the next block.
+ *   line per entry. A rotation's whole history (`auditTrailOf`, derived from
+ *   its record) is appended as one block when it ends, to the blob of the
+ *   minute it ended in, one of 4 shards by rotation id. An append blob holds
+ *   at most 50,000 blocks: 200,000 rotations ending in one minute before any
+ *   blob is full, and a full one (409 BlockCountExceedsLimit) spills into
+ *   `<min>-<shard>.<n>.jsonl`. Histories appended to one blob while an append
+ *   is under way go out together as the next block.
  */
 export interface BlobLedgerOptions {
   readonly container: ContainerClient;
@@ -60,8 +61,8 @@ function indexBlob(rotation: Rotation): string {
   return `${indexPrefix(rotation.secret)}${inverted}-${rotation.id}`;
 }
 
-/** Audit blobs per minute; a rotation's entries land in one of them. */
-export const AUDIT_SHARDS = 16;
+/** Audit blobs per minute; a rotation's history lands in one of them. */
+export const AUDIT_SHARDS = 4;
 /** Azure's limit of blocks in one append blob. */
 export const APPEND_BLOB_BLOCK_LIMIT = 50_000;
 /** One append carries at most this much (Azure takes 4 MiB per block). */
@@ -145,6 +146,8 @@ export function createBlobLedger(options: BlobLedgerOptions): BlobLedger {
   const flushing = new Set<string>();
   /** Blobs found full, by base name: appends go to the spill blob with this number. */
   const spills = new Map<string, number>();
+  /** Audit blobs this instance knows exist: the first append to any other creates it first (no 404 to learn it). */
+  const created = new Set<string>();
 
   async function put(name: string, body: string, conditions: { ifMatch?: string; ifNoneMatch?: string }): Promise<string> {
     const response = await container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body), { ...json, conditions });
@@ -304,15 +307,18 @@ export function createBlobLedger(options: BlobLedgerOptions): BlobLedger {
       return continuationToken === undefined ? { items } : { items, continuationToken };
     },
 
-    appendAudit(entry: AuditEntry) {
-      const base = auditShard(new Date(entry.at), entry.rotationId);
+    appendAudit(entries: readonly AuditEntry[]) {
+      const [first] = entries;
+      if (first === undefined) return Promise.resolve();
+      const latest = entries.reduce((at, e) => (e.at > at ? e.at : at), first.at);
+      const base = auditShard(new Date(latest), first.rotationId);
       return new Promise<void>((resolve, reject) => {
         let batch = waiting.get(base);
         if (batch === undefined) {
           batch = { lines: [], settle: [] };
           waiting.set(base, batch);
         }
-        batch.lines.push(`${JSON.stringify(entry)}\n`);
+        batch.lines.push(entries.map((e) => `${JSON.stringify(e)}\n`).join(''));
         batch.settle.push({ resolve, reject });
         if (!flushing.has(base)) void flushAudit(base);
       });
@@ -341,16 +347,20 @@ export function createBlobLedger(options: BlobLedgerOptions): BlobLedger {
 
   async function appendAuditBlock(base: string, block: string): Promise<void> {
     for (let spill = spills.get(base) ?? 0; ; spill += 1) {
-      const blob = container.getAppendBlobClient(spillName(base, spill));
+      const name = spillName(base, spill);
+      const blob = container.getAppendBlobClient(name);
       try {
         let response;
+        if (!created.has(name)) await blob.createIfNotExists();
         try {
           response = await blob.appendBlock(block, Buffer.byteLength(block));
         } catch (error) {
           if (statusOf(error) !== 404) throw error;
+          // Deleted since (a retention policy): create it again.
           await blob.createIfNotExists();
           response = await blob.appendBlock(block, Buffer.byteLength(block));
         }
+        remember(created, name);
         // Leave a blob for the next one before it is full, so this instance rarely meets the 409.
         if ((response.blobCommittedBlockCount ?? 0) >= APPEND_BLOB_BLOCK_LIMIT - 100) rememberSpill(base, spill + 1);
         return;
@@ -359,6 +369,11 @@ export function createBlobLedger(options: BlobLedgerOptions): BlobLedger {
         rememberSpill(base, spill + 1);
       }
     }
+  }
+
+  function remember(names: Set<string>, name: string): void {
+    if (names.size > 1_000) names.clear(); // old minutes: appends there are over
+    names.add(name);
   }
 
   function rememberSpill(base: string, spill: number): void {
