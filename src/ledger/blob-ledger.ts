@@ -2,7 +2,7 @@ import type { ContainerClient } from '@azure/storage-blob';
 import { z } from 'zod';
 import { formatSecretRef, type SecretRef } from '../keyvault/secret-ref.js';
 import type { Rotation } from '../rotation/model.js';
-import { systemClock, type AuditEntry, type Clock, type RotationLedger, type RotationSummary, type Versioned } from '../rotation/ports.js';
+import { systemClock, type AuditEntry, type Clock, type LockResult, type RotationLedger, type RotationSummary, type Versioned } from '../rotation/ports.js';
 import { rotationSchema } from '../rotation/schema.js';
 import { LedgerConflictError, LedgerError, LedgerErrorCode } from './errors.js';
 import { describeRestFailure, readRestError, RestFailureKind } from '../azure/rest-error.js';
@@ -15,6 +15,8 @@ import { describeRestFailure, readRestError, RestFailureKind } from '../azure/re
  *   `LedgerConflictError`, never an overwrite.
  * - `locks/<vault host>/<name>.json` — the per-secret lock (I2): created with
  *   `If-None-Match: *`, deleted with `If-Match`; it names its holder and since when.
+ *   Never rewritten, so the instance that took it deletes it by the ETag it
+ *   got (one request); any other instance reads it first.
  * - `index/<vault host>/<name>/<inverted ms>-<id>` — empty blobs whose names
  *   sort newest first, so a secret's history is a prefix listing.
  * - `audit/<yyyy>/<mm>/<dd>/<hh>/<min>-<shard>.jsonl` — append blobs, one JSON
@@ -146,6 +148,11 @@ export function createBlobLedger(options: BlobLedgerOptions): BlobLedger {
   const flushing = new Set<string>();
   /** Blobs found full, by base name: appends go to the spill blob with this number. */
   const spills = new Map<string, number>();
+  /**
+   * Locks this instance took, by secret: rotation and ETag. A lock blob is only ever created and deleted,
+   * never rewritten, so its ETag names it until it goes: release deletes `If-Match` it with no read first.
+   */
+  const taken = new Map<string, { rotationId: string; etag: string }>();
   /** Audit blobs this instance knows exist: the first append to any other creates it first (no 404 to learn it). */
   const created = new Set<string>();
 
@@ -206,6 +213,35 @@ export function createBlobLedger(options: BlobLedgerOptions): BlobLedger {
     }
   }
 
+  async function deleteLock(secret: SecretRef, etag: string): Promise<'deleted' | 'gone' | 'changed'> {
+    try {
+      await container.getBlockBlobClient(lockBlob(secret)).delete({ conditions: { ifMatch: etag } });
+      return 'deleted';
+    } catch (error) {
+      const status = statusOf(error);
+      if (status === 404) return 'gone';
+      if (status === 412) return 'changed';
+      throw translate(error, `unlock ${formatSecretRef(secret)}`);
+    }
+  }
+
+  async function takeLock(secret: SecretRef, rotationId: string): Promise<LockResult> {
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      try {
+        const etag = await put(lockBlob(secret), JSON.stringify({ rotationId, since: clock.now().toISOString() }), { ifNoneMatch: '*' });
+        return { acquired: true, etag };
+      } catch (error) {
+        const translated = translate(error, `lock ${formatSecretRef(secret)}`);
+        if (!(translated instanceof LedgerConflictError)) throw translated;
+      }
+      const held = await readLock(secret);
+      if (held === undefined) continue; // released between our create and our read: try again
+      if (held.rotationId === rotationId) return { acquired: true, etag: held.etag };
+      return { acquired: false, heldBy: held.rotationId, since: held.since };
+    }
+    throw new LedgerConflictError(`lock ${formatSecretRef(secret)}: contended, try again`);
+  }
+
   const ledger: BlobLedger = {
     async ensureContainer() {
       try {
@@ -244,32 +280,24 @@ export function createBlobLedger(options: BlobLedgerOptions): BlobLedger {
     },
 
     async acquireLock(secret, rotationId) {
-      for (let attempt = 0; attempt < 3; attempt += 1) {
-        try {
-          const etag = await put(lockBlob(secret), JSON.stringify({ rotationId, since: clock.now().toISOString() }), { ifNoneMatch: '*' });
-          return { acquired: true, etag };
-        } catch (error) {
-          const translated = translate(error, `lock ${formatSecretRef(secret)}`);
-          if (!(translated instanceof LedgerConflictError)) throw translated;
-        }
-        const held = await readLock(secret);
-        if (held === undefined) continue; // released between our create and our read: try again
-        if (held.rotationId === rotationId) return { acquired: true, etag: held.etag };
-        return { acquired: false, heldBy: held.rotationId, since: held.since };
+      const result = await takeLock(secret, rotationId);
+      if (result.acquired) {
+        if (taken.size >= 10_000) taken.delete(taken.keys().next().value as string);
+        taken.set(secretKey(secret), { rotationId, etag: result.etag });
       }
-      throw new LedgerConflictError(`lock ${formatSecretRef(secret)}: contended, try again`);
+      return result;
     },
 
     async releaseLock(secret, rotationId) {
+      const known = taken.get(secretKey(secret));
+      if (known?.rotationId === rotationId) {
+        taken.delete(secretKey(secret));
+        // Ours while the blob still has the ETag we created it with: no read first. Changed since: read below.
+        if ((await deleteLock(secret, known.etag)) !== 'changed') return;
+      }
       const held = await readLock(secret);
       if (held?.rotationId !== rotationId) return;
-      try {
-        await container.getBlockBlobClient(lockBlob(secret)).delete({ conditions: { ifMatch: held.etag } });
-      } catch (error) {
-        const status = statusOf(error);
-        if (status === 404 || status === 412) return; // released, or re-taken since we read it
-        throw translate(error, `unlock ${formatSecretRef(secret)}`);
-      }
+      await deleteLock(secret, held.etag); // released, or re-taken since we read it: either way not ours to delete
     },
 
     async activeRotation(secret) {

@@ -117,6 +117,33 @@ describe('blob ledger on Azurite', () => {
     expect(second).toEqual([`PUT ${blob} 201`]);
   });
 
+  it('releases a lock it took in one request, and one re-taken since only after reading whose it is', async () => {
+    // Prepare: two instances on one container.
+    const { ledger: one, container } = await freshLedger();
+    const two = createBlobLedger({ container });
+    const secret = { vaultUrl: FAKE_VAULT, name: 'locked' };
+    const lock = `locks/${new URL(FAKE_VAULT).host}/locked.json`;
+    await one.acquireLock(secret, 'r1');
+
+    // Act
+    const own = await requestsDuring(() => one.releaseLock(secret, 'r1'));
+    await one.acquireLock(secret, 'r2');
+    await two.releaseLock(secret, 'r2'); // the other instance ends r2 ...
+    await two.acquireLock(secret, 'r2'); // ... and r2 takes the lock again there (a new blob, a new ETag)
+    const stale = await requestsDuring(() => one.releaseLock(secret, 'r2'));
+    await two.acquireLock(secret, 'r3');
+    await one.acquireLock(secret, 'r3');
+    await two.releaseLock(secret, 'r3');
+    await two.acquireLock(secret, 'r4');
+    const notOurs = await requestsDuring(() => one.releaseLock(secret, 'r3'));
+
+    // Assess
+    expect(own).toEqual([`DELETE ${lock} 202`]);
+    expect(stale).toEqual([`DELETE ${lock} 412`, `GET ${lock} 200`, `DELETE ${lock} 202`]);
+    expect(notOurs).toEqual([`DELETE ${lock} 412`, `GET ${lock} 200`]);
+    expect(await one.activeRotation(secret)).toBe('r4');
+  });
+
   it('refuses a record that does not parse, naming the field', async () => {
     const { ledger, container } = await freshLedger();
     const body = JSON.stringify({ ...testRotation('bad', '2025-06-01T12:00:00.000Z'), status: 'Sleeping' });
