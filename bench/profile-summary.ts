@@ -34,6 +34,22 @@ function groupOf(url: string, functionName: string): string {
   return url.replace(/^file:\/\//, '');
 }
 
+/**
+ * Who the time is for, roughly: in Azure, Rotor's process holds Rotor and the SDK clients; the
+ * emulators and Azurite stand for services that run elsewhere. rhea serves both the Service Bus SDK
+ * and the emulator, and node: internals (HTTP, TLS, streams) every side at once.
+ */
+function ownerOf(group: string): string {
+  if (group.startsWith('src/')) return 'Rotor (src/)';
+  if (group === 'node_modules/azurite' || group === 'node_modules/lokijs' || group === 'node_modules/uri-templates') return 'Azurite (ledger stand-in)';
+  if (group.startsWith('emulators/') || group === 'node_modules/express') return 'emulators (Key Vault, Service Bus, Event Grid)';
+  if (group === 'node_modules/rhea' || group === 'node_modules/rhea-promise') return 'AMQP (rhea: SDK and emulator)';
+  if (group.startsWith('node_modules/@azure/') || group.startsWith('node_modules/@typespec/')) return 'Azure SDK clients';
+  if (group === '(idle)') return '(idle)';
+  if (group.startsWith('(') || group === 'node: internals') return 'runtime (node: internals, GC, native)';
+  return 'other packages';
+}
+
 function main(): void {
   const [file, topArg] = process.argv.slice(2);
   if (file === undefined) throw new Error('usage: profile-summary <file.cpuprofile> [top]');
@@ -50,6 +66,12 @@ function main(): void {
   });
   const busy = total - (self.get('(idle)') ?? 0);
   console.log(`profile ${file}: ${(total / 1e6).toFixed(1)} s sampled, ${(busy / 1e6).toFixed(1)} s not idle`);
+  const owners = new Map<string, number>();
+  for (const [group, us] of self) owners.set(ownerOf(group), (owners.get(ownerOf(group)) ?? 0) + us);
+  for (const [owner, us] of [...owners].sort((a, b) => b[1] - a[1])) {
+    if (owner !== '(idle)') console.log(`${((100 * us) / busy).toFixed(1).padStart(5)}% of busy  ${(us / 1e6).toFixed(1).padStart(6)} s  ${owner}`);
+  }
+  console.log('by package or folder:');
   const rows = [...self].sort((a, b) => b[1] - a[1]).slice(0, Number(topArg ?? 30));
   for (const [group, us] of rows) {
     console.log(`${((100 * us) / total).toFixed(1).padStart(5)}% of all  ${group === '(idle)' ? '      ' : `${((100 * us) / busy).toFixed(1).padStart(5)}%`} of busy  ${(us / 1e6).toFixed(1).padStart(6)} s  ${group}`);
