@@ -24,6 +24,7 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { ClientRequest } from 'node:http';
 import { loadavg } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { createEmulatorSecretClient } from '../emulators/keyvault/index.js';
 import type { CallCountsSnapshot } from '../emulators/keyvault/counters.js';
@@ -102,10 +103,16 @@ function vaultCalls(snapshot: CallCountsSnapshot): VaultCalls {
   return { creates, others, throttled, byOperation };
 }
 
-async function startStack(throttle: boolean, progress?: Progress): Promise<LocalStack> {
+/**
+ * `ROTOR_BENCH_INTAKE_ONLY=1`: no session workers, so nothing runs off the step queue while the
+ * intake answers (as when the intake has an instance to itself): the intake's own answer time.
+ */
+const INTAKE_ONLY = env('ROTOR_BENCH_INTAKE_ONLY', '') === '1';
+
+async function startStack(throttle: boolean, progress?: Progress, sessions?: number): Promise<LocalStack> {
   const { startLocalStack } = await loadQuietly(() => import('../src/local/stack.js'));
   // Throttle off: Rotor's pacing off too (ROTOR_VAULT_BUDGET=off), so the figure is the engine's, not the budget's.
-  const stack = await startLocalStack({ log: createLogger(progress?.sink ?? (() => undefined)), demo: false, port: 0, timers: 'manual', keyVaultThrottle: throttle, ...(throttle ? {} : { vaultBudget: 'off' }) });
+  const stack = await startLocalStack({ log: createLogger(progress?.sink ?? (() => undefined)), demo: false, port: 0, timers: 'manual', keyVaultThrottle: throttle, ...(throttle ? {} : { vaultBudget: 'off' }), ...(sessions === undefined ? {} : { serviceBusHost: { maxConcurrentSessions: sessions } }) });
   if (INTAKE_MODE === 'direct') {
     // As before enqueue-first: the intake runs the whole start on the request path.
     const { enqueueStart: _queued, ...entry } = stack.rotor.entry;
@@ -315,7 +322,7 @@ function nearExpiryEvent(vaultUrl: string, vaultName: string, name: string, vers
 }
 
 async function intake(): Promise<void> {
-  const stack = await startStack(false);
+  const stack = await startStack(false, undefined, INTAKE_ONLY ? 0 : undefined);
   try {
     const distinct = Math.round(EVENTS * 0.7);
     const versions = await seed(stack, 'intake', distinct, { 'rotor-rotator': 'random', 'rotor-grace': 'PT1S' });
@@ -333,6 +340,9 @@ async function intake(): Promise<void> {
     const latencies: number[] = [];
     const failures: string[] = [];
     const loadBefore = load();
+    // How late the one thread (Rotor, the emulators, Azurite, this client) gets back to waiting work.
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    loopDelay.enable();
     const t0 = Date.now();
     let next = 0;
     await Promise.all(
@@ -349,15 +359,24 @@ async function intake(): Promise<void> {
       }),
     );
     const wallMs = Date.now() - t0;
+    loopDelay.disable();
     const ledgerRequests = ledger.count();
     ledger.stop();
     const calls = vaultCalls(stack.emulators.keyVault.admin.counters());
-    console.log(`[intake ${INTAKE_MODE}] ${EVENTS} deliveries (${distinct} distinct, 32 in flight); load average before ${loadBefore}, after ${load()}`);
+    console.log(
+      `[intake] event-loop delay while answering: p50 ${(loopDelay.percentile(50) / 1e6).toFixed(0)} ms, p99 ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms, max ${(loopDelay.max / 1e6).toFixed(0)} ms${INTAKE_ONLY ? ' (no session workers: nothing ran off the queue)' : ''}`,
+    );
+    console.log(`[intake ${INTAKE_MODE}${INTAKE_ONLY ? ', intake only' : ''}] ${EVENTS} deliveries (${distinct} distinct, 32 in flight); load average before ${loadBefore}, after ${load()}`);
     console.log(
       `[intake] answered in ${(wallMs / 1000).toFixed(1)} s (${((EVENTS / wallMs) * 1000).toFixed(0)} events/s); p50 ${percentile(latencies, 50).toFixed(0)} ms, p99 ${percentile(latencies, 99).toFixed(0)} ms, max ${Math.max(...latencies).toFixed(0)} ms; non-2xx ${failures.length}`,
     );
     console.log(`[intake] during the intake (rotations running too): vault calls ${JSON.stringify(calls.byOperation)}, ledger requests ${ledgerRequests}`);
 
+    if (INTAKE_ONLY) {
+      const depth = stack.emulators.serviceBus.admin.getCounters(stack.endpoints().serviceBus.stepQueue);
+      console.log(`[intake] start messages waiting in the step queue: ${depth.active} (one per distinct (secret, version): ${distinct}); the one-rotation check needs workers, run without ROTOR_BENCH_INTAKE_ONLY`);
+      return;
+    }
     // One rotation per (secret, version): each secret here has one version, so one index entry per secret.
     const container = pollClient(stack);
     const deadline = Date.now() + 10 * 60_000;
