@@ -33,9 +33,9 @@ export function createRotationEngine(deps: RotationEngineDeps): RotationEngine {
     backoff: settings.backoff,
     rotationBudgetMs: settings.rotationBudgetMs,
     hasApply: (rotator) => deps.rotators.get(rotator)?.apply !== undefined,
-    writesDirectly: (rotator) => {
+    writesDirectly: (rotator, strategy) => {
       const found = deps.rotators.get(rotator);
-      return found !== undefined && writesDirectly(found);
+      return found !== undefined && writesDirectly(found, strategy);
     },
   };
   const steps = createRotationSteps({

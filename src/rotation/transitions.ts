@@ -37,9 +37,9 @@ export interface StepPlan {
   /** The rotator has an `apply` (single strategy): a separate apply step runs before promote. */
   readonly hasApply: boolean;
   /**
-   * Nothing at a provider (single, no `apply`, no `restore`: `random`): promote
-   * generates the value and writes it as the new version, so there is no
-   * prepare step and no pending version (one create per rotation).
+   * No pending version: promote generates (single with nothing at a provider,
+   * `random`) or mints (alternating) the value and writes it as the new
+   * version, so there is no prepare step (one create per rotation).
    */
   readonly direct?: boolean;
   readonly graceMs: number;

@@ -7,7 +7,7 @@ import { withConfig, type CurrentCredential, type PreparedCredential, type Rotat
 import type { SecretValue } from '../../secrecy/secret-value.js';
 import { RotationError, RotationErrorCode } from '../errors.js';
 import type { RotationPatch } from '../machine.js';
-import type { Rotation, UndoableStep, UndoRecord } from '../model.js';
+import { Strategy, type Rotation, type UndoableStep, type UndoRecord } from '../model.js';
 import { disablePending, readPending } from '../pending.js';
 import { currentSlot } from '../policy.js';
 import type { RotationPolicy } from '../policy-types.js';
@@ -77,12 +77,20 @@ export interface StepContext {
 }
 
 /**
- * A rotator with nothing at a provider (no `apply`, no `restore`): its single
- * rotations need no pending version. Promote generates the value and writes
- * it as the new version at once; a crash between the two leaves nothing
- * behind, and the replay generates again (or adopts its own version by tag).
+ * Whether a rotation of this rotator and strategy writes its new value
+ * straight as the new version at promote, with no prepare step and no pending
+ * version (one create; `StepPlan.direct`):
+ * - single: the rotator has nothing at a provider (no `apply`, no `restore`,
+ *   like `random`). A crash between generating and writing leaves nothing
+ *   behind; the replay generates again (or adopts its own version by tag).
+ * - alternating: unless `restore` needs the prepared credential itself
+ *   (`restoreNeedsPrepared`). The minted slot is in use by no one until the
+ *   new version is written, so a crash between mint and write is healed by
+ *   minting again; rollback reads the value back from the promoted version
+ *   before it disables it.
  */
-export function writesDirectly(rotator: Rotator): boolean {
+export function writesDirectly(rotator: Rotator, strategy: Strategy): boolean {
+  if (strategy === Strategy.Alternating) return rotator.restoreNeedsPrepared !== true;
   return rotator.apply === undefined && rotator.restore === undefined;
 }
 

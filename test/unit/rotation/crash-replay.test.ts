@@ -8,7 +8,8 @@ const secret = { vaultUrl: FAKE_VAULT, name: 'billing-db' };
 const initial = 'initial-credential-0123456789';
 const health = 'https://billing.example/health';
 
-type Kind = 'random' | 'alternating' | 'single-apply';
+/** `alternating-pending`: a rotator whose restore needs the prepared credential (the webhook) keeps the prepare step and its pending version. */
+type Kind = 'random' | 'alternating' | 'alternating-pending' | 'single-apply';
 interface Case {
   readonly kind: Kind;
   /** The consumer breaks once a new value is live: the rotation must roll back. */
@@ -22,14 +23,15 @@ interface World {
 }
 
 function build(c: Case, wrap?: FakeWorldOptions['wrapPorts']): World {
-  const provider =
-    c.kind === 'random' ? undefined : createFakeProvider({ strategy: c.kind === 'alternating' ? Strategy.Alternating : Strategy.Single, initial });
-  const world = createFakeWorld({ rotators: provider === undefined ? [] : [provider.rotator], ...(wrap === undefined ? {} : { wrapPorts: wrap }) });
+  const alternating = c.kind === 'alternating' || c.kind === 'alternating-pending';
+  const provider = c.kind === 'random' ? undefined : createFakeProvider({ strategy: alternating ? Strategy.Alternating : Strategy.Single, initial });
+  const rotator = provider === undefined ? undefined : c.kind === 'alternating-pending' ? { ...provider.rotator, restoreNeedsPrepared: true } : provider.rotator;
+  const world = createFakeWorld({ rotators: rotator === undefined ? [] : [rotator], ...(wrap === undefined ? {} : { wrapPorts: wrap }) });
   const tags: Record<string, string> = {
     'rotor-rotator': provider?.rotator.kind ?? 'random',
     'rotor-grace': 'PT2M',
     'rotor-health': health,
-    ...(c.kind === 'alternating' ? { 'rotor-slot': 'key1' } : {}),
+    ...(alternating ? { 'rotor-slot': 'key1' } : {}),
     ...(c.revokeAfter === undefined ? {} : { 'rotor-revoke-after': c.revokeAfter }),
   };
   world.store.seed(secret, { value: initial, tags });
@@ -56,6 +58,8 @@ const cases: readonly Case[] = [
   { kind: 'random', consumerBreaks: true },
   { kind: 'alternating', consumerBreaks: false, revokeAfter: 'PT1H' },
   { kind: 'alternating', consumerBreaks: true },
+  { kind: 'alternating-pending', consumerBreaks: false },
+  { kind: 'alternating-pending', consumerBreaks: true },
   { kind: 'single-apply', consumerBreaks: false },
   { kind: 'single-apply', consumerBreaks: true },
 ];
@@ -90,6 +94,8 @@ describe('the dead-letter path, crashed after every write (I3, I4)', () => {
   it.each([
     ['prepare', 'single-apply'],
     ['verify', 'alternating'],
+    ['promote', 'alternating'],
+    ['prepare', 'alternating-pending'],
     ['retire', 'alternating'],
     ['verify', 'random'],
   ] as const)('a %s step of a %s rotation that is dead-lettered ends as a clean dead-lettered run does', async (poisonStep, kind) => {
@@ -158,7 +164,7 @@ describe('continuity at every step boundary (I1)', () => {
 
     // Assess
     const rotation = world.ledger.rotations()[0]!;
-    expect(rotation.steps.map((s) => s.step)).toEqual(['begin', 'prepare', 'promote', 'nudge', 'verify', 'retire', 'revoke']);
+    expect(rotation.steps.map((s) => s.step)).toEqual(['begin', 'promote', 'nudge', 'verify', 'retire', 'revoke']);
     expect(rotation.status).toBe('Completed');
     expect(provider!.accepts(initial)).toBe(false);
     expect(provider!.calls.revoke).toBe(1);

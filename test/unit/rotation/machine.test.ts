@@ -531,6 +531,24 @@ describe('advance: details the table does not show', () => {
     expect(deadLettered.rotation).toMatchObject({ status: 'RollingBack', step: 'rollback', undo: [{ step: 'promote', action: 'promoted', refs: {} }] });
   });
 
+  it.each([
+    ['fake-alternating', Strategy.Alternating, 'promote'],
+    ['webhook', Strategy.Alternating, 'prepare'],
+    ['random', Strategy.Single, 'promote'],
+    ['single-apply', Strategy.Single, 'prepare'],
+  ] as const)('after begin, %s (%s) goes to %s: the rules say which rotations write directly, by rotator and strategy', (rotator, strategy, expected) => {
+    // Prepare: as the engine decides (steps/context.ts writesDirectly): alternating unless restore needs the pending value
+    const direct: MachineRules = { ...rules, writesDirectly: (name, s) => (s === Strategy.Alternating ? name !== 'webhook' : name === 'random') };
+    const begun: RotationPolicy = { ...policy, rotator, strategy, revokeAfterMs: undefined, tags: { 'rotor-rotator': rotator } };
+    const succeeded: MachineEvent = { kind: 'step-finished', startedAt: new Date(NOW).toISOString(), outcome: { kind: 'succeeded' }, patch: { policy: begun, versions: { previous: 'v1' } } };
+
+    // Act
+    const afterBegin = advance(rotationAt(RotationStatus.Running, StepName.Begin), succeeded, new Date(NOW), 0, direct);
+
+    // Assess
+    expect(afterBegin.rotation).toMatchObject({ status: 'Running', step: expected, attempt: 1 });
+  });
+
   it('counts the adoption timeout into the deadline when it is longer than the grace', () => {
     const rotation = rotationAt(RotationStatus.Running, StepName.Begin);
     const longer = { ...policy, adoptionTimeoutMs: GRACE * 10 };
