@@ -82,7 +82,7 @@ describe('storage-account-key through the engine (Key Vault emulator, ARM stand-
     // Assess: key2 was regenerated and promoted; key1 (what consumers held) untouched and still accepted
     expect(first.status).toBe('Completed');
     expect(first.rotator).toBe('storage-account-key');
-    expect(first.steps.map((s) => `${s.step}:${s.outcome}`)).toEqual(['begin:succeeded', 'prepare:succeeded', 'promote:succeeded', 'nudge:succeeded', 'verify:succeeded', 'retire:succeeded']);
+    expect(first.steps.map((s) => `${s.step}:${s.outcome}`)).toEqual(['begin:succeeded', 'promote:succeeded', 'nudge:succeeded', 'verify:succeeded', 'retire:succeeded']);
     expect(afterFirst.value).toBe(keysOf(account).key2);
     expect(keysOf(account).key1).toBe(key0);
     expect(afterFirst.properties.tags).toEqual({ ...sampleTags(account, secret.ref.name), CredentialId: 'key2', 'rotor-slot': 'key2', 'rotor-rotation': first.id });
@@ -117,7 +117,7 @@ describe('storage-account-key through the engine (Key Vault emulator, ARM stand-
 
     // Assess
     expect(rotation.status).toBe('Completed');
-    expect(rotation.steps.map((s) => s.step)).toEqual(['begin', 'prepare', 'promote', 'nudge', 'verify', 'retire', 'revoke']);
+    expect(rotation.steps.map((s) => s.step)).toEqual(['begin', 'promote', 'nudge', 'verify', 'retire', 'revoke']);
     const latest = await azure.ground.client.getSecret(name);
     expect(latest.value).toBe(keysOf(account).key2);
     expect(keysOf(account).key1).not.toBe(secret.initial);
