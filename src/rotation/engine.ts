@@ -10,7 +10,6 @@ import { systemClock, type StepMessage, type Versioned } from './ports.js';
 import { defaultEngineSettings, type EngineSettings, type RotationEngine, type RotationEngineDeps, type StepHandling } from './engine-types.js';
 import { createStartRotation } from './start.js';
 import { createRotationSteps, type RotationPatch, type StepResult } from './steps/index.js';
-import { writesDirectly } from './steps/context.js';
 
 export { defaultEngineSettings, type EngineSettings, type RotationEngine, type RotationEngineDeps, type StepHandling } from './engine-types.js';
 
@@ -33,10 +32,8 @@ export function createRotationEngine(deps: RotationEngineDeps): RotationEngine {
     backoff: settings.backoff,
     rotationBudgetMs: settings.rotationBudgetMs,
     hasApply: (rotator) => deps.rotators.get(rotator)?.apply !== undefined,
-    writesDirectly: (rotator, strategy) => {
-      const found = deps.rotators.get(rotator);
-      return found !== undefined && writesDirectly(found, strategy);
-    },
+    // Promote calls the rotator itself for every registered rotator (steps/promote.ts); prepare and apply remain for rotations that began under the older plan.
+    writesDirectly: (rotator) => deps.rotators.has(rotator),
   };
   const steps = createRotationSteps({
     secretStore: deps.secretStore,

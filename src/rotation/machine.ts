@@ -57,7 +57,7 @@ export interface MachineRules {
   readonly rotationBudgetMs: number;
   /** Whether the named rotator has an `apply` (single strategy: a separate apply step runs before promote). */
   readonly hasApply: (rotator: string) => boolean;
-  /** Whether rotations of the named rotator and strategy skip prepare and write at promote (`StepPlan.direct`; steps/context.ts `writesDirectly`). */
+  /** Whether rotations of the named rotator and strategy skip the prepare and apply steps: promote does them (`StepPlan.direct`). */
   readonly writesDirectly?: (rotator: string, strategy: Strategy) => boolean;
 }
 

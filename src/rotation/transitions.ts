@@ -37,9 +37,10 @@ export interface StepPlan {
   /** The rotator has an `apply` (single strategy): a separate apply step runs before promote. */
   readonly hasApply: boolean;
   /**
-   * No pending version: promote generates (single with nothing at a provider,
-   * `random`) or mints (alternating) the value and writes it as the new
-   * version, so there is no prepare step (one create per rotation).
+   * begin → promote: promote calls the rotator's prepare (and apply) itself
+   * and writes the new version (steps/promote.ts), so there are no prepare
+   * and apply steps. Without it (a rotation that began under the older plan)
+   * prepare and apply run as steps of their own.
    */
   readonly direct?: boolean;
   readonly graceMs: number;

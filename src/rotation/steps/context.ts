@@ -7,7 +7,7 @@ import { withConfig, type CurrentCredential, type PreparedCredential, type Rotat
 import type { SecretValue } from '../../secrecy/secret-value.js';
 import { RotationError, RotationErrorCode } from '../errors.js';
 import type { RotationPatch } from '../machine.js';
-import { Strategy, type Rotation, type UndoableStep, type UndoRecord } from '../model.js';
+import { StepName, Strategy, type Rotation, type UndoableStep, type UndoRecord } from '../model.js';
 import { disablePending, readPending } from '../pending.js';
 import { currentSlot } from '../policy.js';
 import type { RotationPolicy } from '../policy-types.js';
@@ -77,21 +77,33 @@ export interface StepContext {
 }
 
 /**
- * Whether a rotation of this rotator and strategy writes its new value
- * straight as the new version at promote, with no prepare step and no pending
- * version (one create; `StepPlan.direct`):
- * - single: the rotator has nothing at a provider (no `apply`, no `restore`,
- *   like `random`). A crash between generating and writing leaves nothing
- *   behind; the replay generates again (or adopts its own version by tag).
- * - alternating: unless `restore` needs the prepared credential itself
- *   (`restoreNeedsPrepared`). The minted slot is in use by no one until the
- *   new version is written, so a crash between mint and write is healed by
- *   minting again; rollback reads the value back from the promoted version
- *   before it disables it.
+ * Whether promote must keep the new value in a pending version (the
+ * companion secret) before anything changes at the provider:
+ * - single with a provider (`apply` or `restore`): between apply and the
+ *   write of the new version the provider accepts only the new value, so it
+ *   must already be durable (docs/protocol.md, "Why the single strategy keeps
+ *   its pending version").
+ * - alternating whose `restore` needs the prepared credential itself
+ *   (`restoreNeedsPrepared`, the webhook).
+ * Every other rotation writes the value it generates (`random`) or mints on
+ * the inactive slot straight as the new version: one create. The slot is in
+ * use by no one until then, so a crash between mint and write is healed by
+ * minting again; rollback reads the value back from the promoted version
+ * before it disables it.
  */
-export function writesDirectly(rotator: Rotator, strategy: Strategy): boolean {
-  if (strategy === Strategy.Alternating) return rotator.restoreNeedsPrepared !== true;
-  return rotator.apply === undefined && rotator.restore === undefined;
+export function keepsPending(rotator: Rotator, strategy: Strategy): boolean {
+  if (strategy === Strategy.Alternating) return rotator.restoreNeedsPrepared === true;
+  return rotator.apply !== undefined || rotator.restore !== undefined;
+}
+
+/**
+ * A rotation whose prepare step ran (it began under the older plan, with
+ * prepare and apply as steps of their own): promote takes the pending value
+ * prepare recorded, and the `prepared` and `applied` undo records undo the
+ * provider. Every other rotation's promote does prepare and apply itself.
+ */
+export function ranPrepareStep(rotation: Rotation): boolean {
+  return rotation.undo.some((u) => u.step === StepName.Prepare);
 }
 
 export function createStepContext(ports: StepPorts): StepContext {

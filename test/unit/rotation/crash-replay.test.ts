@@ -8,7 +8,7 @@ const secret = { vaultUrl: FAKE_VAULT, name: 'billing-db' };
 const initial = 'initial-credential-0123456789';
 const health = 'https://billing.example/health';
 
-/** `alternating-pending`: a rotator whose restore needs the prepared credential (the webhook) keeps the prepare step and its pending version. */
+/** `alternating-pending`: a rotator whose restore needs the prepared credential (the webhook) keeps a pending version, written by promote. */
 type Kind = 'random' | 'alternating' | 'alternating-pending' | 'single-apply';
 interface Case {
   readonly kind: Kind;
@@ -92,10 +92,10 @@ describe('crash after every write, then replay (I4)', () => {
 
 describe('the dead-letter path, crashed after every write (I3, I4)', () => {
   it.each([
-    ['prepare', 'single-apply'],
+    ['promote', 'single-apply'],
     ['verify', 'alternating'],
     ['promote', 'alternating'],
-    ['prepare', 'alternating-pending'],
+    ['promote', 'alternating-pending'],
     ['retire', 'alternating'],
     ['verify', 'random'],
   ] as const)('a %s step of a %s rotation that is dead-lettered ends as a clean dead-lettered run does', async (poisonStep, kind) => {
@@ -137,8 +137,7 @@ describe('continuity at every step boundary (I1)', () => {
     const check = (): void => {
       if (provider === undefined) return;
       const rotation = world.ledger.rotations()[0];
-      // single: between apply and promote the provider already has the new value (documented window)
-      if (c.kind === 'single-apply' && rotation?.step === 'promote' && rotation.status === 'Running') return;
+      // No exemption for single: promote applies and writes in one step, so no step boundary falls between the two.
       const latest = world.store.versions(secret).filter((v) => v.enabled).at(-1);
       if (latest === undefined || !provider.accepts(latest.value)) violations.push(`after ${rotation?.step ?? '?'}: latest enabled version rejected`);
     };
