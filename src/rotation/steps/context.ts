@@ -106,6 +106,26 @@ export function ranPrepareStep(rotation: Rotation): boolean {
   return rotation.undo.some((u) => u.step === StepName.Prepare);
 }
 
+/**
+ * Wraps a step error thrown before the step changed anything (promote: the
+ * rotator's prepare), so the engine can say so on the failed outcome
+ * (`unchanged`) and the machine ends Failed instead of rolling back.
+ */
+export class FailedUnchanged extends Error {
+  override readonly name = 'FailedUnchanged';
+  constructor(readonly failure: unknown) {
+    super('the step failed before it changed anything');
+  }
+}
+
+export async function beforeAnyChange<T>(action: () => Promise<T>): Promise<T> {
+  try {
+    return await action();
+  } catch (error) {
+    throw new FailedUnchanged(error);
+  }
+}
+
 export function createStepContext(ports: StepPorts): StepContext {
   const store = ports.secretStore;
 

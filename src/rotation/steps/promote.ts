@@ -5,7 +5,7 @@ import { EngineTag, tagsForNewVersion } from '../policy.js';
 import type { Rotation } from '../model.js';
 import type { StoredSecret } from '../ports.js';
 import type { PreparedCredential } from '../rotator.js';
-import { keepsPending, ranPrepareStep, type RotationStep, type StepContext, type StepInput, type UndoableStepModule } from './context.js';
+import { beforeAnyChange, keepsPending, ranPrepareStep, type RotationStep, type StepContext, type StepInput, type UndoableStepModule } from './context.js';
 import { promoteUndo } from './promote-undo.js';
 
 /**
@@ -34,7 +34,8 @@ export function promoteStep(context: StepContext): UndoableStepModule<typeof Ste
   /** Asks the rotator for the new value, from the latest version (the previous one, checked by the caller). */
   async function mint(rotation: Rotation, latest: StoredSecret, input: StepInput): Promise<PreparedCredential> {
     const rotator = context.rotatorOf(rotation);
-    const prepared = await rotator.prepare(context.rotatorContext(rotation, context.credentialOf(latest), input));
+    // Nothing of this rotation exists yet when prepare runs (no version, no pending value): its failure changed nothing.
+    const prepared = await beforeAnyChange(() => rotator.prepare(context.rotatorContext(rotation, context.credentialOf(latest), input)));
     if (rotation.strategy === Strategy.Alternating && prepared.slot === undefined) {
       throw new RotationError(RotationErrorCode.InvalidConfiguration, `rotator ${rotator.kind} prepared no slot for an alternating rotation`);
     }
