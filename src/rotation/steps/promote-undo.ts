@@ -1,7 +1,7 @@
-import { StepName, Strategy } from '../model.js';
+import { Strategy } from '../model.js';
 import { findPending, readPending } from '../pending.js';
 import { currentSlot, EngineTag, tagsForNewVersion } from '../policy.js';
-import type { Rotation } from '../model.js';
+import type { Rotation , StepName} from '../model.js';
 import type { StoredSecret } from '../ports.js';
 import type { PreparedCredential } from '../rotator.js';
 import { keepsPending, ranPrepareStep, type StepContext, type StepInput, type UndoStep } from './context.js';
