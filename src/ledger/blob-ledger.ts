@@ -2,7 +2,7 @@ import type { ContainerClient } from '@azure/storage-blob';
 import { z } from 'zod';
 import { formatSecretRef, type SecretRef } from '../keyvault/secret-ref.js';
 import type { Rotation } from '../rotation/model.js';
-import { systemClock, type AuditEntry, type Clock, type RotationLedger, type RotationSummary, type Versioned } from '../rotation/ports.js';
+import { systemClock, type AuditEntry, type Clock, type LockResult, type RotationLedger, type RotationSummary, type Versioned } from '../rotation/ports.js';
 import { rotationSchema } from '../rotation/schema.js';
 import { LedgerConflictError, LedgerError, LedgerErrorCode } from './errors.js';
 import { describeRestFailure, readRestError, RestFailureKind } from '../azure/rest-error.js';
@@ -15,15 +15,18 @@ import { describeRestFailure, readRestError, RestFailureKind } from '../azure/re
  *   `LedgerConflictError`, never an overwrite.
  * - `locks/<vault host>/<name>.json` — the per-secret lock (I2): created with
  *   `If-None-Match: *`, deleted with `If-Match`; it names its holder and since when.
+ *   Never rewritten, so the instance that took it deletes it by the ETag it
+ *   got (one request); any other instance reads it first.
  * - `index/<vault host>/<name>/<inverted ms>-<id>` — empty blobs whose names
  *   sort newest first, so a secret's history is a prefix listing.
  * - `audit/<yyyy>/<mm>/<dd>/<hh>/<min>-<shard>.jsonl` — append blobs, one JSON
- *   line per entry. An append blob holds at most 50,000 blocks, so the trail is
- *   cut per minute and, within a minute, into 16 shards by rotation (one
- *   rotation's entries stay in one blob, in order): 800,000 entries a minute
- *   before any blob is full, and a full one (409 BlockCountExceedsLimit)
- *   spills into `<min>-<shard>.<n>.jsonl`. Entries appended to one blob while
- *   an append is under way go out together as the next block.
+ *   line per entry. A rotation's whole history (`auditTrailOf`, derived from
+ *   its record) is appended as one block when it ends, to the blob of the
+ *   minute it ended in, one of 4 shards by rotation id. An append blob holds
+ *   at most 50,000 blocks: 200,000 rotations ending in one minute before any
+ *   blob is full, and a full one (409 BlockCountExceedsLimit) spills into
+ *   `<min>-<shard>.<n>.jsonl`. Histories appended to one blob while an append
+ *   is under way go out together as the next block.
  */
 export interface BlobLedgerOptions {
   readonly container: ContainerClient;
@@ -60,8 +63,8 @@ function indexBlob(rotation: Rotation): string {
   return `${indexPrefix(rotation.secret)}${inverted}-${rotation.id}`;
 }
 
-/** Audit blobs per minute; a rotation's entries land in one of them. */
-export const AUDIT_SHARDS = 16;
+/** Audit blobs per minute; a rotation's history lands in one of them. */
+export const AUDIT_SHARDS = 4;
 /** Azure's limit of blocks in one append blob. */
 export const APPEND_BLOB_BLOCK_LIMIT = 50_000;
 /** One append carries at most this much (Azure takes 4 MiB per block). */
@@ -145,6 +148,13 @@ export function createBlobLedger(options: BlobLedgerOptions): BlobLedger {
   const flushing = new Set<string>();
   /** Blobs found full, by base name: appends go to the spill blob with this number. */
   const spills = new Map<string, number>();
+  /**
+   * Locks this instance took, by secret: rotation and ETag. A lock blob is only ever created and deleted,
+   * never rewritten, so its ETag names it until it goes: release deletes `If-Match` it with no read first.
+   */
+  const taken = new Map<string, { rotationId: string; etag: string }>();
+  /** Audit blobs this instance knows exist: the first append to any other creates it first (no 404 to learn it). */
+  const created = new Set<string>();
 
   async function put(name: string, body: string, conditions: { ifMatch?: string; ifNoneMatch?: string }): Promise<string> {
     const response = await container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body), { ...json, conditions });
@@ -203,6 +213,35 @@ export function createBlobLedger(options: BlobLedgerOptions): BlobLedger {
     }
   }
 
+  async function deleteLock(secret: SecretRef, etag: string): Promise<'deleted' | 'gone' | 'changed'> {
+    try {
+      await container.getBlockBlobClient(lockBlob(secret)).delete({ conditions: { ifMatch: etag } });
+      return 'deleted';
+    } catch (error) {
+      const status = statusOf(error);
+      if (status === 404) return 'gone';
+      if (status === 412) return 'changed';
+      throw translate(error, `unlock ${formatSecretRef(secret)}`);
+    }
+  }
+
+  async function takeLock(secret: SecretRef, rotationId: string): Promise<LockResult> {
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      try {
+        const etag = await put(lockBlob(secret), JSON.stringify({ rotationId, since: clock.now().toISOString() }), { ifNoneMatch: '*' });
+        return { acquired: true, etag };
+      } catch (error) {
+        const translated = translate(error, `lock ${formatSecretRef(secret)}`);
+        if (!(translated instanceof LedgerConflictError)) throw translated;
+      }
+      const held = await readLock(secret);
+      if (held === undefined) continue; // released between our create and our read: try again
+      if (held.rotationId === rotationId) return { acquired: true, etag: held.etag };
+      return { acquired: false, heldBy: held.rotationId, since: held.since };
+    }
+    throw new LedgerConflictError(`lock ${formatSecretRef(secret)}: contended, try again`);
+  }
+
   const ledger: BlobLedger = {
     async ensureContainer() {
       try {
@@ -241,32 +280,24 @@ export function createBlobLedger(options: BlobLedgerOptions): BlobLedger {
     },
 
     async acquireLock(secret, rotationId) {
-      for (let attempt = 0; attempt < 3; attempt += 1) {
-        try {
-          const etag = await put(lockBlob(secret), JSON.stringify({ rotationId, since: clock.now().toISOString() }), { ifNoneMatch: '*' });
-          return { acquired: true, etag };
-        } catch (error) {
-          const translated = translate(error, `lock ${formatSecretRef(secret)}`);
-          if (!(translated instanceof LedgerConflictError)) throw translated;
-        }
-        const held = await readLock(secret);
-        if (held === undefined) continue; // released between our create and our read: try again
-        if (held.rotationId === rotationId) return { acquired: true, etag: held.etag };
-        return { acquired: false, heldBy: held.rotationId, since: held.since };
+      const result = await takeLock(secret, rotationId);
+      if (result.acquired) {
+        if (taken.size >= 10_000) taken.delete(taken.keys().next().value as string);
+        taken.set(secretKey(secret), { rotationId, etag: result.etag });
       }
-      throw new LedgerConflictError(`lock ${formatSecretRef(secret)}: contended, try again`);
+      return result;
     },
 
     async releaseLock(secret, rotationId) {
+      const known = taken.get(secretKey(secret));
+      if (known?.rotationId === rotationId) {
+        taken.delete(secretKey(secret));
+        // Ours while the blob still has the ETag we created it with: no read first. Changed since: read below.
+        if ((await deleteLock(secret, known.etag)) !== 'changed') return;
+      }
       const held = await readLock(secret);
       if (held?.rotationId !== rotationId) return;
-      try {
-        await container.getBlockBlobClient(lockBlob(secret)).delete({ conditions: { ifMatch: held.etag } });
-      } catch (error) {
-        const status = statusOf(error);
-        if (status === 404 || status === 412) return; // released, or re-taken since we read it
-        throw translate(error, `unlock ${formatSecretRef(secret)}`);
-      }
+      await deleteLock(secret, held.etag); // released, or re-taken since we read it: either way not ours to delete
     },
 
     async activeRotation(secret) {
@@ -304,15 +335,18 @@ export function createBlobLedger(options: BlobLedgerOptions): BlobLedger {
       return continuationToken === undefined ? { items } : { items, continuationToken };
     },
 
-    appendAudit(entry: AuditEntry) {
-      const base = auditShard(new Date(entry.at), entry.rotationId);
+    appendAudit(entries: readonly AuditEntry[]) {
+      const [first] = entries;
+      if (first === undefined) return Promise.resolve();
+      const latest = entries.reduce((at, e) => (e.at > at ? e.at : at), first.at);
+      const base = auditShard(new Date(latest), first.rotationId);
       return new Promise<void>((resolve, reject) => {
         let batch = waiting.get(base);
         if (batch === undefined) {
           batch = { lines: [], settle: [] };
           waiting.set(base, batch);
         }
-        batch.lines.push(`${JSON.stringify(entry)}\n`);
+        batch.lines.push(entries.map((e) => `${JSON.stringify(e)}\n`).join(''));
         batch.settle.push({ resolve, reject });
         if (!flushing.has(base)) void flushAudit(base);
       });
@@ -341,16 +375,20 @@ export function createBlobLedger(options: BlobLedgerOptions): BlobLedger {
 
   async function appendAuditBlock(base: string, block: string): Promise<void> {
     for (let spill = spills.get(base) ?? 0; ; spill += 1) {
-      const blob = container.getAppendBlobClient(spillName(base, spill));
+      const name = spillName(base, spill);
+      const blob = container.getAppendBlobClient(name);
       try {
         let response;
+        if (!created.has(name)) await blob.createIfNotExists();
         try {
           response = await blob.appendBlock(block, Buffer.byteLength(block));
         } catch (error) {
           if (statusOf(error) !== 404) throw error;
+          // Deleted since (a retention policy): create it again.
           await blob.createIfNotExists();
           response = await blob.appendBlock(block, Buffer.byteLength(block));
         }
+        remember(created, name);
         // Leave a blob for the next one before it is full, so this instance rarely meets the 409.
         if ((response.blobCommittedBlockCount ?? 0) >= APPEND_BLOB_BLOCK_LIMIT - 100) rememberSpill(base, spill + 1);
         return;
@@ -359,6 +397,11 @@ export function createBlobLedger(options: BlobLedgerOptions): BlobLedger {
         rememberSpill(base, spill + 1);
       }
     }
+  }
+
+  function remember(names: Set<string>, name: string): void {
+    if (names.size > 1_000) names.clear(); // old minutes: appends there are over
+    names.add(name);
   }
 
   function rememberSpill(base: string, spill: number): void {

@@ -3,6 +3,7 @@ import { formatSecretRef } from '../keyvault/secret-ref.js';
 import type { Logger } from '../observability/logger.js';
 import type { CancelRotation } from './cancel-types.js';
 import { isStepError, toRotationError } from './errors.js';
+import { auditTrailOf } from '../ledger/audit-trail.js';
 import { isLedgerConflictError } from '../ledger/errors.js';
 import { advance, cancelStage, isPastDeadline, type Advanced, type Effect, type MachineEvent, type MachineRules } from './machine.js';
 import { isTerminal, RotationStatus, type Rotation } from './model.js';
@@ -46,23 +47,20 @@ export function createRotationEngine(deps: RotationEngineDeps): RotationEngine {
     ...(deps.consumers === undefined ? {} : { consumers: deps.consumers }),
   });
 
-  async function perform(effects: readonly Effect[], log: Logger = deps.logger): Promise<void> {
+  /** `ended`: the committed record, when the effects are those of its end (the history goes to the audit trail before the lock). */
+  async function perform(effects: readonly Effect[], log: Logger = deps.logger, ended?: Rotation): Promise<void> {
     for (const effect of effects) {
       switch (effect.kind) {
         case 'send-step':
           await deps.stepQueue.sendStep(effect.message, effect.notBefore === undefined ? undefined : { notBefore: new Date(effect.notBefore) });
           break;
         case 'release-lock':
+          if (ended !== undefined) await appendHistory(ended, log);
           await ledger.releaseLock(effect.secret, effect.rotationId);
           break;
         case 'audit':
-          // The record, already committed, holds every step; the audit trail is its index by
-          // time. A failed append is logged and never holds the rotation or its next message.
-          try {
-            await ledger.appendAudit(effect.entry);
-          } catch (error) {
-            log.warn('audit entry not written', { rotationId: effect.entry.rotationId, event: effect.entry.event, error: toRotationError(error) });
-          }
+          // Folded into the record: the commit just written holds this entry's step or cancel, and the
+          // rotation's whole history goes to the trail in one append when it ends (before its lock goes).
           break;
         case 'notify':
           try {
@@ -75,11 +73,30 @@ export function createRotationEngine(deps: RotationEngineDeps): RotationEngine {
     }
   }
 
+  /** Rotations whose history this instance has appended: a late message of an ended rotation repeats its end effects, not its history. */
+  const appended = new Set<string>();
+
+  /**
+   * The audit trail, one append per rotation: its history, derived from the record. Before the lock is
+   * released, so a crash in between is healed by the redelivery that releases it (at least once). A failed
+   * append is logged and never holds the lock: the record, which keeps every entry, is the truth.
+   */
+  async function appendHistory(rotation: Rotation, log: Logger): Promise<void> {
+    if (appended.has(rotation.id)) return;
+    try {
+      await ledger.appendAudit(auditTrailOf(rotation));
+      if (appended.size >= 10_000) appended.delete(appended.values().next().value as string);
+      appended.add(rotation.id);
+    } catch (error) {
+      log.warn('audit trail not written', { rotationId: rotation.id, status: rotation.status, error: toRotationError(error) });
+    }
+  }
+
   /** advance → persist (when the record changed: the commit point) → effects. */
   async function commit(loaded: Versioned<Rotation>, event: MachineEvent, log: Logger): Promise<Advanced> {
     const advanced = advance(loaded.value, event, clock.now(), random(), rules);
     if (advanced.rotation !== loaded.value) await ledger.updateRotation(loaded, advanced.rotation);
-    await perform(advanced.effects, log);
+    await perform(advanced.effects, log, isTerminal(advanced.rotation.status) ? advanced.rotation : undefined);
     return advanced;
   }
 

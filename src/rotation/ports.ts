@@ -136,7 +136,12 @@ export interface RotationLedger {
   /** The rotation holding the secret's lock, if any. */
   activeRotation(secret: SecretRef): Promise<string | undefined>;
   listRotations(secret: SecretRef, options?: { readonly limit?: number; readonly continuationToken?: string }): Promise<Page<RotationSummary>>;
-  appendAudit(entry: AuditEntry): Promise<void>;
+  /**
+   * Appends one rotation's entries to the audit trail, together (one block),
+   * in the blob of the minute of the latest entry: the engine writes a
+   * rotation's whole history (`auditTrailOf`) once, when it ends.
+   */
+  appendAudit(entries: readonly AuditEntry[]): Promise<void>;
 }
 
 // ---- Notifier (Event Grid) ------------------------------------------------

@@ -155,19 +155,8 @@ export function createStartRotation(deps: StartDeps): StartRotation {
       const twin = await ledger.getRotation(id);
       return twin === undefined ? { outcome: 'duplicate', rotationId: id } : duplicate(twin.value);
     }
-    // The begin message first: a failed audit write must never leave the secret locked with nothing to run.
+    // Its audit entries (`rotation.created` first) go to the trail with the rest of its history when it ends.
     await sendBegin(rotation);
-    try {
-      await ledger.appendAudit({
-        at: createdAt,
-        rotationId: id,
-        secret,
-        event: 'rotation.created',
-        detail: { trigger: trigger.kind, rotator: rotation.rotator, ...(deferred ? { beginAt: beginAt.toISOString() } : {}) },
-      });
-    } catch (error) {
-      deps.logger.warn('audit entry not written', { rotationId: id, event: 'rotation.created', error: error instanceof Error ? error.message.slice(0, 200) : 'unknown error' });
-    }
     deps.logger.info('rotation started', { rotationId: id, secretRef: formatSecretRef(secret), trigger: trigger.kind, ...(deferred ? { beginAt: beginAt.toISOString() } : {}) });
     return deferred ? { outcome: 'started', rotationId: id, startAt: beginAt.toISOString() } : { outcome: 'started', rotationId: id };
   };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isLedgerConflictError } from '../../src/ledger/errors.js';
 import type { Rotation } from '../../src/rotation/model.js';
-import type { RotationLedger } from '../../src/rotation/ports.js';
+import type { AuditEntry, RotationLedger } from '../../src/rotation/ports.js';
 import { FAKE_VAULT } from './fakes/world.js';
 
 /**
@@ -11,7 +11,14 @@ import { FAKE_VAULT } from './fakes/world.js';
  * Azurite (test/integration/ledger/blob-ledger.test.ts). A fake that drifts
  * from the real ledger fails here, not in a test that trusted it.
  */
-export function describeLedgerConformance(name: string, freshLedger: () => Promise<RotationLedger>): void {
+export interface LedgerUnderTest {
+  readonly ledger: RotationLedger;
+  /** Every audit entry the ledger holds, in the order a reader of the trail meets them (blob by blob). */
+  readonly auditEntries: () => Promise<readonly AuditEntry[]>;
+}
+
+export function describeLedgerConformance(name: string, freshLedgerUnderTest: () => Promise<LedgerUnderTest>): void {
+  const freshLedger = async (): Promise<RotationLedger> => (await freshLedgerUnderTest()).ledger;
   describe(`${name} keeps the ledger contract`, () => {
     it('creates, reads and updates a record under ETag conditions', async () => {
       // Prepare
@@ -97,6 +104,32 @@ export function describeLedgerConformance(name: string, freshLedger: () => Promi
       expect(first.items[0]).toMatchObject({ status: 'Running', step: 'begin', trigger: { kind: 'manual' }, createdAt: '2025-06-03T10:00:00.000Z' });
       expect(second.items.map((i) => i.id)).toEqual(['a']);
       expect(second.continuationToken).toBeUndefined();
+    });
+
+    it("keeps each rotation's history together and in order, every entry with its own time, whatever runs beside it", async () => {
+      // Prepare: two histories spanning minutes, appended at once (they may share a block).
+      const { ledger, auditEntries } = await freshLedgerUnderTest();
+      const history = (id: string, minutes: number): AuditEntry[] =>
+        Array.from({ length: 4 }, (_, i) => ({
+          at: new Date(Date.parse('2025-06-01T12:00:30.000Z') + i * minutes * 60_000).toISOString(),
+          rotationId: id,
+          secret: { vaultUrl: FAKE_VAULT, name: `secret-${id}` },
+          event: `event.${i}`,
+          detail: { attempt: 1 },
+        }));
+      const a = history('a', 1);
+      const b = history('b', 2);
+
+      // Act
+      await Promise.all([ledger.appendAudit(a), ledger.appendAudit(b), ledger.appendAudit([])]);
+
+      // Assess
+      const entries = await auditEntries();
+      expect(entries).toHaveLength(8);
+      for (const h of [a, b]) {
+        const start = entries.findIndex((e) => e.rotationId === h[0]!.rotationId);
+        expect(entries.slice(start, start + h.length)).toEqual(h);
+      }
     });
   });
 }

@@ -86,8 +86,8 @@ export function createFakeLedger(options: { now: () => Date }): FakeLedger {
       }));
       return start + limit < all.length ? { items, continuationToken: String(start + limit) } : { items };
     },
-    async appendAudit(entry) {
-      audit.push(structuredClone(entry));
+    async appendAudit(entries) {
+      audit.push(...structuredClone(entries));
     },
   };
 }

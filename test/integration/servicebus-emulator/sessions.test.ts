@@ -124,6 +124,15 @@ describe.concurrent('Service Bus emulator: sessions', () => {
       },
       { timeout: 25_000, interval: 100 },
     );
+    // The rival's accept proves the emulator detached the first link, but on another connection: wait until
+    // the first client has read that detach too. A disposition sent before it crosses the detach in flight,
+    // gets no answer, and the SDK waits out its 60-s operation timeout (emulators/servicebus/README.md).
+    await vi.waitFor(
+      () => {
+        if (!first.isClosed) throw new Error('the first receiver has not seen its session lock end yet');
+      },
+      { timeout: 25_000, interval: 50 },
+    );
     const error = await errorOf(() => first.completeMessage(stale!));
     const [again] = await second!.receiveMessages(1, { maxWaitTimeInMs: 5000 });
 

@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { createFakeWorld, FAKE_VAULT } from '../../helpers/fakes/index.js';
 
 /**
- * The audit trail is the records' index by time. Storage refusing audit
- * appends must never leave a secret locked with no step message: the rotation
- * starts, runs and ends as without the trail.
+ * The audit trail is the records' index by time: a rotation's history is
+ * appended once, when it ends. Storage refusing audit appends must never leave
+ * a secret locked with no step message: the rotation starts, runs and ends as
+ * without the trail, and its record keeps every step.
  */
 describe('a failing audit trail', () => {
   it('neither blocks a start nor holds a rotation: it completes and releases the lock', async () => {
@@ -31,8 +32,10 @@ describe('a failing audit trail', () => {
 
     // Assess
     expect(start.outcome).toBe('started');
-    expect(refused).toBeGreaterThan(1);
+    expect(refused).toBe(1);
     expect(world.ledger.rotations().map((r) => r.status)).toEqual(['Completed']);
+    expect(world.ledger.rotations()[0]!.steps.map((s) => s.step)).toEqual(['begin', 'promote', 'nudge', 'verify', 'retire']);
+    expect(world.logs.some((l) => l.message === 'audit trail not written')).toBe(true);
     expect(await world.ledger.activeRotation(secret)).toBeUndefined();
   });
 });
