@@ -121,24 +121,12 @@ type MutableCounters = {
   -readonly [K in 'sent' | 'delivered' | 'completed' | 'abandoned' | 'deferred' | 'deadLettered' | 'expired' | 'lockExpired' | 'duplicatesDropped']: number;
 };
 
-/** A stored message as persistence keeps it (`expiresAt` absent: never). */
-export interface PersistedMessage {
+/** A stored message as persistence keeps it: the same fields, read-only, with its sub-queue; `expiresAt` absent: never; the lock without its holder. */
+export type PersistedMessage = Readonly<Omit<StoredMessage, 'expiresAt' | 'lock'>> & {
   readonly sub: SubQueueKind;
-  readonly key: number;
-  readonly sequenceNumber: number;
-  readonly messageIdKey: string | undefined;
-  readonly sessionId: string | undefined;
-  readonly message: Message;
-  readonly size: number;
-  readonly enqueuedAt: number;
   readonly expiresAt: number | undefined;
-  readonly state: MessageState;
-  readonly scheduledFor: number | undefined;
-  readonly readyAt: number;
-  readonly deliveryCount: number;
-  readonly order: number;
   readonly lock: { readonly token: string; readonly lockedUntil: number; readonly sessionBound: boolean } | undefined;
-}
+};
 
 /** One queue's state as persistence keeps it. */
 export interface QueueState {

@@ -1,4 +1,4 @@
-import type { AdoptionRecord, Rotation, RotationTrigger } from '../rotation/model.js';
+import type { AdoptionRecord, Rotation, RotationTrigger, StepRecord } from '../rotation/model.js';
 import type { RotationSummary } from '../rotation/ports.js';
 import type { RotationPolicy } from '../rotation/policy-types.js';
 import type { PolicyReading } from '../entry/services.js';
@@ -38,19 +38,34 @@ export function presentRotation(rotation: Rotation, links: { readonly self: stri
     ...some('prepared', rotation.prepared === undefined ? undefined : { ...some('contentType', rotation.prepared.contentType), ...some('refs', rotation.prepared.refs) }),
     ...some('slots', rotation.slots === undefined ? undefined : { ...some('previous', rotation.slots.previous), ...some('next', rotation.slots.next) }),
     ...some('policy', rotation.policy === undefined ? undefined : presentValidPolicy(rotation.policy)),
-    steps: rotation.steps.map((s) => ({
-      step: s.step,
-      attempt: s.attempt,
-      startedAt: s.startedAt,
-      endedAt: s.endedAt,
-      outcome: s.outcome,
-      ...some('detail', s.detail),
-      ...some('error', s.error === undefined ? undefined : { code: s.error.code, message: s.error.message }),
-    })),
+    steps: rotation.steps.map(presentStep),
     undo: rotation.undo.map((u) => ({ step: u.step, action: u.action, refs: u.refs })),
     ...some('adoption', rotation.adoption === undefined ? undefined : presentAdoption(rotation.adoption)),
     ...some('reason', rotation.reason),
     links: { self: links.self, history: links.history },
+  };
+}
+
+/** A step's record as the API and the dashboard show it. */
+export interface StepView {
+  readonly step: string;
+  readonly attempt: number;
+  readonly startedAt: string;
+  readonly endedAt: string;
+  readonly outcome: string;
+  readonly detail?: string;
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
+export function presentStep(s: StepRecord): StepView {
+  return {
+    step: s.step,
+    attempt: s.attempt,
+    startedAt: s.startedAt,
+    endedAt: s.endedAt,
+    outcome: s.outcome,
+    ...some('detail', s.detail),
+    ...some('error', s.error === undefined ? undefined : { code: s.error.code, message: s.error.message }),
   };
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Rotation } from '../rotation/model.js';
+import { presentStep, type StepView } from '../api/present.js';
 
 /**
  * What the dashboard shows of a rotation, field by field (a whitelist, so a
@@ -23,15 +24,7 @@ export interface RotationView {
   readonly notBefore?: string;
   readonly reason?: string;
   readonly versions: { readonly previous?: string; readonly promoted?: string; readonly restored?: string };
-  readonly steps: readonly {
-    readonly step: string;
-    readonly attempt: number;
-    readonly startedAt: string;
-    readonly endedAt: string;
-    readonly outcome: string;
-    readonly detail?: string;
-    readonly error?: { readonly code: string; readonly message: string };
-  }[];
+  readonly steps: readonly StepView[];
   /** Each declared consumer's adoption of the promoted version, when the record has it. */
   readonly consumers?: readonly ConsumerAdoptionView[];
   /** What a running rotation waits for, in words. */
@@ -155,15 +148,7 @@ export function presentRotation(rotation: Rotation, now: Date): RotationView {
       ...(rotation.versions.promoted === undefined ? {} : { promoted: rotation.versions.promoted }),
       ...(rotation.versions.restored === undefined ? {} : { restored: rotation.versions.restored }),
     },
-    steps: rotation.steps.map((s) => ({
-      step: s.step,
-      attempt: s.attempt,
-      startedAt: s.startedAt,
-      endedAt: s.endedAt,
-      outcome: s.outcome,
-      ...(s.detail === undefined ? {} : { detail: s.detail }),
-      ...(s.error === undefined ? {} : { error: { code: s.error.code, message: s.error.message } }),
-    })),
+    steps: rotation.steps.map(presentStep),
     ...(consumers === undefined ? {} : { consumers }),
     ...(waiting === undefined ? {} : { waitingFor: waiting }),
   };

@@ -1,6 +1,4 @@
 import { isSecretStoreError, SecretStoreErrorCode } from '../keyvault/errors.js';
-import { CodedError } from './coded-error.js';
-import { isRotatorError } from './rotator-errors.js';
 
 /**
  * Why a step failed, as the engine decides on it. Transient codes retry the
@@ -59,22 +57,36 @@ export function isTransientCode(code: RotationErrorCode): boolean {
   return transientCodes.has(code);
 }
 
-/** A step could not complete. The message is value-free: it goes to the ledger and notifications. */
-export class RotationError extends CodedError<RotationErrorCode> {
-  override readonly name = 'RotationError';
+/**
+ * A step could not complete: a code from the closed set above, whether a retry
+ * may mend it (decided by the code, never by the text: the one table above),
+ * and the Retry-After the other side gave. The message is value-free: it goes
+ * to the ledger and notifications. A rotator's `RotatorError` is this error
+ * with a narrower code (./rotator-errors.ts).
+ */
+export class RotationError<Code extends RotationErrorCode = RotationErrorCode> extends Error {
+  override readonly name: string = 'RotationError';
+  readonly code: Code;
+  readonly transient: boolean;
+  /** When the other side said when to come back (429 Retry-After): the retry is scheduled no earlier. */
+  readonly retryAfterMs?: number;
 
-  constructor(code: RotationErrorCode, message: string, options?: ErrorOptions & { readonly retryAfterMs?: number }) {
-    super(code, transientCodes, message, options);
+  constructor(code: Code, message: string, options?: ErrorOptions & { readonly retryAfterMs?: number }) {
+    super(message, options);
+    this.code = code;
+    this.transient = transientCodes.has(code);
+    if (options?.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
   }
 }
 
+/** True for the engine's errors and a rotator's alike. */
 export function isRotationError(error: unknown): error is RotationError {
   return error instanceof RotationError;
 }
 
 /** Errors a step may end with: translated at a boundary, value-free, with a code the machine decides on. */
 export function isStepError(error: unknown): boolean {
-  return isRotationError(error) || isSecretStoreError(error) || isRotatorError(error);
+  return isRotationError(error) || isSecretStoreError(error);
 }
 
 const fromStore: Record<SecretStoreErrorCode, RotationErrorCode> = {
@@ -89,14 +101,13 @@ const fromStore: Record<SecretStoreErrorCode, RotationErrorCode> = {
 };
 
 /**
- * Translates whatever a step threw into a `RotationError`. Typed errors keep
- * their (value-free) message; an untyped error keeps only its name, because
+ * Translates whatever a step threw into a `RotationError` (a rotator's error
+ * already is one). Typed errors keep their (value-free) message; an untyped error keeps only its name, because
  * its text was written by code that never promised to keep values out.
  */
 export function toRotationError(error: unknown): RotationError {
   if (isRotationError(error)) return error;
   if (isSecretStoreError(error)) return new RotationError(fromStore[error.code], error.message, { cause: error });
-  if (isRotatorError(error)) return new RotationError(error.code, error.message, { cause: error, ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }) });
   const name = error instanceof Error ? error.name : typeof error;
   return new RotationError(RotationErrorCode.Unexpected, `unexpected ${name} (text withheld: it may contain values)`, { cause: error });
 }

@@ -50,11 +50,8 @@ export const StepName = {
 } as const;
 export type StepName = (typeof StepName)[keyof typeof StepName];
 
-export const TriggerKind = {
-  Event: 'event',
-  Manual: 'manual',
-  Sweep: 'sweep',
-} as const;
+/** What asked for a rotation: a Key Vault event, an operator (API, CLI, batch), or the sweep. */
+export const TriggerKind = { Event: 'event', Manual: 'manual', Sweep: 'sweep' } as const;
 export type TriggerKind = (typeof TriggerKind)[keyof typeof TriggerKind];
 
 export interface RotationTrigger {

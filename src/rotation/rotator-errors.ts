@@ -1,29 +1,24 @@
-import { CodedError } from './coded-error.js';
+import { RotationError, RotationErrorCode } from './errors.js';
 
-/** Closed set of reasons a rotator fails; retry decisions read `transient`, not the text. */
+/**
+ * Closed set of reasons a rotator fails: the provider's share of the engine's
+ * codes, passed through to the machine unchanged. Whether a retry may mend one
+ * is the engine's table (`isTransientCode`), read through `transient`.
+ */
 export const RotatorErrorCode = {
-  ProviderUnavailable: 'ProviderUnavailable',
-  ProviderThrottled: 'ProviderThrottled',
-  ProviderRejected: 'ProviderRejected',
-  PermissionDenied: 'PermissionDenied',
-  TargetNotFound: 'TargetNotFound',
-  InvalidConfiguration: 'InvalidConfiguration',
-  CredentialRejected: 'CredentialRejected',
+  ProviderUnavailable: RotationErrorCode.ProviderUnavailable,
+  ProviderThrottled: RotationErrorCode.ProviderThrottled,
+  ProviderRejected: RotationErrorCode.ProviderRejected,
+  PermissionDenied: RotationErrorCode.PermissionDenied,
+  TargetNotFound: RotationErrorCode.TargetNotFound,
+  InvalidConfiguration: RotationErrorCode.InvalidConfiguration,
+  CredentialRejected: RotationErrorCode.CredentialRejected,
 } as const;
 export type RotatorErrorCode = (typeof RotatorErrorCode)[keyof typeof RotatorErrorCode];
 
-const transientCodes: ReadonlySet<RotatorErrorCode> = new Set([
-  RotatorErrorCode.ProviderUnavailable,
-  RotatorErrorCode.ProviderThrottled,
-]);
-
 /** A rotator could not do its part. The message never contains a credential. */
-export class RotatorError extends CodedError<RotatorErrorCode> {
-  override readonly name = 'RotatorError';
-
-  constructor(code: RotatorErrorCode, message: string, options?: ErrorOptions & { readonly retryAfterMs?: number }) {
-    super(code, transientCodes, message, options);
-  }
+export class RotatorError extends RotationError<RotatorErrorCode> {
+  override readonly name: string = 'RotatorError';
 }
 
 export function isRotatorError(error: unknown): error is RotatorError {

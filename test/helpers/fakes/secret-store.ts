@@ -22,6 +22,9 @@ export interface SeedSecret {
   readonly contentType?: string;
   readonly expiresOn?: Date;
   readonly enabled?: boolean;
+  /** Set-up only: a version id of the test's choosing (an event fixture's), and a creation time in the past. */
+  readonly version?: string;
+  readonly createdOn?: Date;
 }
 
 /** A secret's versions as the fake holds them, oldest first; for assertions (values included, so never log them). */
@@ -74,11 +77,11 @@ export function createFakeSecretStore(options: { now?: () => Date } = {}): FakeS
     const entry = secrets.get(key(ref)) ?? { ref, versions: [] };
     secrets.set(key(ref), entry);
     const version: FakeVersion = {
-      version: randomBytes(16).toString('hex'),
+      version: secret.version ?? randomBytes(16).toString('hex'),
       value: secret.value,
       enabled: secret.enabled ?? true,
       tags: { ...secret.tags },
-      createdOn: now(),
+      createdOn: secret.createdOn ?? now(),
       ...(secret.contentType === undefined ? {} : { contentType: secret.contentType }),
       ...(secret.expiresOn === undefined ? {} : { expiresOn: secret.expiresOn }),
       ...(secret.notBefore === undefined ? {} : { notBefore: secret.notBefore }),

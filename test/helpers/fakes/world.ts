@@ -24,6 +24,8 @@ export interface EnginePorts {
 }
 
 export interface FakeWorldOptions {
+  /** Where the fake clock starts (ms since the epoch); default 2025-06-01T12:00Z. */
+  readonly now?: number;
   /** Rotators besides `random` (which is always registered). */
   readonly rotators?: readonly Rotator[];
   readonly settings?: Partial<EngineSettings>;
@@ -53,7 +55,7 @@ export const fastEngineSettings: Partial<EngineSettings> = { backoff: { baseMs: 
 
 /** Every port faked in memory, the engine wired to them, and a pump that runs the queue dry. */
 export function createFakeWorld(options: FakeWorldOptions = {}): FakeWorld {
-  const clock = createFakeClock();
+  const clock = createFakeClock(options.now);
   const store = createFakeSecretStore({ now: () => clock.now() });
   const queue = createFakeStepQueue({ now: () => clock.now() });
   const ledger = createFakeLedger({ now: () => clock.now() });

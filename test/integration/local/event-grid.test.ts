@@ -13,8 +13,8 @@ import { createFakeWaysIn } from '../../helpers/fakes/entry.js';
  * The event path through the emulators, as Azure wires it: a Key Vault write
  * emits SecretNearExpiry, the Event Grid emulator validates the subscription
  * (either schema) and delivers to the local host's webhook, the intake starts
- * a rotation. The engine behind `startRotation` is the fake here; the e2e
- * suite runs the same path with the real engine.
+ * a rotation. The engine behind `startRotation` is the real one over
+ * in-memory ports here; the e2e suite runs the same path on the emulators.
  */
 
 let emulators: EmulatorStack;
@@ -54,7 +54,7 @@ describe('Key Vault events through the Event Grid emulator', () => {
     const vaultUrl = new URL(emulators.keyVault.url).origin;
     const written = await client.setSecret('db-password', 'initial-value-1234', { tags: { 'rotor-rotator': 'random' } });
     const version = written.properties.version!;
-    fake.secrets.add({ secret: { vaultUrl, name: 'db-password' }, version, enabled: true, tags: { 'rotor-rotator': 'random' } });
+    fake.addVersion({ secret: { vaultUrl, name: 'db-password' }, version, enabled: true, tags: { 'rotor-rotator': 'random' } });
 
     // Act: an expiry inside 30 days makes the vault publish SecretNearExpiry for this version.
     await client.updateSecretProperties('db-password', version, { expiresOn: new Date(Date.now() + 10 * 86_400_000) });

@@ -10,7 +10,7 @@ import { fixture } from '../../helpers/fixtures.js';
 import { createFakeWaysIn, secretInfo } from '../../helpers/fakes/entry.js';
 
 /**
- * The local host over real HTTP, with the ways in wired to fakes: keys,
+ * The local host over real HTTP, with the ways in on the real engine over in-memory ports: keys,
  * routes, the Event Grid webhook and its handshakes, timers. Service Bus
  * triggers are exercised end to end against the emulator in test/e2e.
  */

@@ -30,7 +30,7 @@ async function read(init: HttpResponseInit): Promise<{ status: number; type: str
 describe('POST /api/rotations', () => {
   it('answers 202 with the rotation id and a Location to poll', async () => {
     // Prepare
-    const { services, calls } = setup();
+    const { services, ledger } = setup();
 
     // Act
     const res = await read(await handleStartRotation(post(JSON.stringify({ secret: 'db-password', reason: 'leaked in a ticket' })), services));
@@ -39,7 +39,9 @@ describe('POST /api/rotations', () => {
     expect(res.status).toBe(202);
     expect(res.location).toBe(`${BASE}/rotations/${res.body.rotationId}`);
     expect(res.body).toMatchObject({ outcome: 'started', secret: { vaultUrl: TEST_VAULT, name: 'db-password' } });
-    expect(calls[0]?.trigger).toEqual({ kind: 'manual', reason: 'leaked in a ticket' });
+    expect(ledger.rotations()).toEqual([
+      expect.objectContaining({ id: res.body.rotationId, trigger: { kind: 'manual', reason: 'leaked in a ticket' }, status: 'Running', step: 'begin' }),
+    ]);
   });
 
   it('answers a dry run with 200 and the report, starting nothing', async () => {
@@ -124,14 +126,14 @@ describe('POST /api/rotations', () => {
   });
 
   it('answers 500 with a problem and logs when the engine fails', async () => {
-    const { services, sink } = setup();
+    const { services, logs } = setup();
     const failing = { ...services, startRotation: () => Promise.reject(new Error('blob service down')) };
 
     const res = await read(await handleStartRotation(post(JSON.stringify({ secret: 'db-password' })), failing));
 
     expect(res.status).toBe(500);
     expect(JSON.stringify(res.body)).not.toContain('blob service down');
-    expect(sink.records.at(-1)).toMatchObject({ level: 'error', message: 'request failed' });
+    expect(logs.at(-1)).toMatchObject({ level: 'error', message: 'request failed' });
   });
 });
 
@@ -190,7 +192,7 @@ describe('GET /api/secrets/{name}/rotations', () => {
   async function withHistory(count: number) {
     const fake = setup();
     for (let i = 0; i < count; i += 1) {
-      fake.clock.set(`2026-11-22T10:0${i}:00Z`);
+      fake.clock.set(Date.parse(`2026-11-22T10:0${i}:00Z`));
       const started = await fake.services.startRotation({ vaultUrl: TEST_VAULT, name: 'db-password' }, { kind: 'manual' });
       if (started.outcome === 'started') await fake.ledger.releaseLock({ vaultUrl: TEST_VAULT, name: 'db-password' }, started.rotationId);
     }

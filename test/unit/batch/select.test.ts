@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { BatchSelector } from '../../../src/batch/model.js';
 import { selectForBatch } from '../../../src/batch/select.js';
-import { readTestPolicy, secretInfo } from '../../helpers/fakes/entry.js';
+import { createFakeWaysIn, secretInfo } from '../../helpers/fakes/entry.js';
 
 const managed = { 'rotor-rotator': 'random' };
+/** The policy as the entry points read it: the real reading, with the random rotator and a 30-day horizon. */
+const { readPolicy } = createFakeWaysIn().services;
 const listing = [
   secretInfo('orders-db', 'v1', { tags: { ...managed, team: 'orders' } }),
   secretInfo('orders-api', 'v1', { tags: { ...managed, team: 'orders', 'rotor-paused': 'true' } }),
@@ -35,7 +37,7 @@ describe('selectForBatch', () => {
     ['by name, case-insensitive, with a missing one', { names: ['BILLING-DB', 'billing-legacy', 'nope'] }, false, ['billing-db'], { 'billing-legacy': /unmanaged/, nope: /no secret of this name/ }],
   ])('%s', (_name, selector, force, rotated, skipped) => {
     // Act
-    const selection = selectForBatch(listing, selector, readTestPolicy, { force });
+    const selection = selectForBatch(listing, selector, readPolicy, { force });
 
     // Assess
     expect(selection.rotate.map((i) => i.secret.name)).toEqual(rotated);
@@ -47,7 +49,7 @@ describe('selectForBatch', () => {
   });
 
   it('lists every selected secret exactly once, rotated or skipped', () => {
-    const selection = selectForBatch(listing, { all: true }, readTestPolicy, { force: false });
+    const selection = selectForBatch(listing, { all: true }, readPolicy, { force: false });
     expect([...selection.rotate.map((i) => i.secret.name), ...selection.skipped.map((s) => s.secret)].sort()).toEqual(listing.map((i) => i.secret.name).sort());
   });
 });

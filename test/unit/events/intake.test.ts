@@ -28,7 +28,7 @@ describe('receiveKeyVaultEvent', () => {
     'starts a rotation keyed by the event version for %s',
     async (path) => {
       // Prepare
-      const { services, calls } = setup();
+      const { services, calls, ledger } = setup();
       const [event] = eventsOf(path);
 
       // Act
@@ -38,6 +38,9 @@ describe('receiveKeyVaultEvent', () => {
       expect(result.outcome).toBe('started');
       expect(calls).toHaveLength(1);
       expect(calls[0]?.trigger).toMatchObject({ kind: 'event', version: expect.stringMatching(/^[0-9a-f]{32}$/) as unknown, eventType: expect.stringContaining('Microsoft.KeyVault.Secret') as unknown });
+      expect(ledger.rotations()).toEqual([
+        expect.objectContaining({ id: result.outcome === 'started' ? result.rotationId : '', trigger: calls[0]?.trigger, status: 'Running', step: 'begin' }),
+      ]);
     },
   );
 
@@ -74,14 +77,14 @@ describe('receiveKeyVaultEvent', () => {
     ['a validation event', 'subscription-validation.eventgrid.json', 'validation-event'],
     ['an unmanaged secret', 'secret-near-expiry.docs-quirks.json', 'not-managed'],
   ])('ignores %s and says why at debug level', async (_case, path, reason) => {
-    const { services, calls, sink } = setup();
+    const { services, calls, logs } = setup();
     const [event] = eventsOf(path);
 
     const result = await receiveKeyVaultEvent(event, services);
 
     expect(result).toMatchObject({ outcome: 'ignored', reason });
     expect(calls.length).toBe(reason === 'not-managed' ? 1 : 0);
-    expect(sink.records.at(-1)).toMatchObject({ level: 'debug', fields: { reason } });
+    expect(logs.at(-1)).toMatchObject({ level: 'debug', fields: { reason } });
   });
 
   it('ignores vaults outside the allow-list without asking the engine', async () => {
@@ -95,11 +98,11 @@ describe('receiveKeyVaultEvent', () => {
   });
 
   it('ignores a stale (already rotated) version and a busy secret', async () => {
-    const { services, secrets } = setup();
+    const { services, addVersion } = setup();
     const [nearExpiry] = eventsOf('secret-near-expiry.eventgrid.json');
     const [expired] = eventsOf('secret-expired.eventgrid-numbers.json');
     await services.startRotation({ vaultUrl: 'https://sample-kv.vault.azure.net', name: 'api-key' }, { kind: 'manual' });
-    secrets.add(secretInfo('db-password', 'aaaabbbbccccddddeeeeffff00001111', { tags: managed }));
+    addVersion(secretInfo('db-password', 'aaaabbbbccccddddeeeeffff00001111', { tags: managed }));
 
     const stale = await receiveKeyVaultEvent(nearExpiry, services);
     const busy = await receiveKeyVaultEvent(expired, services);
@@ -109,12 +112,12 @@ describe('receiveKeyVaultEvent', () => {
   });
 
   it('rejects malformed events with the problems logged, and throws nothing', async () => {
-    const { services, sink } = setup();
+    const { services, logs } = setup();
 
     const result = await receiveKeyVaultEvent({ id: 'x', eventType: 'Microsoft.KeyVault.SecretNearExpiry', data: { Id: 'nope' } }, services);
 
     expect(result.outcome).toBe('rejected');
-    expect(sink.records.at(-1)).toMatchObject({ level: 'warn', message: 'malformed event rejected' });
+    expect(logs.at(-1)).toMatchObject({ level: 'warn', message: 'malformed event rejected' });
   });
 
   it('lets an engine failure propagate so Event Grid delivers again', async () => {
@@ -180,7 +183,7 @@ describe('receiveKeyVaultEvent, enqueue first (the step queue is Service Bus)', 
 
   it('keeps every check for when the rotation begins: a stale version, an unmanaged secret and a busy one start nothing', async () => {
     // Prepare
-    const { services, secrets, ledger, drain } = queued();
+    const { services, addVersion, ledger, drain } = queued();
     const [nearExpiry] = eventsOf('secret-near-expiry.eventgrid.json');
     const [expired] = eventsOf('secret-expired.eventgrid-numbers.json');
     const [unmanaged] = eventsOf('secret-near-expiry.docs-quirks.json');
@@ -188,7 +191,7 @@ describe('receiveKeyVaultEvent, enqueue first (the step queue is Service Bus)', 
     await receiveKeyVaultEvent(unmanaged, services);
     await receiveKeyVaultEvent(expired, services);
     // Between the answer and the start: db-password gets a new version, api-key a manual rotation.
-    secrets.add(secretInfo('db-password', 'aaaabbbbccccddddeeeeffff00001111', { tags: managed }));
+    addVersion(secretInfo('db-password', 'aaaabbbbccccddddeeeeffff00001111', { tags: managed }));
     await services.startRotation({ vaultUrl: 'https://sample-kv.vault.azure.net', name: 'api-key' }, { kind: 'manual' });
 
     // Act

@@ -143,26 +143,31 @@ describe('handleDeadLetteredStep (real engine, fake ports)', () => {
 
   it('drops a dead-lettered event start without ending any rotation, not even the one its session holds', async () => {
     // Prepare: a rotation of the same secret is running (its session is the start message's session)
-    const { services, sink, failed } = createFakeWaysIn();
-    const body = { start: { secret, version: '0123456789abcdef0123456789abcdef', eventType: 'Microsoft.KeyVault.SecretNearExpiry', eventId: 'ev-1' } };
+    const world = createFakeWorld();
+    const version = world.store.seed(secret, { value: 'initial-value-0123456789', tags: { 'rotor-rotator': 'random' } });
+    const running = await world.engine.startRotation(secret, { kind: 'manual' });
+    const before = world.ledger.rotations();
+    const body = { start: { secret, version, eventType: 'Microsoft.KeyVault.SecretNearExpiry', eventId: 'ev-1' } };
 
     // Act
-    const result = await handleDeadLetteredStep({ body, metadata: dlq }, services);
+    const result = await handleDeadLetteredStep({ body, metadata: dlq }, waysInOverWorld(world));
 
     // Assess
+    expect(running.outcome).toBe('started');
     expect(result).toEqual({ outcome: 'start-dropped', reason: expect.stringContaining('MaxDeliveryCountExceeded') });
-    expect(failed).toEqual([]);
-    expect(sink.records.at(-1)).toMatchObject({ level: 'error', message: expect.stringContaining('event start dropped') });
+    expect(world.ledger.rotations()).toEqual(before);
+    expect(world.ledger.rotations()).toEqual([expect.objectContaining({ status: 'Running', step: 'begin' })]);
+    expect(world.logs.at(-1)).toMatchObject({ level: 'error', message: expect.stringContaining('event start dropped') });
   });
 
   it('logs a message that names no rotation at all', async () => {
-    const { services, sink, failed } = createFakeWaysIn();
+    const { services, logs, ledger } = createFakeWaysIn();
 
     const result = await handleDeadLetteredStep({ body: 12, metadata: undefined }, services);
 
     expect(result).toEqual({ outcome: 'unattributable', reason: 'unknown reason' });
-    expect(failed).toEqual([]);
-    expect(sink.records.at(-1)).toMatchObject({ level: 'error' });
+    expect(ledger.rotations()).toEqual([]);
+    expect(logs.at(-1)).toMatchObject({ level: 'error' });
   });
 
   it.each([

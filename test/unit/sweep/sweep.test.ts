@@ -27,7 +27,7 @@ function worldLosingFirst(step: string, lose: () => Promise<void>): FakeWorld {
 describe('runSweep', () => {
   it('starts managed secrets due within the horizon, keyed by their version, and nothing else', async () => {
     // Prepare
-    const { services, calls } = createFakeWaysIn({
+    const { services, calls, ledger } = createFakeWaysIn({
       now: NOW,
       secrets: [
         secretInfo('due-by-expiry', 'a1', { tags: managed, expiresOn: '2026-12-10T00:00:00Z' }),
@@ -47,6 +47,10 @@ describe('runSweep', () => {
     expect(calls[0]?.trigger).toEqual({ kind: 'sweep', version: 'a1' });
     expect(report).toMatchObject({ scanned: 6, managed: 5, errors: [] });
     expect(report.started).toHaveLength(2);
+    expect(ledger.rotations().map((r) => [r.secret.name, r.trigger, r.status]).sort()).toEqual([
+      ['due-by-expiry', { kind: 'sweep', version: 'a1' }, 'Running'],
+      ['due-by-interval', { kind: 'sweep', version: 'c1' }, 'Running'],
+    ]);
   });
 
   it('starts the rotation a missed event would have, so the event arriving later starts nothing (real engine)', async () => {
