@@ -5,6 +5,7 @@ import { systemClock, type Clock } from '../rotation/ports.js';
 import { createAppCredentialReader, type AppCredentialReader } from './graph-credentials.js';
 import { createWarningPublisherFromSettings } from './publisher.js';
 import { createBlobWarningRecord } from './warning-record.js';
+import type { SweepListing } from '../sweep/sweep.js';
 import { sendExpiryWarnings, type ExpiryWarningDeps, type ExpiryWarningReport } from './warnings.js';
 
 /** What the radar API, the dashboard and the sweep's expiry warnings run on. */
@@ -71,11 +72,11 @@ export async function radarServicesFor(context: InvocationContext): Promise<Rada
   return { ...services, sources: { ...services.sources, log }, log };
 }
 
-/** The sweep's hook: sends the warnings due now. Never throws. */
-export async function warnOfExpiries(context: InvocationContext): Promise<ExpiryWarningReport> {
+/** The sweep's hook: sends the warnings due now, from the vaults as the sweep just `listed` them. Never throws. */
+export async function warnOfExpiries(context: InvocationContext, listed?: SweepListing): Promise<ExpiryWarningReport> {
   try {
     const services = await radarServicesFor(context);
-    return await sendExpiryWarnings(services);
+    return await sendExpiryWarnings(services, listed);
   } catch (error) {
     // Composition failed (bad settings): the sweep already logged and ran with the same services.
     return { sent: [], gaps: [{ source: 'radar', detail: error instanceof Error ? error.message.slice(0, 300) : 'unknown error' }], failed: 1 };
