@@ -10,8 +10,8 @@ import { isTerminal, RotationStatus, type Rotation } from './model.js';
 import { systemClock, type StepMessage, type Versioned } from './ports.js';
 import { defaultEngineSettings, type EngineSettings, type RotationEngine, type RotationEngineDeps, type StepHandling } from './engine-types.js';
 import { createStartRotation } from './start.js';
+import { FailedUnchanged } from './steps/context.js';
 import { createRotationSteps, type RotationPatch, type StepResult } from './steps/index.js';
-import { writesDirectly } from './steps/context.js';
 
 export { defaultEngineSettings, type EngineSettings, type RotationEngine, type RotationEngineDeps, type StepHandling } from './engine-types.js';
 
@@ -34,10 +34,8 @@ export function createRotationEngine(deps: RotationEngineDeps): RotationEngine {
     backoff: settings.backoff,
     rotationBudgetMs: settings.rotationBudgetMs,
     hasApply: (rotator) => deps.rotators.get(rotator)?.apply !== undefined,
-    writesDirectly: (rotator) => {
-      const found = deps.rotators.get(rotator);
-      return found !== undefined && writesDirectly(found);
-    },
+    // Promote calls the rotator itself for every registered rotator (steps/promote.ts); prepare and apply remain for rotations that began under the older plan.
+    writesDirectly: (rotator) => deps.rotators.has(rotator),
   };
   const steps = createRotationSteps({
     secretStore: deps.secretStore,
@@ -114,13 +112,24 @@ export function createRotationEngine(deps: RotationEngineDeps): RotationEngine {
     let result: StepResult;
     try {
       result = await steps[rotation.step]({ rotation, attempt: rotation.attempt ?? 1, now: startedAt, log, checkpoint });
-    } catch (error) {
+    } catch (thrown) {
+      // A failure before the step changed anything (steps/context.ts beforeAnyChange) says so on its outcome.
+      const unchanged = thrown instanceof FailedUnchanged;
+      const error = unchanged ? thrown.failure : thrown;
       if (!isStepError(error)) throw error;
       const failure = toRotationError(error);
       const throttledUntil = isSecretStoreError(error, SecretStoreErrorCode.Throttled) ? error.notBefore : undefined;
       result =
         throttledUntil === undefined
-          ? { outcome: { kind: 'failed', code: failure.code, message: failure.message, ...(failure.retryAfterMs === undefined ? {} : { retryAfterMs: failure.retryAfterMs }) } }
+          ? {
+              outcome: {
+                kind: 'failed',
+                code: failure.code,
+                message: failure.message,
+                ...(failure.retryAfterMs === undefined ? {} : { retryAfterMs: failure.retryAfterMs }),
+                ...(unchanged ? { unchanged: true } : {}),
+              },
+            }
           : // Key Vault's budget: the step is scheduled for when the vault takes calls again, never slept out here.
             { outcome: { kind: 'throttled', reason: failure.message, retryAfterMs: Math.max(0, throttledUntil.getTime() - clock.now().getTime()) } };
     }

@@ -57,8 +57,8 @@ export interface MachineRules {
   readonly rotationBudgetMs: number;
   /** Whether the named rotator has an `apply` (single strategy: a separate apply step runs before promote). */
   readonly hasApply: (rotator: string) => boolean;
-  /** Whether the named rotator changes nothing at a provider (no `apply`, no `restore`): single rotations of it skip prepare (see `StepPlan.direct`). */
-  readonly writesDirectly?: (rotator: string) => boolean;
+  /** Whether rotations of the named rotator and strategy skip the prepare and apply steps: promote does them (`StepPlan.direct`). */
+  readonly writesDirectly?: (rotator: string, strategy: Strategy) => boolean;
 }
 
 export function deadlineFor(startMs: number, policy: RotationPolicy | undefined, rules: Pick<MachineRules, 'rotationBudgetMs'>): string {
@@ -72,7 +72,7 @@ export function planOf(policy: RotationPolicy | undefined, rules: Pick<MachineRu
   return {
     strategy: policy?.strategy ?? Strategy.Single,
     hasApply: policy === undefined ? false : rules.hasApply(policy.rotator),
-    ...(policy?.strategy === Strategy.Single && rules.writesDirectly?.(policy.rotator) === true ? { direct: true } : {}),
+    ...(policy !== undefined && rules.writesDirectly?.(policy.rotator, policy.strategy) === true ? { direct: true } : {}),
     graceMs: policy?.graceMs ?? 0,
     ...(policy?.revokeAfterMs === undefined ? {} : { revokeAfterMs: policy.revokeAfterMs }),
     ...(consumers.length > 0 && consumers.every((c) => c.kind !== 'containerapp') ? { consumersReport: true } : {}),

@@ -29,6 +29,17 @@ export interface Rotator<Config = unknown> {
   readonly kind: string;
   readonly strategies: readonly Strategy[];
 
+  /**
+   * alternating: `restore` must get the prepared credential exactly as
+   * `prepare` returned it, value and `refs` included, even after a crash (the
+   * webhook sends it to its receiver). The engine then keeps it in a pending
+   * version (two creates per rotation). Without it, an alternating rotation
+   * mints and writes the new version in one step (one create), and `restore`
+   * gets the value and slot read back from that version, and the `refs` as
+   * recorded (absent when a crash came between the write and the record).
+   */
+  readonly restoreNeedsPrepared?: boolean;
+
   /** Reads the rotator's own tags on the policy: its typed config, or every problem, each naming its tag. Pure. */
   readConfig(policy: RotationPolicy): ConfigReading<Config>;
 

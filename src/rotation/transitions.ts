@@ -28,8 +28,13 @@ export type StepOutcome =
    * does not count against the attempts; bounded by the rotation's deadline.
    */
   | { readonly kind: 'throttled'; readonly reason: string; readonly retryAfterMs: number }
-  /** `retryAfterMs`: the provider said when to come back (429 Retry-After); a retry waits at least that long. */
-  | { readonly kind: 'failed'; readonly code: RotationErrorCode; readonly message: string; readonly retryAfterMs?: number };
+  /**
+   * `retryAfterMs`: the provider said when to come back (429 Retry-After); a retry waits at least that long.
+   * `unchanged`: the step failed before it changed anything (promote: the rotator's prepare failed, and no
+   * earlier attempt left a version or a pending value, or promote would not have called it): giving up ends
+   * Failed rather than rolling back what was never done.
+   */
+  | { readonly kind: 'failed'; readonly code: RotationErrorCode; readonly message: string; readonly retryAfterMs?: number; readonly unchanged?: boolean };
 
 /** The parts of the policy and rotator that shape the path. */
 export interface StepPlan {
@@ -37,9 +42,10 @@ export interface StepPlan {
   /** The rotator has an `apply` (single strategy): a separate apply step runs before promote. */
   readonly hasApply: boolean;
   /**
-   * Nothing at a provider (single, no `apply`, no `restore`: `random`): promote
-   * generates the value and writes it as the new version, so there is no
-   * prepare step and no pending version (one create per rotation).
+   * begin → promote: promote calls the rotator's prepare (and apply) itself
+   * and writes the new version (steps/promote.ts), so there are no prepare
+   * and apply steps. Without it (a rotation that began under the older plan)
+   * prepare and apply run as steps of their own.
    */
   readonly direct?: boolean;
   readonly graceMs: number;
@@ -180,8 +186,10 @@ function giveUp(input: TransitionInput, code: RotationErrorCode, reason: string)
   if (input.step === StepName.Rollback) {
     return { kind: 'end', status: RotationStatus.Failed, reason: `rollback failed, the secret needs attention: ${reason}`, errorCode: code };
   }
-  // apply and promote may have half happened (a crash after the call): rollback undoes them even with nothing on the stack yet.
-  const mayHaveChanged = input.undoCount > 0 || input.step === StepName.Apply || input.step === StepName.Promote;
+  // apply and promote may have half happened (a crash after the call): rollback undoes them even with nothing on the stack yet,
+  // unless the step says it failed before changing anything.
+  const unchanged = input.outcome.kind === 'failed' && input.outcome.unchanged === true;
+  const mayHaveChanged = input.undoCount > 0 || (!unchanged && (input.step === StepName.Apply || input.step === StepName.Promote));
   if (rollsBackOnFailure(input.step) && mayHaveChanged) {
     return { kind: 'advance', status: RotationStatus.RollingBack, step: StepName.Rollback, delayMs: 0, reason: `${code}: ${reason}` };
   }

@@ -7,7 +7,7 @@ import { withConfig, type CurrentCredential, type PreparedCredential, type Rotat
 import type { SecretValue } from '../../secrecy/secret-value.js';
 import { RotationError, RotationErrorCode } from '../errors.js';
 import type { RotationPatch } from '../machine.js';
-import type { Rotation, UndoableStep, UndoRecord } from '../model.js';
+import { StepName, Strategy, type Rotation, type UndoableStep, type UndoRecord } from '../model.js';
 import { disablePending, readPending } from '../pending.js';
 import { currentSlot } from '../policy.js';
 import type { RotationPolicy } from '../policy-types.js';
@@ -77,13 +77,53 @@ export interface StepContext {
 }
 
 /**
- * A rotator with nothing at a provider (no `apply`, no `restore`): its single
- * rotations need no pending version. Promote generates the value and writes
- * it as the new version at once; a crash between the two leaves nothing
- * behind, and the replay generates again (or adopts its own version by tag).
+ * Whether promote must keep the new value in a pending version (the
+ * companion secret) before anything changes at the provider:
+ * - single with a provider (`apply` or `restore`): between apply and the
+ *   write of the new version the provider accepts only the new value, so it
+ *   must already be durable (docs/protocol.md, "Why the single strategy keeps
+ *   its pending version").
+ * - alternating whose `restore` needs the prepared credential itself
+ *   (`restoreNeedsPrepared`, the webhook).
+ * Every other rotation writes the value it generates (`random`) or mints on
+ * the inactive slot straight as the new version: one create. The slot is in
+ * use by no one until then, so a crash between mint and write is healed by
+ * minting again; rollback reads the value back from the promoted version
+ * before it disables it.
  */
-export function writesDirectly(rotator: Rotator): boolean {
-  return rotator.apply === undefined && rotator.restore === undefined;
+export function keepsPending(rotator: Rotator, strategy: Strategy): boolean {
+  if (strategy === Strategy.Alternating) return rotator.restoreNeedsPrepared === true;
+  return rotator.apply !== undefined || rotator.restore !== undefined;
+}
+
+/**
+ * A rotation whose prepare step ran (it began under the older plan, with
+ * prepare and apply as steps of their own): promote takes the pending value
+ * prepare recorded, and the `prepared` and `applied` undo records undo the
+ * provider. Every other rotation's promote does prepare and apply itself.
+ */
+export function ranPrepareStep(rotation: Rotation): boolean {
+  return rotation.undo.some((u) => u.step === StepName.Prepare);
+}
+
+/**
+ * Wraps a step error thrown before the step changed anything (promote: the
+ * rotator's prepare), so the engine can say so on the failed outcome
+ * (`unchanged`) and the machine ends Failed instead of rolling back.
+ */
+export class FailedUnchanged extends Error {
+  override readonly name = 'FailedUnchanged';
+  constructor(readonly failure: unknown) {
+    super('the step failed before it changed anything');
+  }
+}
+
+export async function beforeAnyChange<T>(action: () => Promise<T>): Promise<T> {
+  try {
+    return await action();
+  } catch (error) {
+    throw new FailedUnchanged(error);
+  }
 }
 
 export function createStepContext(ports: StepPorts): StepContext {

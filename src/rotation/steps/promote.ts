@@ -1,98 +1,121 @@
 import { RotationError, RotationErrorCode } from '../errors.js';
 import { StepName, Strategy, UndoAction } from '../model.js';
-import { currentSlot, EngineTag, tagsForNewVersion } from '../policy.js';
+import { findPending, writePending, type PendingVersion } from '../pending.js';
+import { EngineTag, tagsForNewVersion } from '../policy.js';
 import type { Rotation } from '../model.js';
 import type { StoredSecret } from '../ports.js';
 import type { PreparedCredential } from '../rotator.js';
-import { writesDirectly, type RotationStep, type StepContext, type StepInput, type UndoableStepModule, type UndoStep } from './context.js';
+import { beforeAnyChange, keepsPending, ranPrepareStep, type RotationStep, type StepContext, type StepInput, type UndoableStepModule } from './context.js';
+import { promoteUndo } from './promote-undo.js';
 
 /**
- * promote: the prepared value (or, with nothing at a provider, a value
- * generated here) becomes the latest version, with the policy tags
- * carried forward. Undo: the previous value is written back as a new latest
- * version (disabling the latest would answer 403 to every consumer), then the
- * failed version is disabled. A latest version somebody else wrote meanwhile
- * wins: nothing is restored over it.
+ * promote: the new value becomes the latest version, with the policy tags
+ * carried forward. The value comes from the rotator, called here: it
+ * generates (single) or mints on the inactive slot (alternating). Where the
+ * value must be durable before the provider changes (`keepsPending`: single
+ * with a provider, or a `restore` that needs the prepared credential), it is
+ * written to the pending companion first, then the rotator applies it
+ * (single), then the new version is written. A rotation whose prepare step
+ * ran (the older plan) takes the pending value prepare recorded.
+ *
+ * Replays after a crash: the latest version tagged with this rotation is
+ * adopted; a pending version of this rotation is reused (apply is
+ * idempotent); otherwise the rotator mints or generates again, which for an
+ * alternating slot in use by no one, or a value never applied, is harmless.
+ *
+ * Key Vault calls, first run: the latest version (1 get) and the new version
+ * (1 create); with a pending version also the companion's latest (1 get: the
+ * replay check) and the pending version (1 create). The value is never read
+ * back after a write.
  */
 export function promoteStep(context: StepContext): UndoableStepModule<typeof StepName.Promote> {
-  const { store, ports } = context;
+  const { store } = context;
 
-  /**
-   * The value to write: the pending version's, or, for a rotator with nothing
-   * at a provider and no pending version (`writesDirectly`), one generated now
-   * from the latest version, which is the previous one (checked above).
-   */
-  async function preparedFor(rotation: Rotation, latest: StoredSecret, input: StepInput): Promise<PreparedCredential> {
+  /** Asks the rotator for the new value, from the latest version (the previous one, checked by the caller). */
+  async function mint(rotation: Rotation, latest: StoredSecret, input: StepInput): Promise<PreparedCredential> {
     const rotator = context.rotatorOf(rotation);
-    if (rotation.versions.pending !== undefined || rotation.strategy !== Strategy.Single || !writesDirectly(rotator)) return context.requirePrepared(rotation);
-    return rotator.prepare(context.rotatorContext(rotation, context.credentialOf(latest), input));
+    // Nothing of this rotation exists yet when prepare runs (no version, no pending value): its failure changed nothing.
+    const prepared = await beforeAnyChange(() => rotator.prepare(context.rotatorContext(rotation, context.credentialOf(latest), input)));
+    if (rotation.strategy === Strategy.Alternating && prepared.slot === undefined) {
+      throw new RotationError(RotationErrorCode.InvalidConfiguration, `rotator ${rotator.kind} prepared no slot for an alternating rotation`);
+    }
+    return prepared;
+  }
+
+  /** The pending version, reused or written, and the provider made to accept it (single with `apply`). */
+  async function pendingFor(rotation: Rotation, latest: StoredSecret, input: StepInput): Promise<PendingVersion> {
+    let pending = await findPending(store, rotation.secret, rotation.id);
+    if (pending === undefined) {
+      const prepared = await mint(rotation, latest, input);
+      pending = { version: await writePending(store, rotation.secret, rotation.id, prepared), prepared };
+    }
+    const rotator = context.rotatorOf(rotation);
+    if (rotation.strategy === Strategy.Single && rotator.apply !== undefined) {
+      await rotator.apply(context.rotatorContext(rotation, context.credentialOf(latest), input), pending.prepared);
+    }
+    return pending;
   }
 
   const run: RotationStep = async (input) => {
     const { rotation, now } = input;
     const policy = context.policyOf(rotation);
+    const olderPlan = ranPrepareStep(rotation);
+    const pendingKept = !olderPlan && keepsPending(context.rotatorOf(rotation), rotation.strategy);
     const read = await store.getLatest(rotation.secret);
     if (read.kind === 'disabled') throw new RotationError(RotationErrorCode.SecretDisabled, 'the latest version was disabled during the rotation');
     const latest = read.kind === 'found' ? read.secret : undefined;
     let promoted: string;
+    let slot: string | undefined;
+    let made: Pick<PreparedCredential, 'contentType' | 'refs'> = {};
+    let pending: PendingVersion | undefined;
     if (latest !== undefined && latest.tags[EngineTag.Rotation] === rotation.id) {
       promoted = latest.version; // an earlier attempt wrote it; the ledger had not recorded it yet
+      slot = rotation.strategy === Strategy.Alternating ? latest.tags[EngineTag.Slot] : undefined;
+      // Its pending version is recorded too, so that retire or rollback disables it (a replay's read only).
+      if (pendingKept) pending = await findPending(store, rotation.secret, rotation.id);
+      if (pending !== undefined) made = pending.prepared;
     } else if (latest === undefined || latest.version !== rotation.versions.previous) {
       throw new RotationError(
         RotationErrorCode.ConcurrentWrite,
         `the latest version is ${latest?.version ?? 'gone'}, not ${rotation.versions.previous ?? '?'}: someone else changed the secret during the rotation`,
       );
     } else {
-      const prepared = await preparedFor(rotation, latest, input);
+      let prepared: PreparedCredential;
+      if (olderPlan) prepared = await context.requirePrepared(rotation);
+      else if (pendingKept) {
+        pending = await pendingFor(rotation, latest, input);
+        prepared = pending.prepared;
+      } else prepared = await mint(rotation, latest, input);
+      slot = rotation.strategy === Strategy.Alternating ? prepared.slot : undefined;
+      made = prepared;
       const contentType = prepared.contentType ?? latest.contentType;
       const written = await store.setSecret(rotation.secret, {
         value: prepared.value,
-        tags: tagsForNewVersion(policy.tags, { rotationId: rotation.id, ...(rotation.strategy === Strategy.Alternating && prepared.slot !== undefined ? { slot: prepared.slot } : {}) }),
+        tags: tagsForNewVersion(policy.tags, { rotationId: rotation.id, ...(slot === undefined ? {} : { slot }) }),
         expiresOn: new Date(now.getTime() + policy.validityMs),
         ...(contentType === undefined ? {} : { contentType }),
       });
       promoted = written.version;
     }
+    // What a prepare step would have recorded (the slot, the rotator's refs, the pending version) is recorded here.
+    const recorded = !olderPlan;
     return {
-      outcome: { kind: 'succeeded', detail: `new version ${promoted}` },
-      patch: { versions: { ...rotation.versions, promoted } },
+      outcome: { kind: 'succeeded', detail: `new version ${promoted}${recorded && slot !== undefined ? ` on slot ${slot}` : ''}` },
+      patch: {
+        versions: { ...rotation.versions, promoted, ...(pending === undefined ? {} : { pending: pending.version }) },
+        ...(recorded && slot !== undefined ? { slots: { ...rotation.slots, next: slot } } : {}),
+        ...(recorded && (made.contentType !== undefined || made.refs !== undefined)
+          ? {
+              prepared: {
+                ...(made.contentType === undefined ? {} : { contentType: made.contentType }),
+                ...(made.refs === undefined ? {} : { refs: made.refs }),
+              },
+            }
+          : {}),
+      },
       undo: { step: StepName.Promote, action: UndoAction.Promoted, refs: { version: promoted } },
     };
   };
 
-  const undo: UndoStep<typeof StepName.Promote> = async (record, rotation, { now }) => {
-    // A disabled or missing latest is not ours to judge: nothing is restored over it.
-    const read = await store.getLatest(rotation.secret);
-    const latest = read.kind === 'found' ? read.secret : undefined;
-    let promoted = record.refs.version ?? rotation.versions.promoted;
-    let restored = rotation.versions.restored;
-    if (latest !== undefined && latest.tags[EngineTag.Rotation] === rotation.id) {
-      if (promoted === undefined) promoted = latest.version;
-      if (latest.version === promoted) {
-        const previous = await context.readVersion(rotation.secret, rotation.versions.previous, 'previous');
-        const floor = now.getTime() + ports.minValidityMs + ports.rollbackRetryAfterMs;
-        const expiresOn = previous.expiresOn === undefined ? undefined : new Date(Math.max(previous.expiresOn.getTime(), floor));
-        const slot = rotation.strategy === Strategy.Alternating ? currentSlot(previous.tags) : undefined;
-        const written = await store.setSecret(rotation.secret, {
-          value: previous.value,
-          tags: tagsForNewVersion(previous.tags, { rotationId: rotation.id, ...(slot === undefined ? {} : { slot }) }),
-          ...(previous.contentType === undefined ? {} : { contentType: previous.contentType }),
-          ...(expiresOn === undefined ? {} : { expiresOn }),
-        });
-        restored = written.version;
-      } else {
-        restored = latest.version; // an earlier attempt restored it already
-      }
-    }
-    await context.setEnabledIfPresent(rotation.secret, promoted, false);
-    return {
-      versions: {
-        ...rotation.versions,
-        ...(promoted === undefined ? {} : { promoted }),
-        ...(restored === undefined ? {} : { restored }),
-      },
-    };
-  };
-
-  return { run, undo };
+  return { run, undo: promoteUndo(context) };
 }

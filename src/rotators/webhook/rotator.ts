@@ -102,6 +102,8 @@ export function createWebhookRotator(deps: WebhookRotatorDeps = {}): Rotator<Web
   return {
     kind: 'webhook',
     strategies: ['single', 'alternating'],
+    // restore sends the receiver what prepare made, refs included: alternating keeps its pending version for it.
+    restoreNeedsPrepared: true,
 
     readConfig: (policy) => readWebhookPolicy(policy, policyOptions),
 

@@ -104,7 +104,7 @@ describe('entra-app-secret through the engine (Key Vault emulator, Graph and tok
 
     // Assess: the new version holds the secret Graph returned for this rotation, tagged with its key id
     expect(rotation.status).toBe('Completed');
-    expect(rotation.steps.map((s) => s.step)).toEqual(['begin', 'prepare', 'promote', 'nudge', 'verify', 'retire', ...(revoke ? ['revoke'] : [])]);
+    expect(rotation.steps.map((s) => s.step)).toEqual(['begin', 'promote', 'nudge', 'verify', 'retire', ...(revoke ? ['revoke'] : [])]);
     const ours = passwordsOf(appId).filter((p) => p.displayName === passwordDisplayName(secret.ref, rotation.id));
     expect(ours).toHaveLength(1);
     const latest = await azure.ground.client.getSecret(secret.ref.name);
@@ -176,7 +176,7 @@ describe('entra-app-secret through the engine (Key Vault emulator, Graph and tok
     expectNoSecretIn(await everythingWritten(world), [original.secretText, batchOriginal.secretText, batchRotated, ...held]);
   });
 
-  it('leaves no orphan when Graph added the secret but the answer was lost: the retried prepare removes it and adds one', async () => {
+  it('leaves no orphan when Graph added the secret but the answer was lost: the retried promote (which mints) removes it and adds one', async () => {
     // Prepare
     const { appId, original, secret } = await entraSecret();
     azure.standIn.admin.inject({ kind: 'drop', method: 'POST', pathIncludes: '/addPassword', times: 1 });
@@ -187,7 +187,7 @@ describe('entra-app-secret through the engine (Key Vault emulator, Graph and tok
 
     // Assess
     expect(rotation.status).toBe('Completed');
-    expect(rotation.steps.map((s) => `${s.step}:${s.outcome}`)).toContain('prepare:retrying');
+    expect(rotation.steps.map((s) => `${s.step}:${s.outcome}`)).toContain('promote:retrying');
     const latest = await azure.ground.client.getSecret(secret.ref.name);
     const ours = passwordsOf(appId).filter((p) => p.displayName === passwordDisplayName(secret.ref, rotation.id));
     expect(ours.map((p) => p.secretText)).toEqual([latest.value]);

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createDemoProvider, type DemoProvider } from '../../../examples/webhook-receiver/demo-provider.js';
 import { createRotorReceiver, type RotorRequest } from '../../../examples/webhook-receiver/receiver.js';
+import { pendingRef } from '../../../src/rotation/pending.js';
 import { createWebhookRotator } from '../../../src/rotators/webhook/index.js';
 import { crashingPorts, describeEndState, replayEveryCrash, untilNoCrash, expectCrashPropagated } from '../../helpers/crash-replay.js';
 import { createFakeWorld, FAKE_VAULT, type FakeWorld, type FakeWorldOptions } from '../../helpers/fakes/index.js';
@@ -144,7 +145,9 @@ describe('webhook rotations through the engine', () => {
     // Assess
     const rotation = world.ledger.rotations()[0]!;
     expect(rotation.status).toBe('Completed');
-    expect(rotation.steps.map((s) => s.step)).toEqual(['begin', 'prepare', 'promote', 'nudge', 'verify', 'retire', 'revoke']);
+    // promote calls prepare itself; the webhook's restore needs what prepare made, so it is kept pending (docs/protocol.md)
+    expect(rotation.steps.map((s) => s.step)).toEqual(['begin', 'promote', 'nudge', 'verify', 'retire', 'revoke']);
+    expect(world.store.versions(pendingRef(secret))).toEqual([expect.objectContaining({ enabled: false })]);
     expect(verified.map((r) => r.step)).toEqual(['prepare', 'test', 'revoke']);
     expect(new Set(verified.map((r) => r.rotationId))).toEqual(new Set([rotation.id]));
     expect(rejections).toEqual([]);
@@ -180,7 +183,7 @@ describe('webhook rotations through the engine', () => {
     // Assess
     const rotation = world.ledger.rotations()[0]!;
     expect(rotation.status).toBe('Completed');
-    expect(rotation.steps.filter((s) => s.step === 'prepare').map((s) => s.outcome)).toEqual(['retrying', 'succeeded']);
+    expect(rotation.steps.filter((s) => s.step === 'promote').map((s) => s.outcome)).toEqual(['retrying', 'succeeded']);
     expect(captured.filter((c) => JSON.parse(c.body).step === 'prepare')).toHaveLength(4);
   });
 

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { auditTrailOf } from '../../../src/ledger/audit-trail.js';
+import { Strategy } from '../../../src/rotation/model.js';
 import type { AuditEntry, RotationLedger } from '../../../src/rotation/ports.js';
-import { createFakeWorld, FAKE_VAULT, type FakeWorld } from '../../helpers/fakes/index.js';
+import { crashingPorts, replayEveryCrash, untilNoCrash, type CrashSwitch } from '../../helpers/crash-replay.js';
+import { createFakeProvider, createFakeWorld, FAKE_VAULT, type FakeWorld } from '../../helpers/fakes/index.js';
 import { expectNoSecretIn } from '../../helpers/leaks.js';
 
 /**
@@ -155,5 +157,58 @@ describe('the audit trail folded into the record', () => {
     expect(world.queue.pending).toHaveLength(1);
     expect(calls.filter((c) => c.startsWith('appendAudit'))).toEqual([]);
     expect(world.ledger.audit).toEqual([]);
+  });
+});
+
+describe('the audit trail after a crash at every write (I4)', () => {
+  const health = 'https://audited.example/health';
+
+  it.each([
+    { name: 'random, completed', breaks: false, alternating: false },
+    { name: 'random, rolled back', breaks: true, alternating: false },
+    { name: 'alternating, rolled back', breaks: true, alternating: true },
+  ])('$name: every entry the record shows is in the trail, and nothing else', async ({ breaks, alternating }) => {
+    // Prepare
+    const initial = 'initial-audited-value-0123';
+    const createWorld = (crash: CrashSwitch): FakeWorld => {
+      const provider = alternating ? createFakeProvider({ strategy: Strategy.Alternating, initial }) : undefined;
+      const world = createFakeWorld({ rotators: provider === undefined ? [] : [provider.rotator], wrapPorts: (ports) => crashingPorts(ports, crash) });
+      world.store.seed(secret, {
+        value: initial,
+        tags: { ...tags, 'rotor-health': health, ...(provider === undefined ? {} : { 'rotor-rotator': provider.rotator.kind, 'rotor-slot': 'key1' }) },
+      });
+      if (breaks) world.health.setRule(health, () => world.store.versions(secret).at(-1)?.value === initial);
+      return world;
+    };
+    const key = (e: AuditEntry): string => `${e.rotationId} ${e.at} ${e.event} ${JSON.stringify(e.detail)}`;
+
+    // Act
+    const report = await replayEveryCrash(
+      {
+        createWorld,
+        run: async (world) => {
+          // An event trigger: its rotation id is the same on every retry of a crashed start.
+          const version = world.store.versions(secret)[0]!.version;
+          await untilNoCrash(() => world.engine.startRotation(secret, { kind: 'event', eventType: 'Microsoft.KeyVault.SecretNearExpiry', version }));
+          await world.drain();
+        },
+        snapshot: (world) => {
+          const shown = new Set(world.ledger.rotations().flatMap((r) => auditTrailOf(r).map(key)));
+          const trail = new Set(world.ledger.audit.map(key));
+          return {
+            statuses: world.ledger.rotations().map((r) => r.status),
+            missing: [...shown].filter((k) => !trail.has(k)),
+            extra: [...trail].filter((k) => !shown.has(k)),
+            locks: world.ledger.locks().size,
+          };
+        },
+      },
+      { twice: true },
+    );
+
+    // Assess
+    expect(report.clean).toEqual({ statuses: [breaks ? 'RolledBack' : 'Completed'], missing: [], extra: [], locks: 0 });
+    expect(report.cleanWrites).toContain('ledger.appendAudit');
+    for (const replay of report.cases) expect(replay.snapshot, `crash after write ${replay.crashAfter} (${replay.label})`).toEqual(report.clean);
   });
 });

@@ -8,7 +8,8 @@ const secret = { vaultUrl: FAKE_VAULT, name: 'billing-db' };
 const initial = 'initial-credential-0123456789';
 const health = 'https://billing.example/health';
 
-type Kind = 'random' | 'alternating' | 'single-apply';
+/** `alternating-pending`: a rotator whose restore needs the prepared credential (the webhook) keeps a pending version, written by promote. */
+type Kind = 'random' | 'alternating' | 'alternating-pending' | 'single-apply';
 interface Case {
   readonly kind: Kind;
   /** The consumer breaks once a new value is live: the rotation must roll back. */
@@ -22,14 +23,15 @@ interface World {
 }
 
 function build(c: Case, wrap?: FakeWorldOptions['wrapPorts']): World {
-  const provider =
-    c.kind === 'random' ? undefined : createFakeProvider({ strategy: c.kind === 'alternating' ? Strategy.Alternating : Strategy.Single, initial });
-  const world = createFakeWorld({ rotators: provider === undefined ? [] : [provider.rotator], ...(wrap === undefined ? {} : { wrapPorts: wrap }) });
+  const alternating = c.kind === 'alternating' || c.kind === 'alternating-pending';
+  const provider = c.kind === 'random' ? undefined : createFakeProvider({ strategy: alternating ? Strategy.Alternating : Strategy.Single, initial });
+  const rotator = provider === undefined ? undefined : c.kind === 'alternating-pending' ? { ...provider.rotator, restoreNeedsPrepared: true } : provider.rotator;
+  const world = createFakeWorld({ rotators: rotator === undefined ? [] : [rotator], ...(wrap === undefined ? {} : { wrapPorts: wrap }) });
   const tags: Record<string, string> = {
     'rotor-rotator': provider?.rotator.kind ?? 'random',
     'rotor-grace': 'PT2M',
     'rotor-health': health,
-    ...(c.kind === 'alternating' ? { 'rotor-slot': 'key1' } : {}),
+    ...(alternating ? { 'rotor-slot': 'key1' } : {}),
     ...(c.revokeAfter === undefined ? {} : { 'rotor-revoke-after': c.revokeAfter }),
   };
   world.store.seed(secret, { value: initial, tags });
@@ -56,6 +58,8 @@ const cases: readonly Case[] = [
   { kind: 'random', consumerBreaks: true },
   { kind: 'alternating', consumerBreaks: false, revokeAfter: 'PT1H' },
   { kind: 'alternating', consumerBreaks: true },
+  { kind: 'alternating-pending', consumerBreaks: false },
+  { kind: 'alternating-pending', consumerBreaks: true },
   { kind: 'single-apply', consumerBreaks: false },
   { kind: 'single-apply', consumerBreaks: true },
 ];
@@ -88,8 +92,10 @@ describe('crash after every write, then replay (I4)', () => {
 
 describe('the dead-letter path, crashed after every write (I3, I4)', () => {
   it.each([
-    ['prepare', 'single-apply'],
+    ['promote', 'single-apply'],
     ['verify', 'alternating'],
+    ['promote', 'alternating'],
+    ['promote', 'alternating-pending'],
     ['retire', 'alternating'],
     ['verify', 'random'],
   ] as const)('a %s step of a %s rotation that is dead-lettered ends as a clean dead-lettered run does', async (poisonStep, kind) => {
@@ -131,8 +137,7 @@ describe('continuity at every step boundary (I1)', () => {
     const check = (): void => {
       if (provider === undefined) return;
       const rotation = world.ledger.rotations()[0];
-      // single: between apply and promote the provider already has the new value (documented window)
-      if (c.kind === 'single-apply' && rotation?.step === 'promote' && rotation.status === 'Running') return;
+      // No exemption for single: promote applies and writes in one step, so no step boundary falls between the two.
       const latest = world.store.versions(secret).filter((v) => v.enabled).at(-1);
       if (latest === undefined || !provider.accepts(latest.value)) violations.push(`after ${rotation?.step ?? '?'}: latest enabled version rejected`);
     };
@@ -158,7 +163,7 @@ describe('continuity at every step boundary (I1)', () => {
 
     // Assess
     const rotation = world.ledger.rotations()[0]!;
-    expect(rotation.steps.map((s) => s.step)).toEqual(['begin', 'prepare', 'promote', 'nudge', 'verify', 'retire', 'revoke']);
+    expect(rotation.steps.map((s) => s.step)).toEqual(['begin', 'promote', 'nudge', 'verify', 'retire', 'revoke']);
     expect(rotation.status).toBe('Completed');
     expect(provider!.accepts(initial)).toBe(false);
     expect(provider!.calls.revoke).toBe(1);

@@ -500,7 +500,7 @@ describe('transient faults', () => {
     // Assess
     const rotation = onlyRotation(world);
     expect(rotation.status).toBe('Completed');
-    const [first, second] = rotation.steps.filter((s) => s.step === 'apply');
+    const [first, second] = rotation.steps.filter((s) => s.step === 'promote');
     expect(first!.outcome).toBe('retrying');
     expect(Date.parse(second!.startedAt) - Date.parse(first!.endedAt)).toBe(120_000);
   });
@@ -520,7 +520,9 @@ describe('transient faults', () => {
     const rotation = onlyRotation(world);
     expect(rotation.status).toBe('RolledBack');
     expect(rotation.reason).toContain('RetriesExhausted');
-    expect(rotation.steps.filter((s) => s.step === 'apply')).toHaveLength(5);
+    // promote writes the pending value, then applies it: every retry reuses the one pending version
+    expect(rotation.steps.filter((s) => s.step === 'promote')).toHaveLength(5);
+    expect(world.store.versions(pendingRef(secret))).toHaveLength(1);
     expect(provider.accepts(initial)).toBe(true);
     expect(world.store.versions(secret)).toHaveLength(1);
     expect(world.store.versions(pendingRef(secret))[0]!.enabled).toBe(false);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RotationErrorCode } from '../../../src/rotation/errors.js';
 import { advance, type Effect, type MachineEvent, type MachineRules } from '../../../src/rotation/machine.js';
+import type { StepOutcome } from '../../../src/rotation/transitions.js';
 import { RotationStatus, StepName, Strategy, UndoAction, type Rotation, type StepRecord, type UndoRecord } from '../../../src/rotation/model.js';
 import type { RotationPolicy } from '../../../src/rotation/policy-types.js';
 
@@ -529,6 +530,40 @@ describe('advance: details the table does not show', () => {
     // Assess: a dead-lettered promote may have written its version: it is undone
     expect(afterBegin.effects.map((e) => describeEffect(e, NOW))).toEqual(['audit step.begin.succeeded', 'send promote#1', 'notify Started']);
     expect(deadLettered.rotation).toMatchObject({ status: 'RollingBack', step: 'rollback', undo: [{ step: 'promote', action: 'promoted', refs: {} }] });
+  });
+
+  it.each([
+    ['fake-alternating', Strategy.Alternating, 'promote'],
+    ['webhook', Strategy.Alternating, 'prepare'],
+    ['random', Strategy.Single, 'promote'],
+    ['single-apply', Strategy.Single, 'prepare'],
+  ] as const)('after begin, %s (%s) goes to %s: the rules say which rotations write directly, by rotator and strategy', (rotator, strategy, expected) => {
+    // Prepare: as the engine decides (steps/context.ts writesDirectly): alternating unless restore needs the pending value
+    const direct: MachineRules = { ...rules, writesDirectly: (name, s) => (s === Strategy.Alternating ? name !== 'webhook' : name === 'random') };
+    const begun: RotationPolicy = { ...policy, rotator, strategy, revokeAfterMs: undefined, tags: { 'rotor-rotator': rotator } };
+    const succeeded: MachineEvent = { kind: 'step-finished', startedAt: new Date(NOW).toISOString(), outcome: { kind: 'succeeded' }, patch: { policy: begun, versions: { previous: 'v1' } } };
+
+    // Act
+    const afterBegin = advance(rotationAt(RotationStatus.Running, StepName.Begin), succeeded, new Date(NOW), 0, direct);
+
+    // Assess
+    expect(afterBegin.rotation).toMatchObject({ status: 'Running', step: expected, attempt: 1 });
+  });
+
+  it('ends Failed, rolling nothing back, when promote failed for good before it changed anything (the rotator\'s prepare)', () => {
+    // Prepare
+    const direct: MachineRules = { ...rules, writesDirectly: () => true };
+    const begun: Rotation = { ...rotationAt(RotationStatus.Running, StepName.Promote), undo: [] };
+    const refused: StepOutcome = { kind: 'failed', code: RotationErrorCode.ProviderRejected, message: 'HTTP 422', unchanged: true };
+    const maybe: StepOutcome = { kind: 'failed', code: RotationErrorCode.ProviderRejected, message: 'HTTP 422' };
+
+    // Act
+    const unchanged = advance(begun, { kind: 'step-finished', startedAt: new Date(NOW).toISOString(), outcome: refused }, new Date(NOW), 0, direct);
+    const unknown = advance(begun, { kind: 'step-finished', startedAt: new Date(NOW).toISOString(), outcome: maybe }, new Date(NOW), 0, direct);
+
+    // Assess
+    expect(unchanged.rotation).toMatchObject({ status: 'Failed', step: 'promote', undo: [] });
+    expect(unknown.rotation).toMatchObject({ status: 'RollingBack', step: 'rollback', undo: [{ step: 'promote', action: 'promoted', refs: {} }] });
   });
 
   it('counts the adoption timeout into the deadline when it is longer than the grace', () => {

@@ -30,8 +30,10 @@ const permanent: StepOutcome = { kind: 'failed', code: RotationErrorCode.Provide
 describe('nextStep', () => {
   it.each([
     ['single with apply', single, ['begin', 'prepare', 'apply', 'promote', 'nudge', 'verify', 'retire']],
-    ['single without apply (random)', random, ['begin', 'prepare', 'promote', 'nudge', 'verify', 'retire']],
-    ['alternating with revoke-after', alternating, ['begin', 'prepare', 'promote', 'nudge', 'verify', 'retire', 'revoke']],
+    ['single without apply, with a pending version', random, ['begin', 'prepare', 'promote', 'nudge', 'verify', 'retire']],
+    ['single direct (random: nothing at a provider)', { ...random, direct: true }, ['begin', 'promote', 'nudge', 'verify', 'retire']],
+    ['alternating with revoke-after, with a pending version (restore needs it: the webhook)', alternating, ['begin', 'prepare', 'promote', 'nudge', 'verify', 'retire', 'revoke']],
+    ['alternating direct, with revoke-after (promote mints and writes)', { ...alternating, direct: true }, ['begin', 'promote', 'nudge', 'verify', 'retire', 'revoke']],
   ])('walks the happy path of %s', (_name, plan, expected) => {
     // Act
     const path: string[] = [StepName.Begin];

@@ -1,0 +1,168 @@
+import { describe, expect, it } from 'vitest';
+import { SecretStoreError, SecretStoreErrorCode } from '../../../src/keyvault/errors.js';
+import { Strategy } from '../../../src/rotation/model.js';
+import { pendingRef } from '../../../src/rotation/pending.js';
+import type { SecretStore } from '../../../src/rotation/ports.js';
+import type { Rotator } from '../../../src/rotation/rotator.js';
+import { createFakeProvider, createFakeWorld, FAKE_VAULT, type FakeProvider, type FakeWorld } from '../../helpers/fakes/index.js';
+
+/**
+ * Key Vault calls per rotation (issue #18: c creates, o other calls; one vault
+ * allows min(30 / c, 400 / o) rotations per second), counted at the store
+ * port along the real engine and steps, start included, on the in-memory
+ * fakes. bench/README.md records these per rotator and strategy.
+ */
+
+const secret = { vaultUrl: FAKE_VAULT, name: 'orders-key' };
+const initial = 'initial-credential-0123456789';
+const health = 'https://orders.example/health';
+
+type Kind = 'random' | 'alternating' | 'alternating-pending' | 'single-apply';
+
+interface Counts {
+  set: number;
+  get: number;
+  update: number;
+  /** Calls on the pending companion secret, any kind. */
+  pending: number;
+}
+
+function counting(store: SecretStore, counts: Counts): SecretStore {
+  const onPending = (name: string): void => {
+    if (name === pendingRef(secret).name) counts.pending += 1;
+  };
+  return {
+    ...store,
+    getLatest: (ref) => (counts.get++, onPending(ref.name), store.getLatest(ref)),
+    getVersion: (ref, version) => (counts.get++, onPending(ref.name), store.getVersion(ref, version)),
+    setSecret: (ref, value) => (counts.set++, onPending(ref.name), store.setSecret(ref, value)),
+    setEnabled: (ref, version, enabled) => (counts.update++, onPending(ref.name), store.setEnabled(ref, version, enabled)),
+    listVersions: (ref) => store.listVersions(ref),
+    listSecrets: (vaultUrl) => store.listSecrets(vaultUrl),
+  };
+}
+
+interface Built {
+  readonly world: FakeWorld;
+  readonly provider?: FakeProvider;
+  readonly counts: Counts;
+}
+
+function build(kind: Kind, options: { consumerBreaks?: boolean; failWrite?: boolean } = {}): Built {
+  const counts: Counts = { set: 0, get: 0, update: 0, pending: 0 };
+  const alternating = kind === 'alternating' || kind === 'alternating-pending';
+  const provider = kind === 'random' ? undefined : createFakeProvider({ strategy: alternating ? Strategy.Alternating : Strategy.Single, initial });
+  const rotator: Rotator | undefined = provider === undefined ? undefined : kind === 'alternating-pending' ? { ...provider.rotator, restoreNeedsPrepared: true } : provider.rotator;
+  const world = createFakeWorld({
+    rotators: rotator === undefined ? [] : [rotator],
+    wrapPorts: (ports) => {
+      const store = counting(ports.secretStore, counts);
+      if (options.failWrite !== true) return { ...ports, secretStore: store };
+      // Key Vault refuses the new version for good (403): the mint at the provider has happened, the write never does.
+      const refusing: SecretStore = {
+        ...store,
+        setSecret: (ref, value) =>
+          ref.name === secret.name ? Promise.reject(new SecretStoreError(SecretStoreErrorCode.Forbidden, 'set refused')) : store.setSecret(ref, value),
+      };
+      return { ...ports, secretStore: refusing };
+    },
+  });
+  world.store.seed(secret, {
+    value: initial,
+    tags: {
+      'rotor-rotator': rotator?.kind ?? 'random',
+      'rotor-grace': 'PT2M',
+      'rotor-health': health,
+      ...(alternating ? { 'rotor-slot': 'key1' } : {}),
+    },
+  });
+  if (options.consumerBreaks === true) world.health.setRule(health, () => world.store.versions(secret).at(-1)?.value === initial);
+  return { world, counts, ...(provider === undefined ? {} : { provider }) };
+}
+
+async function rotate({ world }: Built): Promise<void> {
+  const version = world.store.versions(secret)[0]!.version;
+  const start = await world.engine.startRotation(secret, { kind: 'event', eventType: 'Microsoft.KeyVault.SecretNearExpiry', version });
+  expect(start.outcome).toBe('started');
+  await world.drain();
+}
+
+describe('Key Vault calls per rotation (issue #18)', () => {
+  it.each([
+    // kind, steps, c, gets, updates
+    ['random', ['begin', 'promote', 'nudge', 'verify', 'retire'], 1, 4, 1],
+    ['alternating', ['begin', 'promote', 'nudge', 'verify', 'retire'], 1, 4, 1],
+    ['alternating-pending', ['begin', 'promote', 'nudge', 'verify', 'retire'], 2, 5, 2],
+    ['single-apply', ['begin', 'promote', 'nudge', 'verify', 'retire'], 2, 5, 2],
+  ] as const)('%s: steps %j, %i create(s), %i gets, %i updates', async (kind, steps, creates, gets, updates) => {
+    // Prepare
+    const built = build(kind);
+
+    // Act
+    await rotate(built);
+
+    // Assess
+    const rotation = built.world.ledger.rotations()[0]!;
+    expect(rotation.status).toBe('Completed');
+    expect(rotation.steps.map((s) => s.step)).toEqual(steps);
+    expect(built.counts).toMatchObject({ set: creates, get: gets, update: updates });
+    // Without a pending version nothing touches the companion secret; with one: the replay check, the write, the disable at retire.
+    expect(built.counts.pending).toBe(creates === 1 ? 0 : 3);
+    expect(built.world.store.versions(secret)).toHaveLength(2);
+  });
+
+  it('alternating without a pending version: the minted slot is recorded on the new version and the rotation, and the old slot stays valid until retire', async () => {
+    // Prepare
+    const built = build('alternating');
+
+    // Act
+    await rotate(built);
+
+    // Assess
+    const rotation = built.world.ledger.rotations()[0]!;
+    const [old, fresh] = built.world.store.versions(secret);
+    expect(fresh!.tags['rotor-slot']).toBe('key2');
+    expect(rotation.slots).toEqual({ previous: 'key1', next: 'key2' });
+    expect(rotation.prepared?.refs).toEqual({ keyName: 'key2' });
+    expect(rotation.versions.pending).toBeUndefined();
+    expect(built.world.store.versions(pendingRef(secret))).toHaveLength(0);
+    expect(old!.enabled).toBe(false);
+    expect(built.provider!.accepts(fresh!.value)).toBe(true);
+    expect(built.provider!.accepts(initial)).toBe(true); // alternating: the old key dies only at the next rotation or revoke
+  });
+
+  it('alternating rollback without a pending version: consumers get the previous value back first, then the rotator undoes the mint with the value read back from the promoted version, then that version is disabled', async () => {
+    // Prepare
+    const built = build('alternating', { consumerBreaks: true });
+
+    // Act
+    await rotate(built);
+
+    // Assess
+    const rotation = built.world.ledger.rotations()[0]!;
+    expect(rotation.status).toBe('RolledBack');
+    const [, promoted, restored] = built.world.store.versions(secret);
+    expect(promoted!.enabled).toBe(false);
+    expect(restored).toMatchObject({ enabled: true, value: initial });
+    expect(restored!.tags['rotor-slot']).toBe('key1');
+    expect(built.provider!.calls.restore).toBe(1);
+    expect(built.provider!.accepts(promoted!.value)).toBe(false); // the mint is undone at the provider
+    expect(built.provider!.accepts(initial)).toBe(true);
+  });
+
+  it('alternating: a promote whose write Key Vault refuses for good rolls back; with nothing written the mint is left on the slot no one uses, and the secret keeps its value', async () => {
+    // Prepare
+    const built = build('alternating', { failWrite: true });
+
+    // Act
+    await rotate(built);
+
+    // Assess
+    const rotation = built.world.ledger.rotations()[0]!;
+    expect(rotation.status).toBe('RolledBack');
+    expect(rotation.steps.map((s) => `${s.step}:${s.outcome}`)).toEqual(['begin:succeeded', 'promote:failed', 'rollback:succeeded']);
+    expect(built.world.store.versions(secret)).toEqual([expect.objectContaining({ enabled: true, value: initial })]);
+    expect(built.provider!.calls.restore).toBe(0);
+    expect(built.provider!.accepts(initial)).toBe(true);
+  });
+});
