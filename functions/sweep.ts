@@ -7,8 +7,9 @@ import { entryServicesFor } from '../src/app/compose.js';
 export async function sweepHandler(timer: Timer, context: InvocationContext): Promise<void> {
   const services = await entryServicesFor(context);
   if (timer.isPastDue) services.log.info('sweep is running late');
-  await runSweep(services);
-  await warnOfExpiries(context);
+  const report = await runSweep(services);
+  // One listing per run: the warnings read the vaults as the sweep listed them.
+  await warnOfExpiries(context, report.listing);
 }
 
 export const sweepOptions: TimerFunctionOptions = {

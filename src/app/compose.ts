@@ -2,7 +2,7 @@ import type { InvocationContext } from '@azure/functions';
 import type { TokenCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { ServiceBusClient } from '@azure/service-bus';
-import { BlobServiceClient } from '@azure/storage-blob';
+import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { createBlobBatchStore, type BatchStore } from '../batch/store.js';
 import { getSettings, type Connection, type RotorSettings } from '../config/index.js';
 import { createHttpHealthProbe } from '../health/http-probe.js';
@@ -39,6 +39,10 @@ import { createStepRedelivery, type RedeliveryPolicy, type StepRedelivery } from
 export interface Rotor {
   readonly settings: RotorSettings;
   readonly logger: Logger;
+  /** Rotor's one identity (the managed identity named by `AZURE_CLIENT_ID`, or the options' credential), built on first use. */
+  readonly credential: () => TokenCredential;
+  /** The ledger's blob container: the ledger, batches, pacing records, the consumer registry and the radar's warning record live in it. */
+  readonly ledgerContainer: ContainerClient;
   readonly engine: RotationEngine;
   /** Paced: each call takes from the vault's budget first (src/pacing). */
   readonly secretStore: SecretStore;
@@ -113,10 +117,11 @@ export function composeRotor(options: ComposeOptions = {}): Rotor {
   const allowed = new Set(settings.allowedVaults.map((v) => new URL(v).origin));
   const makeClient = options.secretClientFor ?? ((vaultUrl: string) => new SecretClient(vaultUrl, lazyCredential(), keyVaultClientOptions()));
   const blobService = options.blobServiceClient ?? blobServiceClientFor(settings.ledgerStorage, lazyCredential);
+  const ledgerContainer = blobService.getContainerClient(settings.ledgerContainer);
   // Key Vault's budget per vault, shared by every instance through the ledger's container (src/pacing).
   const vaultBudget = settings.vaultBudget ?? defaultPacingTargets;
   const pacer = createVaultPacer({
-    store: createBlobPacingStore(blobService.getContainerClient(settings.ledgerContainer)),
+    store: createBlobPacingStore(ledgerContainer),
     targetFor: (vaultUrl) => targetFor(vaultBudget, vaultUrl),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
   });
@@ -143,10 +148,10 @@ export function composeRotor(options: ComposeOptions = {}): Rotor {
   const stepRedelivery = createStepRedelivery(serviceBus.createSender(settings.stepQueue), options.redeliveryPolicy);
   const startQueue = createServiceBusStartQueue(serviceBus.createSender(settings.stepQueue));
 
-  const ledger = createBlobLedger({ container: blobService.getContainerClient(settings.ledgerContainer), ...(options.clock === undefined ? {} : { clock: options.clock }) });
-  const batches = createBlobBatchStore(blobService.getContainerClient(settings.ledgerContainer));
+  const ledger = createBlobLedger({ container: ledgerContainer, ...(options.clock === undefined ? {} : { clock: options.clock }) });
+  const batches = createBlobBatchStore(ledgerContainer);
 
-  const consumerRegistry = createBlobConsumerRegistry({ container: blobService.getContainerClient(settings.ledgerContainer) });
+  const consumerRegistry = createBlobConsumerRegistry({ container: ledgerContainer });
   const consumers =
     options.consumers ??
     createConsumerGatewayFromOptions({ credential: lazyCredential, ...(settings.consumerSigningKey === undefined ? {} : { signingKey: settings.consumerSigningKey }) });
@@ -170,6 +175,8 @@ export function composeRotor(options: ComposeOptions = {}): Rotor {
   const composed: Omit<Rotor, 'entry'> = {
     settings,
     logger,
+    credential: lazyCredential,
+    ledgerContainer,
     engine,
     secretStore,
     pacer,
@@ -254,10 +261,7 @@ let current: Promise<Rotor> | undefined;
 export function getRotor(): Promise<Rotor> {
   current ??= (async () => {
     const rotor = composeRotor();
-    if (rotor.settings.ledgerStorage.kind === 'connectionString') {
-      const blob = withRequestTimeouts(BlobServiceClient.fromConnectionString(rotor.settings.ledgerStorage.connectionString));
-      await blob.getContainerClient(rotor.settings.ledgerContainer).createIfNotExists();
-    }
+    if (rotor.settings.ledgerStorage.kind === 'connectionString') await rotor.ledgerContainer.createIfNotExists();
     return rotor;
   })();
   current.catch(() => {

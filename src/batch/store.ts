@@ -1,5 +1,6 @@
 import type { ContainerClient } from '@azure/storage-blob';
-import { LedgerConflictError, LedgerError, LedgerErrorCode } from '../ledger/errors.js';
+import { readRestError, RestFailureKind } from '../azure/rest-error.js';
+import { LedgerError, LedgerErrorCode, ledgerErrorOf } from '../ledger/errors.js';
 import { batchSchema, type Batch } from './model.js';
 
 /**
@@ -10,18 +11,6 @@ import { batchSchema, type Batch } from './model.js';
 export interface BatchStore {
   createBatch(batch: Batch): Promise<void>;
   getBatch(id: string): Promise<Batch | undefined>;
-}
-
-function statusOf(error: unknown): number | undefined {
-  if (error instanceof Error && error.name === 'RestError') return (error as Error & { statusCode?: number }).statusCode;
-  return undefined;
-}
-
-function translate(error: unknown, what: string): LedgerError {
-  const status = statusOf(error);
-  if (status === 409 || status === 412) return new LedgerConflictError(`${what}: exists (${status})`, { cause: error });
-  if (status === 401 || status === 403) return new LedgerError(LedgerErrorCode.Forbidden, `${what}: ${status}`, { cause: error });
-  return new LedgerError(status === undefined || status === 429 || status >= 500 ? LedgerErrorCode.Unavailable : LedgerErrorCode.Unknown, `${what}: ${status ?? 'error'}`, { cause: error });
 }
 
 export function createBlobBatchStore(container: ContainerClient): BatchStore {
@@ -35,7 +24,7 @@ export function createBlobBatchStore(container: ContainerClient): BatchStore {
           conditions: { ifNoneMatch: '*' },
         });
       } catch (error) {
-        throw translate(error, `create batch ${batch.id}`);
+        throw ledgerErrorOf(error, `create batch ${batch.id}`);
       }
     },
     async getBatch(id) {
@@ -43,8 +32,8 @@ export function createBlobBatchStore(container: ContainerClient): BatchStore {
       try {
         text = (await container.getBlockBlobClient(blobName(id)).downloadToBuffer()).toString('utf8');
       } catch (error) {
-        if (statusOf(error) === 404) return undefined;
-        throw translate(error, `read batch ${id}`);
+        if (readRestError(error)?.kind === RestFailureKind.NotFound) return undefined;
+        throw ledgerErrorOf(error, `read batch ${id}`);
       }
       let json: unknown;
       try {

@@ -1,7 +1,8 @@
 import type { ContainerClient } from '@azure/storage-blob';
 import { z } from 'zod';
 import { formatSecretRef, secretRefSchema, type SecretRef } from '../keyvault/secret-ref.js';
-import { LedgerConflictError, LedgerError, LedgerErrorCode } from '../ledger/errors.js';
+import { readRestError, RestFailureKind } from '../azure/rest-error.js';
+import { LedgerError, LedgerErrorCode, ledgerErrorOf } from '../ledger/errors.js';
 import { formatConsumerEntry, parseConsumerEntries, type ConsumerEntry } from './entries.js';
 
 /**
@@ -39,21 +40,6 @@ function blobName(secret: SecretRef): string {
   return `consumers/${formatSecretRef(secret).toLowerCase()}.json`;
 }
 
-function statusOf(error: unknown): number | undefined {
-  return error instanceof Error && error.name === 'RestError' ? (error as Error & { statusCode?: number }).statusCode : undefined;
-}
-
-function translate(error: unknown, what: string): LedgerError {
-  if (error instanceof LedgerError) return error;
-  const status = statusOf(error);
-  if (status === 409 || status === 412) return new LedgerConflictError(`${what}: changed since it was read (${status})`, { cause: error });
-  if (status === 401 || status === 403) return new LedgerError(LedgerErrorCode.Forbidden, `${what}: ${status}`, { cause: error });
-  if (status === undefined || status === 429 || status >= 500) {
-    return new LedgerError(LedgerErrorCode.Unavailable, `${what}: ${status ?? (error instanceof Error ? error.name : 'error')}`, { cause: error });
-  }
-  return new LedgerError(LedgerErrorCode.Unknown, `${what}: ${status}`, { cause: error });
-}
-
 export interface BlobConsumerRegistryOptions {
   readonly container: ContainerClient;
   readonly now?: () => Date;
@@ -86,8 +72,8 @@ export function createBlobConsumerRegistry(options: BlobConsumerRegistryOptions)
         for await (const chunk of response.readableStreamBody ?? []) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
         return parse(secret, Buffer.concat(chunks).toString('utf8'), response.etag ?? '');
       } catch (error) {
-        if (statusOf(error) === 404) return undefined;
-        throw translate(error, `read consumers of ${formatSecretRef(secret)}`);
+        if (readRestError(error)?.kind === RestFailureKind.NotFound) return undefined;
+        throw ledgerErrorOf(error, `read consumers of ${formatSecretRef(secret)}`);
       }
     },
 
@@ -103,7 +89,7 @@ export function createBlobConsumerRegistry(options: BlobConsumerRegistryOptions)
           .upload(text, Buffer.byteLength(text), { blobHTTPHeaders: { blobContentType: 'application/json' }, conditions });
         return { secret, entries, updatedAt: record.updatedAt, etag: response.etag ?? '' };
       } catch (error) {
-        throw translate(error, `write consumers of ${formatSecretRef(secret)}`);
+        throw ledgerErrorOf(error, `write consumers of ${formatSecretRef(secret)}`);
       }
     },
 
@@ -112,8 +98,8 @@ export function createBlobConsumerRegistry(options: BlobConsumerRegistryOptions)
         await container.getBlockBlobClient(blobName(secret)).delete({ conditions });
         return true;
       } catch (error) {
-        if (statusOf(error) === 404) return false;
-        throw translate(error, `delete consumers of ${formatSecretRef(secret)}`);
+        if (readRestError(error)?.kind === RestFailureKind.NotFound) return false;
+        throw ledgerErrorOf(error, `delete consumers of ${formatSecretRef(secret)}`);
       }
     },
   };

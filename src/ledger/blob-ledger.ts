@@ -4,8 +4,8 @@ import { formatSecretRef, type SecretRef } from '../keyvault/secret-ref.js';
 import type { Rotation } from '../rotation/model.js';
 import { systemClock, type AuditEntry, type Clock, type LockResult, type RotationLedger, type RotationSummary, type Versioned } from '../rotation/ports.js';
 import { rotationSchema } from '../rotation/schema.js';
-import { LedgerConflictError, LedgerError, LedgerErrorCode } from './errors.js';
-import { describeRestFailure, readRestError, RestFailureKind } from '../azure/rest-error.js';
+import { LedgerConflictError, LedgerError, LedgerErrorCode, ledgerErrorOf as translate } from './errors.js';
+import { readRestError } from '../azure/rest-error.js';
 
 /**
  * The ledger in one blob container (Storage Blob Data Contributor on it):
@@ -117,26 +117,6 @@ function blocksOf(lines: readonly string[]): string[] {
   }
   if (current.length > 0) blocks.push(current.join(''));
   return blocks;
-}
-
-function translate(error: unknown, what: string): LedgerError {
-  if (error instanceof LedgerError) return error;
-  const failure = readRestError(error);
-  if (failure === undefined) return new LedgerError(LedgerErrorCode.Unavailable, `${what}: ${error instanceof Error ? error.name : 'error'}`, { cause: error });
-  const detail = describeRestFailure(failure);
-  switch (failure.kind) {
-    case RestFailureKind.Conflict:
-      return new LedgerConflictError(`${what}: lost a concurrent update (${detail})`, { cause: error });
-    case RestFailureKind.PermissionDenied:
-      return new LedgerError(LedgerErrorCode.Forbidden, `${what}: ${detail}`, { cause: error });
-    case RestFailureKind.NoAnswer:
-    case RestFailureKind.Throttled:
-    case RestFailureKind.Unavailable:
-      return new LedgerError(LedgerErrorCode.Unavailable, `${what}: ${detail}`, { cause: error });
-    case RestFailureKind.NotFound:
-    case RestFailureKind.Rejected:
-      return new LedgerError(LedgerErrorCode.Unknown, `${what}: ${detail}`, { cause: error });
-  }
 }
 
 export function createBlobLedger(options: BlobLedgerOptions): BlobLedger {

@@ -1,5 +1,6 @@
 import type { ContainerClient } from '@azure/storage-blob';
 import { z } from 'zod';
+import { readRestError, RestFailureKind } from '../azure/rest-error.js';
 import { PacingError, PacingErrorCode } from './errors.js';
 import type { PacingStore, VaultBudgetState } from './vault-pacer.js';
 
@@ -12,10 +13,6 @@ import type { PacingStore, VaultBudgetState } from './vault-pacer.js';
 
 const countsSchema = z.object({ create: z.number().int().min(0), other: z.number().int().min(0) });
 const stateSchema = z.object({ rate: z.number().min(0).max(1), rateAt: z.number(), slots: z.record(z.string().regex(/^\d+$/), countsSchema) });
-
-function statusOf(error: unknown): number | undefined {
-  return error instanceof Error && error.name === 'RestError' ? (error as Error & { statusCode?: number }).statusCode : undefined;
-}
 
 export function createBlobPacingStore(container: ContainerClient): PacingStore {
   const blobOf = (vault: string) => container.getBlockBlobClient(`pacing/${vault}.json`);
@@ -30,8 +27,9 @@ export function createBlobPacingStore(container: ContainerClient): PacingStore {
         text = Buffer.concat(chunks).toString('utf8');
         etag = response.etag ?? '';
       } catch (error) {
-        if (statusOf(error) === 404) return undefined;
-        throw new PacingError(PacingErrorCode.Unavailable, `read pacing/${vault}: ${statusOf(error) ?? 'no response'}`, { cause: error });
+        const failure = readRestError(error);
+        if (failure?.kind === RestFailureKind.NotFound) return undefined;
+        throw new PacingError(PacingErrorCode.Unavailable, `read pacing/${vault}: ${failure?.status ?? 'no response'}`, { cause: error });
       }
       let parsed: VaultBudgetState;
       try {
@@ -51,9 +49,9 @@ export function createBlobPacingStore(container: ContainerClient): PacingStore {
         });
         return true;
       } catch (error) {
-        const status = statusOf(error);
-        if (status === 409 || status === 412) return false;
-        throw new PacingError(PacingErrorCode.Unavailable, `write pacing/${vault}: ${status ?? 'no response'}`, { cause: error });
+        const failure = readRestError(error);
+        if (failure?.kind === RestFailureKind.Conflict) return false;
+        throw new PacingError(PacingErrorCode.Unavailable, `write pacing/${vault}: ${failure?.status ?? 'no response'}`, { cause: error });
       }
     },
   };

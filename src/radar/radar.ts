@@ -3,6 +3,7 @@ import type { Logger } from '../observability/logger.js';
 import type { SecretStore, SecretVersionInfo } from '../rotation/ports.js';
 import { currentVersionOf } from '../sweep/current-version.js';
 import { dueAt } from '../sweep/due.js';
+import type { SweepListing } from '../sweep/sweep.js';
 import type { PolicyReading } from '../entry/services.js';
 import type { AppCredentialDates, AppCredentialReader } from './graph-credentials.js';
 import { ExpiringKind, type ExpiringAppCredential, type ExpiringItem, type ExpiringSecret, type RadarGap, type RadarScan, type WatchReason } from './model.js';
@@ -42,15 +43,19 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message.slice(0, 300) : 'unknown error';
 }
 
-/** Every secret of every allowed vault; a vault that cannot be listed becomes a gap. */
-export async function listAllSecrets(sources: RadarSources): Promise<{ secrets: ListedSecret[]; gaps: RadarGap[] }> {
+/** A vault that could not be listed, as a gap. */
+const unlistedGap = (vaultUrl: string, message: string): RadarGap => ({ source: vaultUrl, detail: `could not list the vault: ${message}` });
+
+/** Every secret of every allowed vault; a vault that cannot be listed becomes a gap. `listed`: what the sweep of this run listed, read instead of listing again. */
+export async function listAllSecrets(sources: RadarSources, listed?: SweepListing): Promise<{ secrets: ListedSecret[]; gaps: RadarGap[] }> {
+  if (listed !== undefined) return { secrets: [...listed.secrets], gaps: listed.unlisted.map((u) => unlistedGap(u.vaultUrl, u.message)) };
   const secrets: ListedSecret[] = [];
   const gaps: RadarGap[] = [];
   for (const vaultUrl of sources.allowedVaults) {
     try {
       for await (const info of sources.secrets.listSecrets(vaultUrl)) secrets.push({ info, reading: sources.readPolicy(info.tags) });
     } catch (error) {
-      gaps.push({ source: vaultUrl, detail: `could not list the vault: ${messageOf(error)}` });
+      gaps.push(unlistedGap(vaultUrl, messageOf(error)));
       sources.log.warn('radar could not list a vault', { vaultUrl, error });
     }
   }
@@ -87,10 +92,10 @@ export function watchedApplications(secrets: readonly ListedSecret[], watchSetti
  * registrations. What could not be read is reported as a gap, never as
  * "nothing expiring".
  */
-export async function scanExpiring(sources: RadarSources, options: ScanOptions): Promise<RadarScan> {
+export async function scanExpiring(sources: RadarSources, options: ScanOptions, listed?: SweepListing): Promise<RadarScan> {
   const nowMs = options.now.getTime();
   const until = nowMs + options.withinMs;
-  const { secrets, gaps } = await listAllSecrets(sources);
+  const { secrets, gaps } = await listAllSecrets(sources, listed);
   const items: ExpiringItem[] = [];
 
   // Only secrets in the window cost a read (their current version); they are read side by side.

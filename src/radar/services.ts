@@ -1,38 +1,32 @@
 import type { InvocationContext } from '@azure/functions';
-import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
-import { BlobServiceClient } from '@azure/storage-blob';
+import type { TokenCredential } from '@azure/identity';
 import { getRotor, type Rotor } from '../app/compose.js';
 import { systemClock, type Clock } from '../rotation/ports.js';
 import { createAppCredentialReader, type AppCredentialReader } from './graph-credentials.js';
 import { createWarningPublisherFromSettings } from './publisher.js';
 import { createBlobWarningRecord } from './warning-record.js';
+import type { SweepListing } from '../sweep/sweep.js';
 import { sendExpiryWarnings, type ExpiryWarningDeps, type ExpiryWarningReport } from './warnings.js';
 
 /** What the radar API, the dashboard and the sweep's expiry warnings run on. */
 export type RadarServices = ExpiryWarningDeps;
 
 export interface RadarFromRotorOptions {
-  /** Graph reader; default Graph in the public cloud with the Function App's managed identity. */
+  /** Graph reader; default Graph in the public cloud with Rotor's identity. */
   readonly applications?: AppCredentialReader;
-  readonly credential?: TokenCredential;
   readonly clock?: Clock;
 }
 
 /**
- * The radar over a composed Rotor: its settings, Key Vault store and policy
- * reading; the warning record in the ledger's container; warnings published
- * to the notification topic. Graph is read with the managed identity
+ * The radar over a composed Rotor: its settings, identity, Key Vault store and
+ * policy reading; the warning record in the ledger's container; warnings
+ * published to the notification topic. Graph is read with Rotor's identity
  * (`Application.Read.All`, or ownership of each watched app).
  */
 export function radarFromRotor(rotor: Rotor, options: RadarFromRotorOptions = {}): RadarServices {
   const settings = rotor.settings;
-  let credential = options.credential;
-  const lazyCredential = (): TokenCredential =>
-    (credential ??= new DefaultAzureCredential(settings.managedIdentityClientId === undefined ? {} : { managedIdentityClientId: settings.managedIdentityClientId }));
-  const storage = settings.ledgerStorage;
-  const blobService = storage.kind === 'identity' ? new BlobServiceClient(storage.endpoint, lazyCredential()) : BlobServiceClient.fromConnectionString(storage.connectionString);
-  // Graph is only called when an application is watched; the identity is built then.
-  const graphCredential: TokenCredential = { getToken: (scopes, tokenOptions) => lazyCredential().getToken(scopes, tokenOptions) };
+  // Graph is only called when an application is watched; the identity is asked for then.
+  const graphCredential: TokenCredential = { getToken: (scopes, tokenOptions) => rotor.credential().getToken(scopes, tokenOptions) };
   const applications = options.applications ?? createAppCredentialReader({ credential: graphCredential });
   return {
     sources: {
@@ -44,8 +38,8 @@ export function radarFromRotor(rotor: Rotor, options: RadarFromRotorOptions = {}
       applications,
       log: rotor.logger,
     },
-    record: createBlobWarningRecord(blobService.getContainerClient(settings.ledgerContainer)),
-    publisher: createWarningPublisherFromSettings(settings.notifications, lazyCredential, rotor.logger),
+    record: createBlobWarningRecord(rotor.ledgerContainer),
+    publisher: createWarningPublisherFromSettings(settings.notifications, rotor.credential, rotor.logger),
     thresholdsMs: settings.expiryWarningsMs,
     clock: options.clock ?? systemClock,
     log: rotor.logger,
@@ -78,11 +72,11 @@ export async function radarServicesFor(context: InvocationContext): Promise<Rada
   return { ...services, sources: { ...services.sources, log }, log };
 }
 
-/** The sweep's hook: sends the warnings due now. Never throws. */
-export async function warnOfExpiries(context: InvocationContext): Promise<ExpiryWarningReport> {
+/** The sweep's hook: sends the warnings due now, from the vaults as the sweep just `listed` them. Never throws. */
+export async function warnOfExpiries(context: InvocationContext, listed?: SweepListing): Promise<ExpiryWarningReport> {
   try {
     const services = await radarServicesFor(context);
-    return await sendExpiryWarnings(services);
+    return await sendExpiryWarnings(services, listed);
   } catch (error) {
     // Composition failed (bad settings): the sweep already logged and ran with the same services.
     return { sent: [], gaps: [{ source: 'radar', detail: error instanceof Error ? error.message.slice(0, 300) : 'unknown error' }], failed: 1 };

@@ -1,5 +1,6 @@
 import type { ContainerClient } from '@azure/storage-blob';
 import { createHash } from 'node:crypto';
+import { readRestError, RestFailureKind } from '../azure/rest-error.js';
 
 /** Which warning: one per object, version and threshold. */
 export interface WarningKey {
@@ -26,10 +27,6 @@ export function warningBlobName(key: WarningKey): string {
   return `warnings/${digest}/${key.thresholdMs}.json`;
 }
 
-function statusOf(error: unknown): number | undefined {
-  return error instanceof Error && error.name === 'RestError' ? (error as Error & { statusCode?: number }).statusCode : undefined;
-}
-
 /**
  * The record as blobs in the ledger's container (`warnings/<hash>/<threshold ms>.json`),
  * created with `If-None-Match: *`: Blob Storage lets one create win and
@@ -47,8 +44,7 @@ export function createBlobWarningRecord(container: ContainerClient): WarningReco
         });
         return true;
       } catch (error) {
-        const status = statusOf(error);
-        if (status === 409 || status === 412) return false;
+        if (readRestError(error)?.kind === RestFailureKind.Conflict) return false;
         throw error;
       }
     },

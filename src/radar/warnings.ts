@@ -5,6 +5,7 @@ import type { ExpiringItem, RadarGap } from './model.js';
 import type { ExpiryWarningPublisher } from './publisher.js';
 import { scanExpiring, type RadarSources } from './radar.js';
 import type { WarningRecord } from './warning-record.js';
+import type { SweepListing } from '../sweep/sweep.js';
 
 /**
  * Expiry warnings, sent by the sweep. Key Vault's own `SecretNearExpiry`
@@ -52,14 +53,14 @@ export function crossedThreshold(item: ExpiringItem, nowMs: number, thresholdsMs
   return tightest;
 }
 
-/** Scans and warns; never throws (the sweep must go on): a failure is logged and reported. */
-export async function sendExpiryWarnings(deps: ExpiryWarningDeps): Promise<ExpiryWarningReport> {
+/** Scans (the sweep's `listed` vaults, when given) and warns; never throws (the sweep must go on): a failure is logged and reported. */
+export async function sendExpiryWarnings(deps: ExpiryWarningDeps, listed?: SweepListing): Promise<ExpiryWarningReport> {
   const sent: string[] = [];
   let failed = 0;
   if (deps.thresholdsMs.length === 0) return { sent, gaps: [], failed };
   const now = deps.clock.now();
   try {
-    const scan = await scanExpiring(deps.sources, { now, withinMs: Math.max(...deps.thresholdsMs) });
+    const scan = await scanExpiring(deps.sources, { now, withinMs: Math.max(...deps.thresholdsMs) }, listed);
     // Each item's warning is claimed and sent on its own, side by side.
     await Promise.all(scan.items.map(async (item) => {
       const thresholdMs = crossedThreshold(item, now.getTime(), deps.thresholdsMs);

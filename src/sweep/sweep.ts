@@ -24,6 +24,15 @@ export interface SweepReport {
   readonly recovered: readonly { readonly rotationId: string; readonly outcome: 'resent' | 'ended' | 'not-found' }[];
   /** Secrets the sweep could not handle this time (it tries again next run). */
   readonly errors: readonly { readonly secret: string; readonly message: string }[];
+  /** Every secret the listing showed, with its reading: the expiry warnings of the same run read this instead of listing the vaults again. */
+  readonly listing: SweepListing;
+}
+
+/** The allowed vaults as one sweep listed them. */
+export interface SweepListing {
+  readonly secrets: readonly { readonly info: SecretVersionInfo; readonly reading: PolicyReading }[];
+  /** Vaults that could not be listed (or not to the end), with why. */
+  readonly unlisted: readonly { readonly vaultUrl: string; readonly message: string }[];
 }
 
 /**
@@ -36,6 +45,7 @@ export const SWEEP_CONCURRENCY = 16;
 export async function runSweep(services: EntryServices): Promise<SweepReport> {
   const now = services.clock.now();
   const report = { scanned: 0, managed: 0, started: [] as string[], duplicates: [] as string[], recovered: [] as SweepReport['recovered'][number][], errors: [] as SweepReport['errors'][number][] };
+  const listing = { secrets: [] as SweepListing['secrets'][number][], unlisted: [] as SweepListing['unlisted'][number][] };
 
   const checkOne = async (info: SecretVersionInfo, reading: Exclude<PolicyReading, { kind: 'unmanaged' }>): Promise<void> => {
     const where = formatSecretRef(info.secret);
@@ -70,6 +80,7 @@ export async function runSweep(services: EntryServices): Promise<SweepReport> {
       for await (const info of services.secrets.listSecrets(vaultUrl)) {
         report.scanned += 1;
         const reading = services.readPolicy(info.tags);
+        listing.secrets.push({ info, reading });
         if (reading.kind === 'unmanaged') continue;
         report.managed += 1;
         const check = checkOne(info, reading).finally(() => running.delete(check));
@@ -79,7 +90,9 @@ export async function runSweep(services: EntryServices): Promise<SweepReport> {
       await Promise.all(running);
     } catch (error) {
       await Promise.all(running);
-      report.errors.push({ secret: vaultUrl, message: error instanceof Error ? error.message.slice(0, 300) : 'unknown error' });
+      const message = error instanceof Error ? error.message.slice(0, 300) : 'unknown error';
+      report.errors.push({ secret: vaultUrl, message });
+      listing.unlisted.push({ vaultUrl, message });
       services.log.error('sweep could not list a vault', { vaultUrl, error });
     }
   }
@@ -90,7 +103,7 @@ export async function runSweep(services: EntryServices): Promise<SweepReport> {
     recovered: report.recovered.length,
     errors: report.errors.length,
   });
-  return report;
+  return { ...report, listing };
 }
 
 /** How long a rotation's current message may be overdue before the sweep sends it again (`ROTOR_STALL_AFTER`). */

@@ -71,6 +71,12 @@ afterAll(async () => {
   await Promise.all([ground?.stop(), db?.stop()]);
 });
 
+/** The rotation's steps and its end, value-free, so a status that differs says how it got there. */
+function storyOf(rotation: Rotation): string {
+  const steps = rotation.steps.map((s) => `${s.step}#${s.attempt} ${s.outcome}${s.error === undefined ? '' : ` (${s.error.code}: ${s.error.message})`}`);
+  return [...steps, `${rotation.status}${rotation.reason === undefined ? '' : `: ${rotation.reason}`}`].join(' → ');
+}
+
 /**
  * Every scenario runs on the in-memory queue; the alternating pair runs on the
  * Service Bus emulator too (real time: each costs a few seconds of grace and probes).
@@ -169,7 +175,7 @@ describe.each(transports)('on the emulators ($name)', ({ name: transportName, gr
     });
 
     // Assess
-    expect(rotation.status).toBe('Completed');
+    expect(rotation.status, storyOf(rotation)).toBe('Completed');
     expect(violations).toEqual([]);
     expect(oldLogsInAtRetire).toBe(true);
     const latest = await ground.client.getSecret(secret.name);
@@ -194,7 +200,7 @@ describe.each(transports)('on the emulators ($name)', ({ name: transportName, gr
     });
 
     // Assess
-    expect(rotation.status).toBe('RolledBack');
+    expect(rotation.status, storyOf(rotation)).toBe('RolledBack');
     expect(violations).toEqual([]);
     expect(await latestValue(secret.name)).toBe(initial);
     expect(await logsIn(initial)).toBe(true);
@@ -221,7 +227,7 @@ describe.each(transports)('on the emulators ($name)', ({ name: transportName, gr
     const rotation = await rotate(secret);
 
     // Assess
-    expect(rotation.status).toBe('Completed');
+    expect(rotation.status, storyOf(rotation)).toBe('Completed');
     // promote generates, keeps the value pending, sets it on the role (the rotator's apply) and writes the version: one step
     expect(rotation.steps.map((s) => s.step)).toEqual(['begin', 'promote', 'nudge', 'verify', 'retire']);
     expect(await logsIn(await latestValue(secret.name))).toBe(true);
@@ -243,7 +249,7 @@ describe.each(transports)('on the emulators ($name)', ({ name: transportName, gr
     const rotation = await rotate(secret);
 
     // Assess
-    expect(rotation.status).toBe('Completed');
+    expect(rotation.status, storyOf(rotation)).toBe('Completed');
     expect(refused).toEqual([]);
     const latest = await latestValue(secret.name);
     expect(provider.accepts(latest!)).toBe(true);

@@ -2,6 +2,7 @@ import { ServiceBusClient } from '@azure/service-bus';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { describe, expect, it } from 'vitest';
 import { composeRotor } from '../../../src/app/compose.js';
+import { radarFromRotor } from '../../../src/radar/services.js';
 import { loadSettings } from '../../../src/config/index.js';
 import { isSecretStoreError } from '../../../src/keyvault/errors.js';
 
@@ -41,5 +42,31 @@ describe('composeRotor', () => {
     // Assess
     expect(isSecretStoreError(error) && error.code).toBe('Forbidden');
     expect(built).toEqual([]);
+  });
+});
+
+describe('radarFromRotor', () => {
+  it('reads Graph with the Rotor’s own identity, asked for only when an application is read', async () => {
+    // Prepare: an identity that records what it was asked for and answers nothing (so no request leaves)
+    const asked: string[][] = [];
+    const credential = {
+      getToken: (scopes: string | string[]) => {
+        asked.push([scopes].flat());
+        return Promise.reject(new Error('no token in this test'));
+      },
+    };
+    const rotor = composeRotor({ settings, credential, serviceBusClient: new ServiceBusClient(settings.serviceBus.kind === 'connectionString' ? settings.serviceBus.connectionString : '') });
+    const radar = radarFromRotor(rotor);
+    const before = asked.length;
+
+    // Act
+    const error = await radar.sources.applications!.read('11111111-2222-3333-4444-555555555555').catch((e: unknown) => e);
+
+    // Assess
+    expect(before).toBe(0);
+    expect(error).toBeInstanceOf(Error);
+    expect(asked).toContainEqual(['https://graph.microsoft.com/.default']);
+    expect(rotor.ledgerContainer.containerName).toBe(settings.ledgerContainer);
+    await rotor.close();
   });
 });
