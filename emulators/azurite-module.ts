@@ -15,6 +15,8 @@ export function requireAzuriteBlob<Server, Configuration>(): { readonly BlobServ
   const require = createRequire(import.meta.url);
   // The LokiJS Azurite itself loads (a dependency of Azurite's, not of Rotor's).
   queryByNameFirst(createRequire(require.resolve('azurite/package.json'))('lokijs') as LokiModule);
+  const { default: ExtentMetadata } = require('azurite/dist/src/common/persistence/LokiExtentMetadataStore.js') as { default: ExtentMetadataClass };
+  deleteExtentsWithoutResorting(ExtentMetadata);
   // Azurite ships CommonJS without type declarations; these two classes are what its own CLI uses.
   const { default: BlobServer } = require('azurite/dist/src/blob/BlobServer.js') as { default: Server };
   const { default: BlobConfiguration } = require('azurite/dist/src/blob/BlobConfiguration.js') as { default: Configuration };
@@ -55,5 +57,45 @@ function queryByNameFirst(loki: LokiModule): void {
     if (first === undefined || Object.keys(clauses)[0] === first) return find.call(this, query, firstOnly);
     const { [first]: selective, ...rest } = clauses;
     return find.call(this, { [first]: selective, ...rest }, firstOnly);
+  };
+}
+
+interface ExtentCollection {
+  findOne(query: { readonly id: string }): object | null;
+  remove(doc: object): unknown;
+}
+interface ExtentMetadataStore {
+  readonly EXTENTS_COLLECTION: string;
+  readonly db: { getCollection(name: string): ExtentCollection | null };
+}
+interface ExtentMetadataClass {
+  readonly prototype: { deleteExtent(this: ExtentMetadataStore, extentId: string): Promise<void> };
+}
+
+/** Deletions between two turns of the event loop while Azurite's garbage collector sweeps. */
+const DELETES_PER_TURN = 256;
+
+/**
+ * Every 10 minutes Azurite's garbage collector deletes the extents no blob uses any more (each
+ * overwrite of a blob, such as a rotation record's commit, leaves one), one `deleteExtent` at a time.
+ * That did `findAndRemove({ id })`, which makes LokiJS re-sort the whole `id` index for each extent
+ * deleted: n deletions cost n full sorts, and the loop awaits only resolved promises, so nothing else
+ * in the process ran until it ended. After tens of thousands of commits (600 rotations on a loaded
+ * machine past 10 minutes; 7,000 from the intake benchmark) the one thread Rotor shares with Azurite
+ * stopped answering for many minutes: HTTP requests, Service Bus locks and the bench itself waited
+ * (bench/README.md, "The 600-secret stall"). Here a deletion finds the extent through the index and
+ * removes that document (LokiJS updates the index in place), and every `DELETES_PER_TURN` deletions
+ * the event loop gets a turn.
+ */
+function deleteExtentsWithoutResorting(metadata: ExtentMetadataClass): void {
+  if (patched.has(metadata.prototype)) return;
+  patched.add(metadata.prototype);
+  let deleted = 0;
+  metadata.prototype.deleteExtent = async function deleteExtent(this: ExtentMetadataStore, extentId: string): Promise<void> {
+    const extents = this.db.getCollection(this.EXTENTS_COLLECTION);
+    const doc = extents?.findOne({ id: extentId }) ?? null;
+    if (extents !== null && doc !== null) extents.remove(doc);
+    deleted += 1;
+    if (deleted % DELETES_PER_TURN === 0) await new Promise<void>((resolve) => setImmediate(resolve));
   };
 }
