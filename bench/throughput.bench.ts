@@ -24,6 +24,7 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { ClientRequest } from 'node:http';
 import { loadavg } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { createEmulatorSecretClient } from '../emulators/keyvault/index.js';
 import type { CallCountsSnapshot } from '../emulators/keyvault/counters.js';
@@ -31,6 +32,7 @@ import { loadQuietly } from '../src/local/load-quietly.js';
 import type { LocalStack } from '../src/local/stack.js';
 import { createLogger } from '../src/observability/logger.js';
 import { useRotor } from '../src/app/compose.js';
+import { Progress } from './progress.js';
 
 const env = (name: string, fallback: string): string => process.env[name] ?? fallback;
 const parts = new Set(env('ROTOR_BENCH_PARTS', 'ceiling,open,intake,growth').split(','));
@@ -40,6 +42,8 @@ const GROWTH = env('ROTOR_BENCH_GROWTH', '100,1000,5000').split(',').map(Number)
 const BATCH = Number(env('ROTOR_BENCH_BATCH', '5000'));
 const INTAKE_MODE = env('ROTOR_BENCH_INTAKE', 'queued');
 const POLL_AGENT = 'rotor-bench-poll';
+/** `all`: read every open record every 2 s, as this bench did before the progress output (it starved Rotor at 600; see bench/README.md). */
+const POLL_ALL = env('ROTOR_BENCH_POLL', 'log') === 'all';
 
 const percentile = (values: readonly number[], p: number): number => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -99,10 +103,16 @@ function vaultCalls(snapshot: CallCountsSnapshot): VaultCalls {
   return { creates, others, throttled, byOperation };
 }
 
-async function startStack(throttle: boolean): Promise<LocalStack> {
+/**
+ * `ROTOR_BENCH_INTAKE_ONLY=1`: no session workers, so nothing runs off the step queue while the
+ * intake answers (as when the intake has an instance to itself): the intake's own answer time.
+ */
+const INTAKE_ONLY = env('ROTOR_BENCH_INTAKE_ONLY', '') === '1';
+
+async function startStack(throttle: boolean, progress?: Progress, sessions?: number): Promise<LocalStack> {
   const { startLocalStack } = await loadQuietly(() => import('../src/local/stack.js'));
   // Throttle off: Rotor's pacing off too (ROTOR_VAULT_BUDGET=off), so the figure is the engine's, not the budget's.
-  const stack = await startLocalStack({ log: createLogger(() => undefined), demo: false, port: 0, timers: 'manual', keyVaultThrottle: throttle, ...(throttle ? {} : { vaultBudget: 'off' }) });
+  const stack = await startLocalStack({ log: createLogger(progress?.sink ?? (() => undefined)), demo: false, port: 0, timers: 'manual', keyVaultThrottle: throttle, ...(throttle ? {} : { vaultBudget: 'off' }), ...(sessions === undefined ? {} : { serviceBusHost: { maxConcurrentSessions: sessions } }) });
   if (INTAKE_MODE === 'direct') {
     // As before enqueue-first: the intake runs the whole start on the request path.
     const { enqueueStart: _queued, ...entry } = stack.rotor.entry;
@@ -129,6 +139,15 @@ async function seed(stack: LocalStack, prefix: string, count: number, tags: Reco
   return versions;
 }
 
+function watch(stack: LocalStack, progress: Progress, label: string): void {
+  const admin = stack.emulators.keyVault.admin;
+  const queue = stack.endpoints().serviceBus.stepQueue;
+  progress.start(label, {
+    throttled429: () => Object.values(admin.counters().operations).reduce((n, c) => n + c.throttled, 0),
+    queue: () => stack.emulators.serviceBus.admin.getCounters(queue),
+  });
+}
+
 function pollClient(stack: LocalStack): ReturnType<BlobServiceClient['getContainerClient']> {
   return BlobServiceClient.fromConnectionString(stack.azurite.connectionString, { userAgentOptions: { userAgentPrefix: POLL_AGENT } }).getContainerClient(
     stack.endpoints().ledger.container,
@@ -136,18 +155,28 @@ function pollClient(stack: LocalStack): ReturnType<BlobServiceClient['getContain
 }
 
 interface EndedRotation {
+  readonly id: string;
   readonly status: string;
   readonly createdAt: string;
   readonly endedAt: string;
   readonly steps?: readonly { readonly outcome: string }[];
 }
 
-async function waitForEnd(stack: LocalStack, ids: readonly string[], limitMs: number): Promise<EndedRotation[]> {
+/**
+ * Waits until every rotation has ended: the log says which have (no ledger
+ * request to watch), and each of those records is read once. Every minute the
+ * records the log has not ended are read too, in case a line was missed.
+ */
+/** Records the bench itself read while waiting (its own load on the ledger's Azurite, in Rotor's process). */
+let pollReads = 0;
+
+async function waitForEnd(stack: LocalStack, ids: readonly string[], limitMs: number, progress: Progress): Promise<EndedRotation[]> {
   const container = pollClient(stack);
   const ended = new Map<string, EndedRotation>();
   const deadline = Date.now() + limitMs;
-  while (ended.size < ids.length && Date.now() < deadline) {
-    const open = ids.filter((id) => !ended.has(id));
+  let fullAt = Date.now() + 60_000;
+  const read = async (open: readonly string[]): Promise<void> => {
+    pollReads += open.length;
     let cursor = 0;
     await Promise.all(
       Array.from({ length: 8 }, async () => {
@@ -162,9 +191,32 @@ async function waitForEnd(stack: LocalStack, ids: readonly string[], limitMs: nu
         }
       }),
     );
+  };
+  while (ended.size < ids.length && Date.now() < deadline) {
+    const logged = progress.ended();
+    const full = Date.now() >= fullAt;
+    if (full) fullAt = Date.now() + 60_000;
+    await read(ids.filter((id) => !ended.has(id) && (POLL_ALL || full || logged.has(id))));
     if (ended.size < ids.length) await sleep(2_000);
   }
   return [...ended.values()];
+}
+
+/** A few rotations that did not end: where their records stand (ids, steps and outcomes only). */
+async function describeStuck(stack: LocalStack, open: readonly string[]): Promise<void> {
+  if (open.length === 0) return;
+  const container = pollClient(stack);
+  for (const id of open.slice(0, 5)) {
+    try {
+      const body = JSON.parse((await container.getBlockBlobClient(`rotations/${id}.json`).downloadToBuffer()).toString('utf8')) as Record<string, unknown>;
+      const steps = (body['steps'] as { step?: string; outcome?: string; attempt?: number; at?: string; endedAt?: string }[] | undefined) ?? [];
+      console.log(
+        `[stuck] ${id}: status ${String(body['status'])} step ${String(body['step'])} attempt ${String(body['attempt'])} notBefore ${String(body['notBefore'])} deadline ${String(body['deadline'])} updatedAt ${String(body['updatedAt'])}; steps ${JSON.stringify(steps.map((st) => `${st.step}:${st.outcome}#${st.attempt}`))}`,
+      );
+    } catch (error) {
+      console.log(`[stuck] ${id}: no record (${error instanceof Error ? error.name : 'error'})`);
+    }
+  }
 }
 
 async function startAll(stack: LocalStack, names: readonly string[], inFlight: number): Promise<string[]> {
@@ -194,7 +246,8 @@ async function startAll(stack: LocalStack, names: readonly string[], inFlight: n
 
 async function rotateAtOnce(throttle: boolean): Promise<void> {
   const label = throttle ? 'ceiling' : 'open';
-  const stack = await startStack(throttle);
+  const progress = new Progress();
+  const stack = await startStack(throttle, progress);
   try {
     const names = (await seed(stack, 'bench', SECRETS, { 'rotor-rotator': 'random', 'rotor-grace': 'PT1S' })).map((_, i) => `bench-${i}`);
     const admin = stack.emulators.keyVault.admin;
@@ -204,11 +257,24 @@ async function rotateAtOnce(throttle: boolean): Promise<void> {
     const rss = rssSampler();
     const loadBefore = load();
     const t0 = Date.now();
+    watch(stack, progress, label);
+    // ROTOR_BENCH_DROP=20,40: cut every Service Bus connection at those seconds (as the emulator's
+    // "detach received on invalid channel" errors do under load), to see whether Rotor recovers.
+    const drops = env('ROTOR_BENCH_DROP', '').split(',').filter((x) => x !== '').map((x) => setTimeout(() => console.log(`[${label}] dropped ${stack.emulators.serviceBus.admin.dropConnections()} Service Bus connection(s)`), Number(x) * 1_000));
     const ids = await startAll(stack, names, 32);
-    const ended = await waitForEnd(stack, ids, 30 * 60_000);
+    console.log(`[${label}] all ${ids.length} started after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    const ended = await waitForEnd(stack, ids, Number(env('ROTOR_BENCH_LIMIT_S', '1800')) * 1_000, progress);
+    progress.stop();
+    drops.forEach((d) => clearTimeout(d));
+    progress.print(label);
+    console.log(`[${label}] steps run by outcome ${JSON.stringify(progress.outcomeCounts())}`);
+    console.log(`[${label}] first error under each warning ${JSON.stringify(progress.warningExamples())}`);
+    await describeStuck(stack, ids.filter((id) => !ended.some((r) => r.id === id)));
     const wallMs = Date.now() - t0;
     const ledgerRequests = ledger.count();
     const ledgerKinds = ledger.byKind();
+    console.log(`[${label}] the bench read ${pollReads} records while waiting (${POLL_ALL ? 'every open record every 2 s' : 'those the log says ended, the rest once a minute'}); Rotor made ${ledgerRequests} ledger requests`);
+    pollReads = 0;
     ledger.stop();
     rss.stop();
     const calls = vaultCalls(admin.counters());
@@ -235,6 +301,7 @@ async function rotateAtOnce(throttle: boolean): Promise<void> {
       `[${label}] per rotation createdAt→endedAt p50 ${(percentile(durations, 50) / 1000).toFixed(1)} s, p99 ${(percentile(durations, 99) / 1000).toFixed(1)} s; peak RSS ${rss.peakMiB().toFixed(0)} MiB`,
     );
   } finally {
+    progress.stop();
     const t = Date.now();
     await stack.stop();
     console.log(`[${label}] stack stopped in ${((Date.now() - t) / 1000).toFixed(1)} s`);
@@ -255,7 +322,7 @@ function nearExpiryEvent(vaultUrl: string, vaultName: string, name: string, vers
 }
 
 async function intake(): Promise<void> {
-  const stack = await startStack(false);
+  const stack = await startStack(false, undefined, INTAKE_ONLY ? 0 : undefined);
   try {
     const distinct = Math.round(EVENTS * 0.7);
     const versions = await seed(stack, 'intake', distinct, { 'rotor-rotator': 'random', 'rotor-grace': 'PT1S' });
@@ -273,6 +340,9 @@ async function intake(): Promise<void> {
     const latencies: number[] = [];
     const failures: string[] = [];
     const loadBefore = load();
+    // How late the one thread (Rotor, the emulators, Azurite, this client) gets back to waiting work.
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    loopDelay.enable();
     const t0 = Date.now();
     let next = 0;
     await Promise.all(
@@ -289,15 +359,24 @@ async function intake(): Promise<void> {
       }),
     );
     const wallMs = Date.now() - t0;
+    loopDelay.disable();
     const ledgerRequests = ledger.count();
     ledger.stop();
     const calls = vaultCalls(stack.emulators.keyVault.admin.counters());
-    console.log(`[intake ${INTAKE_MODE}] ${EVENTS} deliveries (${distinct} distinct, 32 in flight); load average before ${loadBefore}, after ${load()}`);
+    console.log(
+      `[intake] event-loop delay while answering: p50 ${(loopDelay.percentile(50) / 1e6).toFixed(0)} ms, p99 ${(loopDelay.percentile(99) / 1e6).toFixed(0)} ms, max ${(loopDelay.max / 1e6).toFixed(0)} ms${INTAKE_ONLY ? ' (no session workers: nothing ran off the queue)' : ''}`,
+    );
+    console.log(`[intake ${INTAKE_MODE}${INTAKE_ONLY ? ', intake only' : ''}] ${EVENTS} deliveries (${distinct} distinct, 32 in flight); load average before ${loadBefore}, after ${load()}`);
     console.log(
       `[intake] answered in ${(wallMs / 1000).toFixed(1)} s (${((EVENTS / wallMs) * 1000).toFixed(0)} events/s); p50 ${percentile(latencies, 50).toFixed(0)} ms, p99 ${percentile(latencies, 99).toFixed(0)} ms, max ${Math.max(...latencies).toFixed(0)} ms; non-2xx ${failures.length}`,
     );
     console.log(`[intake] during the intake (rotations running too): vault calls ${JSON.stringify(calls.byOperation)}, ledger requests ${ledgerRequests}`);
 
+    if (INTAKE_ONLY) {
+      const depth = stack.emulators.serviceBus.admin.getCounters(stack.endpoints().serviceBus.stepQueue);
+      console.log(`[intake] start messages waiting in the step queue: ${depth.active} (one per distinct (secret, version): ${distinct}); the one-rotation check needs workers, run without ROTOR_BENCH_INTAKE_ONLY`);
+      return;
+    }
     // One rotation per (secret, version): each secret here has one version, so one index entry per secret.
     const container = pollClient(stack);
     const deadline = Date.now() + 10 * 60_000;

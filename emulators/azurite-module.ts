@@ -13,6 +13,8 @@ import { createRequire } from 'node:module';
 export function requireAzuriteBlob<Server, Configuration>(): { readonly BlobServer: Server; readonly BlobConfiguration: Configuration } {
   process.env.APPLICATION_INSIGHTS_NO_DIAGNOSTIC_CHANNEL ??= '1';
   const require = createRequire(import.meta.url);
+  // The LokiJS Azurite itself loads (a dependency of Azurite's, not of Rotor's).
+  queryByNameFirst(createRequire(require.resolve('azurite/package.json'))('lokijs') as LokiModule);
   // Azurite ships CommonJS without type declarations; these two classes are what its own CLI uses.
   const { default: BlobServer } = require('azurite/dist/src/blob/BlobServer.js') as { default: Server };
   const { default: BlobConfiguration } = require('azurite/dist/src/blob/BlobConfiguration.js') as { default: Configuration };
@@ -24,3 +26,40 @@ export function requireAzuriteBlob<Server, Configuration>(): { readonly BlobServ
  * reusing the socket as Azurite closes it meets "socket hang up" on a busy machine.
  */
 export const AZURITE_KEEP_ALIVE_SECONDS = 120;
+
+interface LokiResultset {
+  readonly filterInitialized: boolean;
+  readonly collection: { readonly binaryIndices: Readonly<Record<string, unknown>> };
+  find(this: LokiResultset, query: unknown, firstOnly?: boolean): LokiResultset;
+}
+interface LokiModule {
+  readonly Resultset: { prototype: LokiResultset };
+}
+
+/** Indexed keys that single out a document, most selective first. */
+const SELECTIVE_KEYS = ['name', 'blobName'] as const;
+const patched = new WeakSet<object>();
+
+/**
+ * Azurite looks blobs up in LokiJS with `findOne({ accountName, containerName, name, snapshot })`.
+ * LokiJS uses an index only for the first key of such a query, and every blob has the same
+ * `accountName`, so each lookup scanned every blob of the account: a blob request cost O(blobs), and a
+ * run whose ledger grows (600 rotations at once: records, index entries, audit blobs) slowed down as it
+ * went, to a crawl on a loaded machine, where Azure Storage answers in constant time (bench/README.md,
+ * "The 600-secret stall"). The same equality clauses with the indexed `name` (or `blobName`) first give
+ * the same documents, found through that index. Idempotent; Azurite's own code is unchanged.
+ */
+function queryByNameFirst(loki: LokiModule): void {
+  const proto = loki.Resultset.prototype;
+  if (patched.has(proto)) return;
+  patched.add(proto);
+  const find: LokiResultset['find'] = Reflect.get(proto, 'find');
+  proto.find = function findSelectiveFirst(this: LokiResultset, query: unknown, firstOnly?: boolean): LokiResultset {
+    if (this.filterInitialized || query === null || typeof query !== 'object' || Array.isArray(query)) return find.call(this, query, firstOnly);
+    const clauses = query as Record<string, unknown>;
+    const first = SELECTIVE_KEYS.find((key) => key in clauses && this.collection.binaryIndices[key] !== undefined);
+    if (first === undefined || Object.keys(clauses)[0] === first) return find.call(this, query, firstOnly);
+    const { [first]: selective, ...rest } = clauses;
+    return find.call(this, { [first]: selective, ...rest }, firstOnly);
+  };
+}

@@ -20,7 +20,7 @@ import { keyVaultResolver } from './consumer-apps/key-vault-resolver.js';
 import { startDemoConsumerApp, type DemoConsumerApp } from './demo/consumer-app.js';
 import { COMPRESSED_DAY_MS, startRevokeDemo, type RevokeDemo } from './demo/revoke-consumers.js';
 import { demoConsumerModes, seedDemoSecrets, type SeededSecret } from './demo/seed.js';
-import { readServiceBusHostSettings } from './host-json.js';
+import { readServiceBusHostSettings, type ServiceBusHostSettings } from './host-json.js';
 import { startLocalHost, type LocalHost } from './host.js';
 import type { RedeliveryPolicy } from '../queue/step-redelivery.js';
 import { localIdentity } from './scenarios/ground.js';
@@ -72,6 +72,8 @@ export interface LocalStackOptions {
   readonly rotators?: readonly Rotator[];
   /** Lock duration of the step queue (default 60 s, as in Azure; the chaos suite uses Azure's minimum, 5 s). */
   readonly stepQueueLockDurationMs?: number;
+  /** Overrides of host.json's Service Bus settings (the throughput bench sets 0 sessions to time the intake alone). */
+  readonly serviceBusHost?: Partial<ServiceBusHostSettings>;
 }
 
 export interface LocalStackEndpoints {
@@ -206,7 +208,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       port: options.port ?? 0,
       timers: options.timers ?? 'schedule',
       // host.json's session settings, so that the local host pulls sessions as Azure's does.
-      serviceBus: readServiceBusHostSettings(),
+      serviceBus: { ...readServiceBusHostSettings(), ...options.serviceBusHost },
       ...persisted?.host,
     });
     const host = persisted === undefined ? await startHost() : await retryWhilePortBusy(startHost);
