@@ -8,7 +8,7 @@ import { isLedgerConflictError } from '../ledger/errors.js';
 import { advance, cancelStage, isPastDeadline, type Advanced, type Effect, type MachineEvent, type MachineRules } from './machine.js';
 import { isTerminal, RotationStatus, type Rotation } from './model.js';
 import { systemClock, type StepMessage, type Versioned } from './ports.js';
-import { defaultEngineSettings, type EngineSettings, type RotationEngine, type RotationEngineDeps, type StepHandling } from './engine-types.js';
+import { defaultEngineSettings, type EngineSettings, type RotationEngine, type RotationEngineDeps, type StepDelivery, type StepHandling } from './engine-types.js';
 import { createStartRotation } from './start.js';
 import { FailedUnchanged } from './steps/context.js';
 import { createRotationSteps, type RotationPatch, type StepResult } from './steps/index.js';
@@ -101,7 +101,7 @@ export function createRotationEngine(deps: RotationEngineDeps): RotationEngine {
   }
 
   /** Runs the current step; only translated errors are outcomes, anything else propagates (Service Bus redelivers). */
-  async function runStep(loaded: Versioned<Rotation>, log: Logger): Promise<{ versioned: Versioned<Rotation>; event: MachineEvent }> {
+  async function runStep(loaded: Versioned<Rotation>, log: Logger, delivery: StepDelivery | undefined): Promise<{ versioned: Versioned<Rotation>; event: MachineEvent }> {
     const startedAt = clock.now();
     let versioned = loaded;
     const checkpoint = async (patch: RotationPatch): Promise<Rotation> => {
@@ -111,7 +111,7 @@ export function createRotationEngine(deps: RotationEngineDeps): RotationEngine {
     const rotation = loaded.value;
     let result: StepResult;
     try {
-      result = await steps[rotation.step]({ rotation, attempt: rotation.attempt ?? 1, now: startedAt, log, checkpoint });
+      result = await steps[rotation.step]({ rotation, attempt: rotation.attempt ?? 1, now: startedAt, log, checkpoint, firstDelivery: delivery?.first === true });
     } catch (thrown) {
       // A failure before the step changed anything (steps/context.ts beforeAnyChange) says so on its outcome.
       const unchanged = thrown instanceof FailedUnchanged;
@@ -136,7 +136,7 @@ export function createRotationEngine(deps: RotationEngineDeps): RotationEngine {
     return { versioned, event: { kind: 'step-finished', startedAt: startedAt.toISOString(), ...result } };
   }
 
-  async function handleStep(message: StepMessage): Promise<StepHandling> {
+  async function handleStep(message: StepMessage, delivery?: StepDelivery): Promise<StepHandling> {
     const loaded = await ledger.getRotation(message.rotationId);
     const log = deps.logger.child({ rotationId: message.rotationId, secretRef: formatSecretRef(message.secret), step: message.step, attempt: message.attempt });
     if (loaded === undefined) {
@@ -155,7 +155,7 @@ export function createRotationEngine(deps: RotationEngineDeps): RotationEngine {
       return { result: 'stale', rotation };
     }
 
-    const ran = isPastDeadline(rotation, clock.now()) ? { versioned: loaded, event: { kind: 'deadline-passed' } as const } : await runStep(loaded, log);
+    const ran = isPastDeadline(rotation, clock.now()) ? { versioned: loaded, event: { kind: 'deadline-passed' } as const } : await runStep(loaded, log, delivery);
     const { rotation: next } = await commit(ran.versioned, ran.event, log);
     const record = next.steps.at(-1);
     log.info(`step ${rotation.step} ${record?.outcome ?? '?'}`, { status: next.status, next: next.step, ...(record?.error === undefined ? {} : { error: record.error.code }) });

@@ -24,9 +24,10 @@ import { promoteUndo } from './promote-undo.js';
  * alternating slot in use by no one, or a value never applied, is harmless.
  *
  * Key Vault calls, first run: the latest version (1 get) and the new version
- * (1 create); with a pending version also the companion's latest (1 get: the
- * replay check) and the pending version (1 create). The value is never read
- * back after a write.
+ * (1 create); with a pending version also the pending version (1 create), and
+ * the companion's latest (1 get: the replay check) unless this is attempt 1's
+ * first delivery (`StepInput.firstDelivery`). The value is never read back
+ * after a write.
  */
 export function promoteStep(context: StepContext): UndoableStepModule<typeof StepName.Promote> {
   const { store } = context;
@@ -42,9 +43,15 @@ export function promoteStep(context: StepContext): UndoableStepModule<typeof Ste
     return prepared;
   }
 
-  /** The pending version, reused or written, and the provider made to accept it (single with `apply`). */
+  /**
+   * The pending version, reused or written, and the provider made to accept it (single with `apply`).
+   * The replay check (the companion's latest) is skipped only on attempt 1's first delivery: promote
+   * never ran before for this rotation, so no pending value of it can exist. Any redelivery (a crash
+   * after the pending write, before the record), a scheduled copy or a later attempt reads.
+   */
   async function pendingFor(rotation: Rotation, latest: StoredSecret, input: StepInput): Promise<PendingVersion> {
-    let pending = await findPending(store, rotation.secret, rotation.id);
+    const firstRun = input.attempt === 1 && input.firstDelivery;
+    let pending = firstRun ? undefined : await findPending(store, rotation.secret, rotation.id);
     if (pending === undefined) {
       const prepared = await mint(rotation, latest, input);
       pending = { version: await writePending(store, rotation.secret, rotation.id, prepared), prepared };

@@ -106,7 +106,8 @@ describe('the dead-letter path, crashed after every write (I3, I4)', () => {
       await untilNoCrash(() => world.engine.startRotation(secret, { kind: 'event', version }));
       await world.drain({
         maxDeliveries: 3,
-        handle: (body) => ((body as { step?: string }).step === poisonStep ? Promise.reject(new Error(`poison: ${poisonStep}`)) : world.engine.handleStep(body as never)),
+        handle: (body, { deliveryCount }) =>
+          (body as { step?: string }).step === poisonStep ? Promise.reject(new Error(`poison: ${poisonStep}`)) : world.engine.handleStep(body as never, { first: deliveryCount === 1 }),
       });
       await failDeadLetters(world);
     };
