@@ -48,7 +48,16 @@ interface Built {
   readonly counts: Counts;
 }
 
-function build(kind: Kind, options: { consumerBreaks?: boolean; failWrite?: boolean; crashAfterPendingWrite?: boolean } = {}): Built {
+/**
+ * A secret rotated before through a pending value: its companion holds Rotor's earlier (disabled)
+ * pending version and the latest version says so (`rotor-pending-companion`), as a promote leaves it.
+ */
+function seedEarlierPending(world: FakeWorld): Record<string, string> {
+  world.store.seed(pendingRef(secret), { value: 'earlier-pending-value-0123', tags: { 'rotor-pending-for': secret.name, 'rotor-rotation': 'earlier-rotation' }, enabled: false });
+  return { 'rotor-pending-companion': pendingRef(secret).name };
+}
+
+function build(kind: Kind, options: { consumerBreaks?: boolean; failWrite?: boolean; crashAfterPendingWrite?: boolean; firstPending?: boolean } = {}): Built {
   const counts: Counts = { set: 0, get: 0, update: 0, pending: 0 };
   const alternating = kind === 'alternating' || kind === 'alternating-pending';
   const provider = kind === 'random' ? undefined : createFakeProvider({ strategy: alternating ? Strategy.Alternating : Strategy.Single, initial });
@@ -83,9 +92,12 @@ function build(kind: Kind, options: { consumerBreaks?: boolean; failWrite?: bool
       return { ...ports, secretStore: refusing };
     },
   });
+  const pendingKept = kind === 'alternating-pending' || kind === 'single-apply';
+  const earlier = pendingKept && options.firstPending !== true ? seedEarlierPending(world) : {};
   world.store.seed(secret, {
     value: initial,
     tags: {
+      ...earlier,
       'rotor-rotator': rotator?.kind ?? 'random',
       'rotor-grace': 'PT2M',
       'rotor-health': health,
@@ -108,7 +120,7 @@ describe('Key Vault calls per rotation (issue #18)', () => {
     // kind, steps, c, gets, updates
     ['random', ['begin', 'promote', 'nudge', 'verify', 'retire'], 1, 4, 1],
     ['alternating', ['begin', 'promote', 'nudge', 'verify', 'retire'], 1, 4, 1],
-    // With a pending version, on first delivery: no replay check (o = 4 + 2 = 6).
+    // With a pending version, on first delivery of a secret rotated so before: no companion read (o = 4 + 2 = 6).
     ['alternating-pending', ['begin', 'promote', 'nudge', 'verify', 'retire'], 2, 4, 2],
     ['single-apply', ['begin', 'promote', 'nudge', 'verify', 'retire'], 2, 4, 2],
   ] as const)('%s: steps %j, %i create(s), %i gets, %i updates', async (kind, steps, creates, gets, updates) => {
@@ -141,7 +153,7 @@ describe('Key Vault calls per rotation (issue #18)', () => {
       // Assess
       const rotation = built.world.ledger.rotations()[0]!;
       expect(rotation.status).toBe('Completed');
-      const pendingVersions = built.world.store.versions(pendingRef(secret));
+      const pendingVersions = built.world.store.versions(pendingRef(secret)).filter((v) => v.tags['rotor-rotation'] === rotation.id);
       expect(pendingVersions).toHaveLength(1);
       expect(rotation.versions.pending).toBe(pendingVersions[0]!.version);
       expect(built.world.store.versions(secret).at(-1)!.value).toBe(pendingVersions[0]!.value);
@@ -150,6 +162,43 @@ describe('Key Vault calls per rotation (issue #18)', () => {
       expect(built.counts.pending).toBe(3);
     },
   );
+
+  it.each(['alternating-pending', 'single-apply'] as const)(
+    '%s: the first pending rotation of a secret reads the companion (name check, o = 7) and marks the new version, so the next one costs 6',
+    async (kind) => {
+      // Prepare
+      const built = build(kind, { firstPending: true });
+
+      // Act
+      await rotate(built);
+      const first = { ...built.counts };
+      const promoted = built.world.store.versions(secret).at(-1)!;
+      const next = await built.world.engine.startRotation(secret, { kind: 'manual' });
+      expect(next.outcome).toBe('started');
+      await built.world.drain();
+
+      // Assess
+      expect(first.get + first.update).toBe(7);
+      expect(promoted.tags['rotor-pending-companion']).toBe(pendingRef(secret).name);
+      expect(built.counts.get + built.counts.update - first.get - first.update).toBe(6);
+      expect(built.world.ledger.rotations().map((r) => r.status)).toEqual(['Completed', 'Completed']);
+    },
+  );
+
+  it('single-apply: a name that is not Rotor\'s companion still fails promote with PendingNameCollision on first delivery, the secret unchanged', async () => {
+    // Prepare: someone else's secret under the companion's name, and a latest version without the mark.
+    const built = build('single-apply', { firstPending: true });
+    built.world.store.seed(pendingRef(secret), { value: 'someone-elses-value-0123', tags: { owner: 'payments' } });
+
+    // Act
+    await rotate(built);
+
+    // Assess
+    const rotation = built.world.ledger.rotations()[0]!;
+    expect(rotation.steps.find((s) => s.step === 'promote')?.error?.code).toBe('PendingNameCollision');
+    expect(built.world.store.versions(pendingRef(secret))).toHaveLength(1);
+    expect(built.world.store.versions(secret).filter((v) => v.enabled).map((v) => v.value)).toEqual([initial]);
+  });
 
   it('alternating without a pending version: the minted slot is recorded on the new version and the rotation, and the old slot stays valid until retire', async () => {
     // Prepare
