@@ -112,7 +112,10 @@ export function serviceBusTransport(options: {
   async function serveOneSession(handle: (body: unknown, delivery: Delivery) => Promise<unknown>, redeliver: boolean, stop: AbortSignal): Promise<void> {
     let receiver: ServiceBusSessionReceiver;
     try {
-      receiver = await receiving.acceptNextSession(options.queueName, { maxAutoLockRenewalDurationInMs: 0, abortSignal: stop });
+      // The session lock is renewed as the Functions host renews it (host.json maxAutoLockRenewalDuration,
+      // 5 min): without it, a step slower than the 5-s lock on a busy machine lost its session, and the
+      // settle that crossed the lock-lost detach waited out the SDK's 60-s operation timeout.
+      receiver = await receiving.acceptNextSession(options.queueName, { maxAutoLockRenewalDurationInMs: 300_000, abortSignal: stop });
     } catch (error) {
       // No session has a message ready right now (scheduled ones are not yet due), or the test is done.
       if (stop.aborted) return;
