@@ -23,6 +23,12 @@ export function requireAzuriteBlob<Server, Configuration>(): { readonly BlobServ
   return { BlobServer, BlobConfiguration };
 }
 
+/**
+ * Azurite closes an idle connection after 5 s; Azure Storage keeps it for minutes. With 5 s, a client
+ * reusing the socket as Azurite closes it meets "socket hang up" on a busy machine.
+ */
+export const AZURITE_KEEP_ALIVE_SECONDS = 120;
+
 interface LokiResultset {
   readonly filterInitialized: boolean;
   readonly collection: { readonly binaryIndices: Readonly<Record<string, unknown>> };

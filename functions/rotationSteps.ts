@@ -4,7 +4,7 @@ import { startQueuedEvent } from '../src/events/intake.js';
 import { parseStartMessage, type EventStart, type StartQueue } from '../src/events/start-message.js';
 import { StepMessageError } from '../src/queue/errors.js';
 import { parseStepMessage } from '../src/queue/step-message.js';
-import { redeliveriesOf, runWithInfrastructureBackoff, type RedeliveryPolicy, type StepRedelivery } from '../src/queue/step-redelivery.js';
+import { isFirstDelivery, redeliveriesOf, runWithInfrastructureBackoff, type RedeliveryPolicy, type StepRedelivery } from '../src/queue/step-redelivery.js';
 import type { RotationEngine } from '../src/rotation/engine.js';
 
 /** What one invocation needs: the engine, and the way to send a step again later. */
@@ -39,15 +39,16 @@ export function createRotationStepsHandler(resolve: () => Promise<StepHandlerPar
     const resolved = await resolve();
     const parts: StepHandlerParts = 'engine' in resolved ? resolved : { engine: resolved };
     const step = `${parsed.message.step} #${parsed.message.attempt} of ${parsed.message.rotationId}`;
+    const delivery = { first: isFirstDelivery(context.triggerMetadata) };
     if (parts.redelivery === undefined) {
-      const handled = await parts.engine.handleStep(parsed.message);
+      const handled = await parts.engine.handleStep(parsed.message, delivery);
       context.log(`rotationSteps: ${step}: ${handled.result}`);
       return;
     }
     const outcome = await runWithInfrastructureBackoff({
       message: parsed.message,
       redeliveries: redeliveriesOf(context.triggerMetadata),
-      run: () => parts.engine.handleStep(parsed.message),
+      run: () => parts.engine.handleStep(parsed.message, delivery),
       redelivery: parts.redelivery,
       ...(policy === undefined ? {} : { policy }),
     });

@@ -639,6 +639,9 @@ export async function startAzureManagementEmulator(options: AzureManagementEmula
       if (!response.headersSent) send(response, armError(500, 'InternalServerError', 'The stand-in failed.'));
     });
   });
+  // Idle connections are kept as Azure's front ends keep them, not Node's 5 s (see the Key Vault emulator).
+  server.keepAliveTimeout = 120_000;
+  server.headersTimeout = 125_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => resolve());

@@ -125,6 +125,9 @@ export async function startEventGridEmulator(options: EventGridEmulatorOptions =
   }
   const retryTimeScale = options.retryTimeScale ?? 1;
   const server = options.tls === undefined ? createServer() : createTlsServer({ cert: options.tls.cert, key: options.tls.key });
+  // Idle connections are kept as Azure's front ends keep them, not Node's 5 s (see the Key Vault emulator).
+  server.keepAliveTimeout = 120_000;
+  server.headersTimeout = 125_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {

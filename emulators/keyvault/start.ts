@@ -179,6 +179,10 @@ export async function startKeyVaultEmulator(options: KeyVaultEmulatorOptions = {
   } else {
     server = createHttpServer(listener);
   }
+  // Azure's front ends keep an idle connection for minutes; Node's 5-s default races a client that
+  // reuses the socket as the server closes it ("socket hang up" on a busy machine).
+  server.keepAliveTimeout = 120_000;
+  server.headersTimeout = 125_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(o.port, o.host, () => {

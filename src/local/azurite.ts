@@ -1,4 +1,4 @@
-import { requireAzuriteBlob } from '../../emulators/azurite-module.js';
+import { AZURITE_KEEP_ALIVE_SECONDS, requireAzuriteBlob } from '../../emulators/azurite-module.js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -53,7 +53,7 @@ export async function startAzuriteBlob(options: LocalAzuriteOptions = {}): Promi
   if (dir !== undefined) mkdirSync(join(dir, 'blobstorage'), { recursive: true });
   // skipApiVersionCheck: the blob SDK sends a newer API version than Azurite knows.
   const configuration = new BlobConfiguration(
-    '127.0.0.1', options.port ?? 0, undefined,
+    '127.0.0.1', options.port ?? 0, AZURITE_KEEP_ALIVE_SECONDS,
     dir === undefined ? undefined : join(dir, 'azurite_db_blob.json'),
     dir === undefined ? undefined : join(dir, 'azurite_db_blob_extent.json'),
     dir === undefined ? undefined : [{ locationId: 'Default', locationPath: join(dir, 'blobstorage'), maxConcurrency: 10 }],

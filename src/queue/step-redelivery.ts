@@ -90,6 +90,17 @@ export function redeliveriesOf(triggerMetadata: unknown): number {
   return Number.isInteger(n) && n > 0 ? n : 0;
 }
 
+/**
+ * Whether a delivered step message is provably its first delivery: the trigger's `deliveryCount`
+ * is 1 (the Service Bus extension counts from 1, as the local host does) and it is no scheduled
+ * copy sent after ledger trouble. No `deliveryCount` (unknown) is false: the step then reads what
+ * an earlier delivery may have written.
+ */
+export function isFirstDelivery(triggerMetadata: unknown): boolean {
+  if (typeof triggerMetadata !== 'object' || triggerMetadata === null) return false;
+  return (triggerMetadata as { deliveryCount?: unknown }).deliveryCount === 1 && redeliveriesOf(triggerMetadata) === 0;
+}
+
 export interface StepRedelivery {
   /** How often and how long; `defaultRedeliveryPolicy` unless the composition says otherwise. */
   readonly policy?: RedeliveryPolicy;

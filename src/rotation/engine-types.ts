@@ -62,10 +62,24 @@ export type StepHandling =
   | { readonly result: 'already-ended'; readonly rotation: Rotation }
   | { readonly result: 'unknown-rotation' };
 
+/** What the platform says about one delivery of a step message. */
+export interface StepDelivery {
+  /**
+   * True only for the first delivery of the only copy: Service Bus `deliveryCount` 1 and not a
+   * scheduled copy sent after ledger trouble (src/queue/step-redelivery.ts). With attempt 1 it
+   * proves the step has not run before for this rotation (a copy the sweep or a stale message
+   * sends again has the same message id and is dropped by duplicate detection).
+   */
+  readonly first: boolean;
+}
+
 export interface RotationEngine {
   readonly startRotation: StartRotation;
-  /** Runs the step a message names. Throws only when the ledger or queue fails; the message is then redelivered. */
-  handleStep(message: StepMessage): Promise<StepHandling>;
+  /**
+   * Runs the step a message names. Throws only when the ledger or queue fails; the message is then redelivered.
+   * `delivery`: what the trigger says about this delivery; absent means unknown (treated as a possible replay).
+   */
+  handleStep(message: StepMessage, delivery?: StepDelivery): Promise<StepHandling>;
   /** Sends the current step's message again (the sweep, for rotations past their deadline or whose message was lost). */
   resumeRotation(rotationId: string): Promise<'resent' | 'ended' | 'not-found'>;
   /**

@@ -3,12 +3,11 @@ import { formatSecretRef } from '../keyvault/secret-ref.js';
 import type { Logger } from '../observability/logger.js';
 import type { CancelRotation } from './cancel-types.js';
 import { isStepError, toRotationError } from './errors.js';
-import { auditTrailOf } from '../ledger/audit-trail.js';
 import { isLedgerConflictError } from '../ledger/errors.js';
 import { advance, cancelStage, isPastDeadline, type Advanced, type Effect, type MachineEvent, type MachineRules } from './machine.js';
 import { isTerminal, RotationStatus, type Rotation } from './model.js';
-import { systemClock, type StepMessage, type Versioned } from './ports.js';
-import { defaultEngineSettings, type EngineSettings, type RotationEngine, type RotationEngineDeps, type StepHandling } from './engine-types.js';
+import { systemClock, type AuditEntry, type StepMessage, type Versioned } from './ports.js';
+import { defaultEngineSettings, type EngineSettings, type RotationEngine, type RotationEngineDeps, type StepDelivery, type StepHandling } from './engine-types.js';
 import { createStartRotation } from './start.js';
 import { FailedUnchanged } from './steps/context.js';
 import { createRotationSteps, type RotationPatch, type StepResult } from './steps/index.js';
@@ -47,20 +46,17 @@ export function createRotationEngine(deps: RotationEngineDeps): RotationEngine {
     ...(deps.consumers === undefined ? {} : { consumers: deps.consumers }),
   });
 
-  /** `ended`: the committed record, when the effects are those of its end (the history goes to the audit trail before the lock). */
-  async function perform(effects: readonly Effect[], log: Logger = deps.logger, ended?: Rotation): Promise<void> {
+  async function perform(effects: readonly Effect[], log: Logger = deps.logger): Promise<void> {
     for (const effect of effects) {
       switch (effect.kind) {
         case 'send-step':
           await deps.stepQueue.sendStep(effect.message, effect.notBefore === undefined ? undefined : { notBefore: new Date(effect.notBefore) });
           break;
         case 'release-lock':
-          if (ended !== undefined) await appendHistory(ended, log);
           await ledger.releaseLock(effect.secret, effect.rotationId);
           break;
         case 'audit':
-          // Folded into the record: the commit just written holds this entry's step or cancel, and the
-          // rotation's whole history goes to the trail in one append when it ends (before its lock goes).
+          await appendHistory(effect.entries, log);
           break;
         case 'notify':
           try {
@@ -81,14 +77,15 @@ export function createRotationEngine(deps: RotationEngineDeps): RotationEngine {
    * released, so a crash in between is healed by the redelivery that releases it (at least once). A failed
    * append is logged and never holds the lock: the record, which keeps every entry, is the truth.
    */
-  async function appendHistory(rotation: Rotation, log: Logger): Promise<void> {
-    if (appended.has(rotation.id)) return;
+  async function appendHistory(entries: readonly AuditEntry[], log: Logger): Promise<void> {
+    const rotationId = entries[0]?.rotationId;
+    if (rotationId === undefined || appended.has(rotationId)) return;
     try {
-      await ledger.appendAudit(auditTrailOf(rotation));
+      await ledger.appendAudit(entries);
       if (appended.size >= 10_000) appended.delete(appended.values().next().value as string);
-      appended.add(rotation.id);
+      appended.add(rotationId);
     } catch (error) {
-      log.warn('audit trail not written', { rotationId: rotation.id, status: rotation.status, error: toRotationError(error) });
+      log.warn('audit trail not written', { rotationId, entries: entries.length, error: toRotationError(error) });
     }
   }
 
@@ -96,12 +93,12 @@ export function createRotationEngine(deps: RotationEngineDeps): RotationEngine {
   async function commit(loaded: Versioned<Rotation>, event: MachineEvent, log: Logger): Promise<Advanced> {
     const advanced = advance(loaded.value, event, clock.now(), random(), rules);
     if (advanced.rotation !== loaded.value) await ledger.updateRotation(loaded, advanced.rotation);
-    await perform(advanced.effects, log, isTerminal(advanced.rotation.status) ? advanced.rotation : undefined);
+    await perform(advanced.effects, log);
     return advanced;
   }
 
   /** Runs the current step; only translated errors are outcomes, anything else propagates (Service Bus redelivers). */
-  async function runStep(loaded: Versioned<Rotation>, log: Logger): Promise<{ versioned: Versioned<Rotation>; event: MachineEvent }> {
+  async function runStep(loaded: Versioned<Rotation>, log: Logger, delivery: StepDelivery | undefined): Promise<{ versioned: Versioned<Rotation>; event: MachineEvent }> {
     const startedAt = clock.now();
     let versioned = loaded;
     const checkpoint = async (patch: RotationPatch): Promise<Rotation> => {
@@ -111,7 +108,7 @@ export function createRotationEngine(deps: RotationEngineDeps): RotationEngine {
     const rotation = loaded.value;
     let result: StepResult;
     try {
-      result = await steps[rotation.step]({ rotation, attempt: rotation.attempt ?? 1, now: startedAt, log, checkpoint });
+      result = await steps[rotation.step]({ rotation, attempt: rotation.attempt ?? 1, now: startedAt, log, checkpoint, firstDelivery: delivery?.first === true });
     } catch (thrown) {
       // A failure before the step changed anything (steps/context.ts beforeAnyChange) says so on its outcome.
       const unchanged = thrown instanceof FailedUnchanged;
@@ -136,7 +133,7 @@ export function createRotationEngine(deps: RotationEngineDeps): RotationEngine {
     return { versioned, event: { kind: 'step-finished', startedAt: startedAt.toISOString(), ...result } };
   }
 
-  async function handleStep(message: StepMessage): Promise<StepHandling> {
+  async function handleStep(message: StepMessage, delivery?: StepDelivery): Promise<StepHandling> {
     const loaded = await ledger.getRotation(message.rotationId);
     const log = deps.logger.child({ rotationId: message.rotationId, secretRef: formatSecretRef(message.secret), step: message.step, attempt: message.attempt });
     if (loaded === undefined) {
@@ -155,7 +152,7 @@ export function createRotationEngine(deps: RotationEngineDeps): RotationEngine {
       return { result: 'stale', rotation };
     }
 
-    const ran = isPastDeadline(rotation, clock.now()) ? { versioned: loaded, event: { kind: 'deadline-passed' } as const } : await runStep(loaded, log);
+    const ran = isPastDeadline(rotation, clock.now()) ? { versioned: loaded, event: { kind: 'deadline-passed' } as const } : await runStep(loaded, log, delivery);
     const { rotation: next } = await commit(ran.versioned, ran.event, log);
     const record = next.steps.at(-1);
     log.info(`step ${rotation.step} ${record?.outcome ?? '?'}`, { status: next.status, next: next.step, ...(record?.error === undefined ? {} : { error: record.error.code }) });

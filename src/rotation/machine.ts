@@ -2,6 +2,7 @@ import { RotationErrorCode } from './errors.js';
 import { isTerminal, RotationStatus, StepName, Strategy, UndoAction, type AdoptionRecord, type Rotation, type RotationCancel, type StepRecord, type UndoRecord } from './model.js';
 import { policyDefaults } from './policy.js';
 import type { RotationPolicy } from './policy-types.js';
+import { auditTrailOf } from '../ledger/audit-trail.js';
 import { NotificationType, type AuditEntry, type RotationNotification, type StepMessage } from './ports.js';
 import { transition, type BackoffSettings, type StepOutcome, type StepPlan, type Transition } from './transitions.js';
 
@@ -41,7 +42,11 @@ export type Effect =
   | { readonly kind: 'release-lock'; readonly rotationId: string; readonly secret: Rotation['secret'] }
   /** Best effort: a notification that cannot be sent never fails the rotation. */
   | { readonly kind: 'notify'; readonly notification: RotationNotification }
-  | { readonly kind: 'audit'; readonly entry: AuditEntry };
+  /**
+   * The rotation's history to the audit trail, in one append, once it has ended and before its lock goes
+   * (the record holds every step meanwhile; `auditTrailOf`). Best effort, as a notification is.
+   */
+  | { readonly kind: 'audit'; readonly entries: readonly AuditEntry[] };
 
 export interface Advanced {
   /** The same object as the input when nothing changed (then there is nothing to persist). */
@@ -204,15 +209,11 @@ function cancelRequested(rotation: Rotation, reason: string | undefined, now: Da
   if (rotation.cancel !== undefined || (stage !== 'undo' && stage !== 'rollback')) return { rotation, effects: [] };
   const cancel: RotationCancel = { requestedAt: now.toISOString(), via: stage, ...(reason === undefined ? {} : { reason }) };
   const marked: Rotation = { ...rotation, cancel, updatedAt: now.toISOString() };
-  const audit: Effect = {
-    kind: 'audit',
-    entry: { at: now.toISOString(), rotationId: rotation.id, secret: rotation.secret, event: 'cancel.requested', detail: { step: rotation.step, via: stage } },
-  };
   const waiting = rotation.notBefore !== undefined && Date.parse(rotation.notBefore) > now.getTime();
-  if (!changesNothing(rotation.step) && !waiting) return { rotation: marked, effects: [audit] };
+  if (!changesNothing(rotation.step) && !waiting) return { rotation: marked, effects: [] };
   const attempted = waiting && (rotation.attempt ?? 1) > 1 ? undoIfAttempted(rotation.step) : undefined;
   const left = leaveForCancel(marked, attempted, now);
-  return { rotation: left.rotation, effects: [audit, ...left.effects] };
+  return left;
 }
 
 /** Out of the normal path: rollback of what was done, or Cancelled at once when nothing was. */
@@ -224,7 +225,7 @@ function leaveForCancel(rotation: Rotation, attempted: UndoRecord | undefined, n
     undo.length === 0
       ? without({ ...rotation, undo, status: RotationStatus.Cancelled, endedAt: now.toISOString(), updatedAt: now.toISOString(), reason }, 'notBefore')
       : without({ ...rotation, undo, status: RotationStatus.RollingBack, step: StepName.Rollback, attempt: 1, updatedAt: now.toISOString(), reason }, 'notBefore');
-  return { rotation: next, effects: commitEffects(next, now).filter((e) => e.kind !== 'audit') };
+  return { rotation: next, effects: commitEffects(next, now) };
 }
 
 /** The current step has an outcome: record it, decide where the rotation goes, and what follows. */
@@ -263,8 +264,7 @@ function settle(
   if (cancel !== undefined && rotation.status === RotationStatus.Running && next.status === RotationStatus.Running) {
     // Cancelled while this step ran (or waited to run): leave now that its undo record is in.
     if (next.step !== StepName.Retire && next.step !== StepName.Revoke) {
-      const left = leaveForCancel(next, t.kind === 'retry' ? undoIfAttempted(rotation.step) : undefined, now);
-      return { rotation: left.rotation, effects: [...commitEffects(next, now).filter((e) => e.kind === 'audit'), ...left.effects] };
+      return leaveForCancel(next, t.kind === 'retry' ? undoIfAttempted(rotation.step) : undefined, now);
     }
   }
   if (cancel?.via === 'undo' && next.status === RotationStatus.RolledBack) next = { ...next, status: RotationStatus.Cancelled, reason: cancelReason(cancel) };
@@ -367,25 +367,14 @@ function notification(rotation: Rotation, type: NotificationType): Effect {
 /**
  * What follows a committed step outcome, derived from the record alone, so a
  * redelivery of the message just committed repeats it after a crash (at least once):
- * the audit entry, then the next message (and Started after begin), or the lock
+ * the next message (and Started after begin), or the history appended, the lock
  * released and the end notified.
  */
 function commitEffects(rotation: Rotation, now: Date): Effect[] {
   const effects: Effect[] = [];
   const last = rotation.steps.at(-1);
-  if (last !== undefined) {
-    effects.push({
-      kind: 'audit',
-      entry: {
-        at: now.toISOString(),
-        rotationId: rotation.id,
-        secret: rotation.secret,
-        event: `step.${last.step}.${last.outcome}`,
-        detail: { attempt: last.attempt, status: rotation.status, next: rotation.step, ...(last.error === undefined ? {} : { error: last.error.code }) },
-      },
-    });
-  }
   if (isTerminal(rotation.status)) {
+    effects.push({ kind: 'audit', entries: auditTrailOf(rotation) });
     effects.push({ kind: 'release-lock', rotationId: rotation.id, secret: rotation.secret });
     const type = endNotification(rotation.status);
     if (type !== undefined) effects.push(notification(rotation, type));

@@ -31,6 +31,13 @@ export const SampleTag = {
 export const EngineTag = {
   Rotation: 'rotor-rotation',
   Slot: 'rotor-slot',
+  /**
+   * On a version promoted through a pending value: the companion's name. It says the companion
+   * already holds Rotor's versions for this secret (checked by that promote), so the next
+   * rotation's first promote need not read it to rule out a name collision. Optional: left out
+   * when the version has no room for it (then the next promote reads).
+   */
+  Companion: 'rotor-pending-companion',
 } as const;
 
 /** Key Vault's limit on tags per version. */

@@ -65,10 +65,15 @@ export function createStartRotation(deps: StartDeps): StartRotation {
         : { name: 'health', ok: false, detail: health.reason },
     );
     const plan = planOf(policy, deps.rules);
+    const expires = `expires in ${Math.round(policy.validityMs / durations.DAY)} days`;
     const path = [
-      `prepare${policy.strategy === 'alternating' ? ' the inactive slot' : ''}`,
-      ...(plan.hasApply && policy.strategy === 'single' ? ['apply at the provider'] : []),
-      `promote (expires in ${Math.round(policy.validityMs / durations.DAY)} days)`,
+      ...(plan.direct === true
+        ? [`promote: ${newCredentialOf(policy.strategy, plan.hasApply)} and write it as the new version (${expires})`]
+        : [
+            `prepare${policy.strategy === 'alternating' ? ' the inactive slot' : ''}`,
+            ...(plan.hasApply && policy.strategy === 'single' ? ['apply at the provider'] : []),
+            `promote (${expires})`,
+          ]),
       `verify after ${Math.round(policy.graceMs / 1000)} s`,
       policy.revokeAfterMs === undefined ? 'retire' : `retire, revoke after ${Math.round(policy.revokeAfterMs / 1000)} s`,
     ];
@@ -160,4 +165,10 @@ export function createStartRotation(deps: StartDeps): StartRotation {
     deps.logger.info('rotation started', { rotationId: id, secretRef: formatSecretRef(secret), trigger: trigger.kind, ...(deferred ? { beginAt: beginAt.toISOString() } : {}) });
     return deferred ? { outcome: 'started', rotationId: id, startAt: beginAt.toISOString() } : { outcome: 'started', rotationId: id };
   };
+}
+
+/** What promote makes, in a dry run's words. */
+function newCredentialOf(strategy: RotationPolicy['strategy'], hasApply: boolean): string {
+  if (strategy === 'alternating') return 'mint a credential on the inactive slot';
+  return hasApply ? 'set a new credential at the provider' : 'generate a new value';
 }

@@ -1,4 +1,4 @@
-import { requireAzuriteBlob } from '../../emulators/azurite-module.js';
+import { AZURITE_KEEP_ALIVE_SECONDS, requireAzuriteBlob } from '../../emulators/azurite-module.js';
 import { BlobServiceClient } from '@azure/storage-blob';
 
 /** Azurite's well-known development account (public, documented by Microsoft). */
@@ -31,7 +31,7 @@ export async function startAzuriteBlob(): Promise<AzuriteBlob> {
   const { BlobServer, BlobConfiguration } = requireAzuriteBlob<new (configuration: unknown) => BlobServerLike, new (...args: unknown[]) => unknown>();
   // host, port, keep-alive, metadata db, extent db, persistence, access log, log stream, debug log, debug path,
   // loose, skipApiVersionCheck, cert, key, pwd, oauth, disableProductStyleUrl, in-memory persistence
-  const configuration = new BlobConfiguration('127.0.0.1', 0, undefined, undefined, undefined, undefined, false, undefined, false, undefined, false, true, '', '', '', undefined, false, true);
+  const configuration = new BlobConfiguration('127.0.0.1', 0, AZURITE_KEEP_ALIVE_SECONDS, undefined, undefined, undefined, false, undefined, false, undefined, false, true, '', '', '', undefined, false, true);
   const server = new BlobServer(configuration);
   await server.start();
   const blobEndpoint = `${server.getHttpServerAddress()}/${devStoreAccount.name}`;

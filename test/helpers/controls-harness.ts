@@ -59,10 +59,10 @@ export async function createControlsHarness(ground: E2EGround): Promise<Controls
     await drainSteps({
       queue,
       clock,
-      handle: async (body) => {
+      handle: async (body, { deliveryCount }) => {
         const parsed = parseStepMessage(body);
         if (!parsed.ok) throw new Error(parsed.problem);
-        return rotor.engine.handleStep(parsed.message);
+        return rotor.engine.handleStep(parsed.message, { first: deliveryCount === 1 });
       },
       ...(afterDelivery === undefined ? {} : { afterDelivery }),
       maxDeliveriesInTotal: 20_000,

@@ -1,3 +1,4 @@
+import { InvocationContext } from '@azure/functions';
 import { isServiceBusError, ServiceBusClient, type ServiceBusSessionReceiver } from '@azure/service-bus';
 import { rotorQueues, rotorStepQueue, startServiceBusEmulator } from '../../emulators/servicebus/index.js';
 import { createServiceBusStepQueue } from '../../src/queue/step-queue.js';
@@ -21,12 +22,27 @@ export interface StepTransport {
    * scheduled ones included) or, on Service Bus, until `until()` is true (a
    * receiver cannot see scheduled messages, so the test says what it waits for).
    */
-  deliverAll(handle: (body: unknown) => Promise<unknown>, options: DeliverOptions): Promise<void>;
+  deliverAll(handle: (body: unknown, delivery: Delivery) => Promise<unknown>, options: DeliverOptions): Promise<void>;
   /** Every message body sent, as text, for leak scans. */
   bodies(): string[];
   /** What the queue saw: duplicates it dropped, messages still waiting, dead letters. */
   counters(): TransportCounters;
   stop(): Promise<void>;
+}
+
+/** What Service Bus says about one delivery: the trigger's `deliveryCount` (1 on the first) and the application properties. */
+export interface Delivery {
+  readonly deliveryCount: number;
+  readonly applicationProperties?: Readonly<Record<string, unknown>>;
+}
+
+/** The step function's invocation context for one delivery, with the trigger metadata the Functions host gives it. */
+export function stepInvocation(delivery?: Delivery): InvocationContext {
+  return new InvocationContext({
+    functionName: 'rotationSteps',
+    logHandler: () => undefined,
+    ...(delivery === undefined ? {} : { triggerMetadata: { deliveryCount: delivery.deliveryCount, applicationProperties: { ...delivery.applicationProperties } } }),
+  });
 }
 
 export interface TransportCounters {
@@ -93,10 +109,13 @@ export function serviceBusTransport(options: {
     },
   };
 
-  async function serveOneSession(handle: (body: unknown) => Promise<unknown>, redeliver: boolean, stop: AbortSignal): Promise<void> {
+  async function serveOneSession(handle: (body: unknown, delivery: Delivery) => Promise<unknown>, redeliver: boolean, stop: AbortSignal): Promise<void> {
     let receiver: ServiceBusSessionReceiver;
     try {
-      receiver = await receiving.acceptNextSession(options.queueName, { maxAutoLockRenewalDurationInMs: 0, abortSignal: stop });
+      // The session lock is renewed as the Functions host renews it (host.json maxAutoLockRenewalDuration,
+      // 5 min): without it, a step slower than the 5-s lock on a busy machine lost its session, and the
+      // settle that crossed the lock-lost detach waited out the SDK's 60-s operation timeout.
+      receiver = await receiving.acceptNextSession(options.queueName, { maxAutoLockRenewalDurationInMs: 300_000, abortSignal: stop });
     } catch (error) {
       // No session has a message ready right now (scheduled ones are not yet due), or the test is done.
       if (stop.aborted) return;
@@ -108,15 +127,18 @@ export function serviceBusTransport(options: {
         const messages = await receiver.receiveMessages(10, { maxWaitTimeInMs: 30 });
         if (messages.length === 0) return;
         for (const message of messages) {
+          // The JS SDK counts earlier deliveries (0 on the first); the trigger reports 1 on the first.
+          const deliveryCount = (message.deliveryCount ?? 0) + 1;
+          const applicationProperties = message.applicationProperties ?? {};
           try {
-            await handle(message.body);
+            await handle(message.body, { deliveryCount, applicationProperties });
           } catch (error) {
             notePropagated(error);
             await receiver.abandonMessage(message);
             continue;
           }
           await receiver.completeMessage(message);
-          if (redeliver) await handle(message.body);
+          if (redeliver) await handle(message.body, { deliveryCount: deliveryCount + 1, applicationProperties });
         }
       }
     } catch (error) {

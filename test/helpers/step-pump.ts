@@ -6,7 +6,7 @@ export interface StepPumpOptions {
   readonly queue: FakeStepQueue;
   readonly clock: FakeClock;
   /** What the Functions host would call: the exported handler, or `engine.handleStep`. */
-  readonly handle: (body: unknown) => Promise<unknown>;
+  readonly handle: (body: unknown, delivery: { readonly deliveryCount: number }) => Promise<unknown>;
   /** Service Bus MaxDeliveryCount: a message that throws this often is dead-lettered. Default 10. */
   readonly maxDeliveries?: number;
   /** Deliver every message a second time after it completed (a redelivery after a lost settlement). */
@@ -46,14 +46,15 @@ export async function drainSteps(options: StepPumpOptions): Promise<StepPumpResu
     if ((delivered += 1) > limit) throw new Error(`the step queue did not drain after ${limit} deliveries`);
     let error: unknown;
     try {
-      await options.handle(structuredClone(message.body));
+      // Service Bus counts deliveries from 1 (the trigger's `deliveryCount`); an abandon raises it.
+      await options.handle(structuredClone(message.body), { deliveryCount: message.deliveryCount + 1 });
     } catch (caught) {
       error = caught;
       notePropagated(caught);
     }
     if (error === undefined) {
       queue.complete(message);
-      if (options.redeliverAfterSuccess === true) await options.handle(structuredClone(message.body));
+      if (options.redeliverAfterSuccess === true) await options.handle(structuredClone(message.body), { deliveryCount: message.deliveryCount + 2 });
     } else {
       threw += 1;
       queue.abandon(message, options.maxDeliveries ?? 10);

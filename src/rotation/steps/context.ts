@@ -36,6 +36,8 @@ export interface StepPorts {
 export interface StepInput {
   readonly rotation: Rotation;
   readonly attempt: number;
+  /** The message's first delivery (`StepDelivery.first`); false when unknown. With attempt 1: the step never ran before. */
+  readonly firstDelivery: boolean;
   readonly now: Date;
   readonly log: Logger;
   /** Persists progress inside a step (rollback records each undo action as it completes). */

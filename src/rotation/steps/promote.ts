@@ -1,7 +1,7 @@
 import { RotationError, RotationErrorCode } from '../errors.js';
 import { StepName, Strategy, UndoAction } from '../model.js';
-import { findPending, writePending, type PendingVersion } from '../pending.js';
-import { EngineTag, tagsForNewVersion } from '../policy.js';
+import { findPending, pendingRef, writePending, type PendingVersion } from '../pending.js';
+import { EngineTag, MAX_TAGS, tagsForNewVersion } from '../policy.js';
 import type { Rotation } from '../model.js';
 import type { StoredSecret } from '../ports.js';
 import type { PreparedCredential } from '../rotator.js';
@@ -24,9 +24,11 @@ import { promoteUndo } from './promote-undo.js';
  * alternating slot in use by no one, or a value never applied, is harmless.
  *
  * Key Vault calls, first run: the latest version (1 get) and the new version
- * (1 create); with a pending version also the companion's latest (1 get: the
- * replay check) and the pending version (1 create). The value is never read
- * back after a write.
+ * (1 create); with a pending version also the pending version (1 create), and
+ * the companion's latest (1 get: the replay and name checks) unless this is
+ * attempt 1's first delivery (`StepInput.firstDelivery`) and the latest
+ * version carries `rotor-pending-companion`. The value is never read back
+ * after a write.
  */
 export function promoteStep(context: StepContext): UndoableStepModule<typeof StepName.Promote> {
   const { store } = context;
@@ -42,9 +44,18 @@ export function promoteStep(context: StepContext): UndoableStepModule<typeof Ste
     return prepared;
   }
 
-  /** The pending version, reused or written, and the provider made to accept it (single with `apply`). */
+  /**
+   * The pending version, reused or written, and the provider made to accept it (single with `apply`).
+   * The companion's latest is read (the replay check, and the name-collision check) unless both hold:
+   * this is attempt 1's first delivery (promote never ran before for this rotation, so no pending
+   * value of it exists), and the latest version says an earlier promote found the companion to be
+   * Rotor's (`EngineTag.Companion`). Any redelivery (a crash after the pending write, before the
+   * record), a scheduled copy, a later attempt or a first pending rotation reads.
+   */
   async function pendingFor(rotation: Rotation, latest: StoredSecret, input: StepInput): Promise<PendingVersion> {
-    let pending = await findPending(store, rotation.secret, rotation.id);
+    const companionKnown = latest.tags[EngineTag.Companion] === pendingRef(rotation.secret).name;
+    const firstRun = input.attempt === 1 && input.firstDelivery && companionKnown;
+    let pending = firstRun ? undefined : await findPending(store, rotation.secret, rotation.id);
     if (pending === undefined) {
       const prepared = await mint(rotation, latest, input);
       pending = { version: await writePending(store, rotation.secret, rotation.id, prepared), prepared };
@@ -89,9 +100,11 @@ export function promoteStep(context: StepContext): UndoableStepModule<typeof Ste
       slot = rotation.strategy === Strategy.Alternating ? prepared.slot : undefined;
       made = prepared;
       const contentType = prepared.contentType ?? latest.contentType;
+      const tags = tagsForNewVersion(policy.tags, { rotationId: rotation.id, ...(slot === undefined ? {} : { slot }) });
+      if (pending !== undefined && Object.keys(tags).length < MAX_TAGS) tags[EngineTag.Companion] = pendingRef(rotation.secret).name;
       const written = await store.setSecret(rotation.secret, {
         value: prepared.value,
-        tags: tagsForNewVersion(policy.tags, { rotationId: rotation.id, ...(slot === undefined ? {} : { slot }) }),
+        tags,
         expiresOn: new Date(now.getTime() + policy.validityMs),
         ...(contentType === undefined ? {} : { contentType }),
       });

@@ -1,4 +1,3 @@
-import { InvocationContext } from '@azure/functions';
 import { expect } from 'vitest';
 import { startAzureManagementEmulator, type AzureManagementEmulator, type AzureManagementEmulatorOptions } from '../../../emulators/azure-management/index.js';
 import { createRotationStepsHandler } from '../../../functions/rotationSteps.js';
@@ -13,7 +12,7 @@ import { createE2ERotor, startE2EGround, versionsOf, type E2EGround, type E2ERot
 import { createFakeLedger, type FakeLedger } from '../../helpers/fakes/ledger.js';
 import type { EnginePorts } from '../../helpers/fakes/world.js';
 import type { RotationLedger } from '../../../src/rotation/ports.js';
-import { memoryTransport, type StepTransport } from '../../helpers/e2e-transport.js';
+import { memoryTransport, stepInvocation, type Delivery, type StepTransport } from '../../helpers/e2e-transport.js';
 import { createFakeCredential } from '../../helpers/fake-credential.js';
 
 /**
@@ -88,10 +87,9 @@ export async function createAzureWorld(azure: AzureGround, options: { readonly c
 }
 
 /** The exported step function, as the Functions host calls it, over this world's engine. */
-export function handlerFor(rotor: E2ERotor): (body: unknown) => Promise<unknown> {
+export function handlerFor(rotor: E2ERotor): (body: unknown, delivery: Delivery) => Promise<unknown> {
   const handle = createRotationStepsHandler(() => Promise.resolve(rotor.engine));
-  const context = new InvocationContext({ functionName: 'rotationSteps', logHandler: () => undefined });
-  return (body) => handle(body, context);
+  return (body, delivery) => handle(body, stepInvocation(delivery));
 }
 
 let counter = 0;

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { InvocationContext } from '@azure/functions';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDemoProvider, type DemoProvider } from '../../../examples/webhook-receiver/demo-provider.js';
@@ -14,7 +13,7 @@ import { createWebhookRotator } from '../../../src/rotators/webhook/index.js';
 import { SecretValue } from '../../../src/secrecy/secret-value.js';
 import { startTestPostgres, type TestPostgres } from '../../helpers/embedded-postgres.js';
 import { createE2ERotor, startE2EGround, versionsOf, type E2EGround, type E2ERotor } from '../../helpers/e2e-stack.js';
-import { memoryTransport, startServiceBusTransport, type StepTransport } from '../../helpers/e2e-transport.js';
+import { memoryTransport, startServiceBusTransport, stepInvocation, type StepTransport } from '../../helpers/e2e-transport.js';
 import { createTestCertificate } from '../../helpers/https-certificate.js';
 import { expectNoSecretIn } from '../../helpers/leaks.js';
 
@@ -119,14 +118,13 @@ describe.each(transports)('on the emulators ($name)', ({ name: transportName, gr
     const start = await rotor.engine.startRotation(secret.ref, { kind: 'event', eventType: 'Microsoft.KeyVault.SecretNearExpiry', version: secret.version });
     if (start.outcome !== 'started') throw new Error(`rotation did not start: ${start.outcome}`);
     const handle = createRotationStepsHandler(() => Promise.resolve(rotor.engine));
-    const context = new InvocationContext({ functionName: 'rotationSteps', logHandler: () => undefined });
     const ended = async (): Promise<boolean> => {
       const record = await rotor.ledger.getRotation(start.rotationId);
       return record !== undefined && ['Completed', 'RolledBack', 'Failed', 'Aborted', 'Skipped'].includes(record.value.status);
     };
     await transport.deliverAll(
-      async (body) => {
-        await handle(body, context);
+      async (body, delivery) => {
+        await handle(body, stepInvocation(delivery));
         await atBoundary?.((body as { step: string }).step);
       },
       { until: ended, timeoutMs: 60_000 },

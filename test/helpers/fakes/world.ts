@@ -95,7 +95,7 @@ export function createFakeWorld(options: FakeWorldOptions = {}): FakeWorld {
     logs: sink.records,
     logger,
     engine,
-    drain: (pumpOptions) => drainSteps({ queue, clock, handle: (body) => engine.handleStep(body as never), ...pumpOptions }),
+    drain: (pumpOptions) => drainSteps({ queue, clock, handle: (body, { deliveryCount }) => engine.handleStep(body as never, { first: deliveryCount === 1 }), ...pumpOptions }),
     texts: () => [
       ...sink.records.map((r) => JSON.stringify(r)),
       ...ledger.blobs(),

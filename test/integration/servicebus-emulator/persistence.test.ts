@@ -28,9 +28,12 @@ function tempDir(): string {
   return dir;
 }
 
+// Locks long enough that the first instance settles under them on a busy machine (a 1-s lock ran out between
+// accept and receive under load). The plain lock still runs out by itself after the restart; the session's is
+// ended on purpose there, so the test does not wait 30 s.
 const queues = [
-  { name: 'plain', lockDurationMs: 1_000, duplicateDetectionWindowMs: 60_000, maxDeliveryCount: 2 },
-  { name: 'steps', requiresSession: true, lockDurationMs: 1_000 },
+  { name: 'plain', lockDurationMs: 5_000, duplicateDetectionWindowMs: 60_000, maxDeliveryCount: 2 },
+  { name: 'steps', requiresSession: true, lockDurationMs: 30_000 },
 ];
 
 async function start(dataDir: string): Promise<{ emulator: ServiceBusEmulator; client: ServiceBusClient }> {
@@ -73,6 +76,7 @@ describe('Service Bus emulator: persistence across a crash', () => {
     const redelivered = await receiveAll(again, 3);
     await second.client.createSender('plain').sendMessages({ body: 'duplicate', messageId: 'm-1' });
     const deadLetters = await second.client.createReceiver('plain', { subQueueType: 'deadLetter' }).receiveMessages(1, { maxWaitTimeInMs: 10_000 });
+    const sessionLocksEnded = second.emulator.admin.expireLocks('steps', { sessionId: 'secret-a' });
     const stepsSession = await second.client.acceptSession('steps', 'secret-a');
     const [stepAgain] = await stepsSession.receiveMessages(1, { maxWaitTimeInMs: 10_000 });
     const state = await stepsSession.getSessionState();
@@ -87,6 +91,7 @@ describe('Service Bus emulator: persistence across a crash', () => {
     expect(redelivered.find((m) => m.body === 'later')?.sequenceNumber?.toNumber()).toBe(scheduledSeq!.toNumber());
     expect(deadLetters.map((m) => [m.body, m.deadLetterReason])).toEqual([['dead', 'test']]);
     expect(second.emulator.admin.getCounters('plain')).toMatchObject({ duplicatesDropped: 1 });
+    expect(sessionLocksEnded).toBeGreaterThan(0);
     expect(stepAgain).toMatchObject({ body: 'step', deliveryCount: 1 });
     expect(state).toBe('checkpoint');
   });

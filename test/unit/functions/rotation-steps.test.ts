@@ -25,6 +25,29 @@ describe('rotationSteps function', () => {
   });
 
   it.each([
+    ['the first delivery', { deliveryCount: 1, applicationProperties: {} }, true],
+    ['a redelivery by Service Bus', { deliveryCount: 2, applicationProperties: {} }, false],
+    ['a scheduled copy after ledger trouble', { deliveryCount: 1, applicationProperties: { rotorRedelivery: 1 } }, false],
+    ['a delivery without deliveryCount', {}, false],
+  ] as const)('tells the engine whether %s is the first delivery (the trigger metadata as Azure and the local host give it)', async (_name, triggerMetadata, first) => {
+    // Prepare
+    const seen: unknown[] = [];
+    const engine = {
+      handleStep: (_m: unknown, delivery?: unknown) => {
+        seen.push(delivery);
+        return Promise.resolve({ result: 'unknown-rotation' as const });
+      },
+    };
+    const handler = createRotationStepsHandler(() => Promise.resolve(engine));
+
+    // Act
+    await handler({ rotationId: 'r-1', secret, step: 'promote', attempt: 1 }, new InvocationContext({ functionName: 'rotationSteps', logHandler: () => undefined, triggerMetadata }));
+
+    // Assess
+    expect(seen).toEqual([{ first }]);
+  });
+
+  it.each([
     ['a parsed JSON body', (body: object) => body],
     ['a JSON string body', (body: object) => JSON.stringify(body)],
   ])('runs one step from %s', async (_name, encode) => {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { LedgerError, LedgerErrorCode } from '../../../src/ledger/errors.js';
 import {
   defaultRedeliveryPolicy,
+  isFirstDelivery,
   isTransientInfrastructureError,
   redeliveriesOf,
   redeliveryBudgetMs,
@@ -70,6 +71,15 @@ describe('redelivery policy', () => {
     expect(redeliveriesOf({ applicationProperties: { rotorRedelivery: 3 } })).toBe(3);
     expect(redeliveriesOf({ applicationProperties: { rotationId: 'r' } })).toBe(0);
     expect(redeliveriesOf(undefined)).toBe(0);
+  });
+
+  it('calls a delivery first only with deliveryCount 1 and no redelivery count; unknown is not first', () => {
+    expect(isFirstDelivery({ deliveryCount: 1, applicationProperties: { rotationId: 'r' } })).toBe(true);
+    expect(isFirstDelivery({ deliveryCount: 2, applicationProperties: {} })).toBe(false);
+    expect(isFirstDelivery({ deliveryCount: 1, applicationProperties: { rotorRedelivery: 1 } })).toBe(false);
+    expect(isFirstDelivery({ applicationProperties: {} })).toBe(false);
+    expect(isFirstDelivery({ deliveryCount: '1' })).toBe(false);
+    expect(isFirstDelivery(undefined)).toBe(false);
   });
 });
 

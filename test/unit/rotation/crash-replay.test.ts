@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Strategy } from '../../../src/rotation/model.js';
+import { pendingRef } from '../../../src/rotation/pending.js';
 import { createFakeProvider, createFakeWorld, FAKE_VAULT, type FakeProvider, type FakeWorld, type FakeWorldOptions } from '../../helpers/fakes/index.js';
 import { bestEffortWrites, crashingPorts, describeEndState, expectCrashPropagated, failDeadLetters, replayEveryCrash, untilNoCrash } from '../../helpers/crash-replay.js';
 import { expectNoSecretIn } from '../../helpers/leaks.js';
@@ -27,7 +28,14 @@ function build(c: Case, wrap?: FakeWorldOptions['wrapPorts']): World {
   const provider = c.kind === 'random' ? undefined : createFakeProvider({ strategy: alternating ? Strategy.Alternating : Strategy.Single, initial });
   const rotator = provider === undefined ? undefined : c.kind === 'alternating-pending' ? { ...provider.rotator, restoreNeedsPrepared: true } : provider.rotator;
   const world = createFakeWorld({ rotators: rotator === undefined ? [] : [rotator], ...(wrap === undefined ? {} : { wrapPorts: wrap }) });
+  // A pending-value secret Rotor rotated before (its companion is Rotor's, and the latest says so), so a first
+  // delivery of promote skips the companion read: the crashes here must show that a redelivery reads it.
+  const pendingKept = c.kind === 'alternating-pending' || c.kind === 'single-apply';
+  if (pendingKept) {
+    world.store.seed(pendingRef(secret), { value: 'earlier-pending-value-0123', tags: { 'rotor-pending-for': secret.name, 'rotor-rotation': 'earlier-rotation' }, enabled: false });
+  }
   const tags: Record<string, string> = {
+    ...(pendingKept ? { 'rotor-pending-companion': pendingRef(secret).name } : {}),
     'rotor-rotator': provider?.rotator.kind ?? 'random',
     'rotor-grace': 'PT2M',
     'rotor-health': health,
@@ -106,7 +114,8 @@ describe('the dead-letter path, crashed after every write (I3, I4)', () => {
       await untilNoCrash(() => world.engine.startRotation(secret, { kind: 'event', version }));
       await world.drain({
         maxDeliveries: 3,
-        handle: (body) => ((body as { step?: string }).step === poisonStep ? Promise.reject(new Error(`poison: ${poisonStep}`)) : world.engine.handleStep(body as never)),
+        handle: (body, { deliveryCount }) =>
+          (body as { step?: string }).step === poisonStep ? Promise.reject(new Error(`poison: ${poisonStep}`)) : world.engine.handleStep(body as never, { first: deliveryCount === 1 }),
       });
       await failDeadLetters(world);
     };

@@ -357,6 +357,8 @@ describe('triggers and exclusivity', () => {
 
     // Assess
     expect(result).toMatchObject({ outcome: 'dry-run', report: { wouldRotate: true, rotator: 'random', strategy: 'single' } });
+    // The path as the engine runs it: promote generates and writes the value; there is no prepare step.
+    expect((result as { report: { summary: string } }).report.summary).toMatch(/^would promote: generate a new value and write it as the new version/);
     expect(world.ledger.rotations()).toHaveLength(0);
     expect(world.queue.pending).toHaveLength(0);
     expect(world.store.calls.write).toBe(0);

@@ -166,7 +166,7 @@ function eventFor(name: EventName, rotation: Rotation): { event: MachineEvent; n
 function describeEffect(effect: Effect, now: number): string {
   switch (effect.kind) {
     case 'audit':
-      return `audit ${effect.entry.event}`;
+      return 'history';
     case 'send-step':
       return `send ${effect.message.step}#${effect.message.attempt}${effect.notBefore === undefined ? '' : ` +${Date.parse(effect.notBefore) - now}ms`}`;
     case 'release-lock':
@@ -187,19 +187,19 @@ function run(status: RotationStatus, step: StepName, name: EventName): string {
 }
 
 // What every live (status, step) does with a permanent end: the dead-letter decision is the same row.
-const rollsBack = (step: StepName, undo: string, audit: string): string => `RollingBack/rollback#1 undo[${undo}] | audit step.${step}.${audit} | send rollback#1`;
-const fails = (step: StepName, undo: string, audit = 'failed'): string => `Failed/${step}#1 undo[${undo}] | audit step.${step}.${audit} | release | notify Failed`;
-const retries = (step: StepName, undo: string): string => `Running/${step}#2 undo[${undo}] | audit step.${step}.retrying | send ${step}#2 +500ms`;
-const rollbackRetries = `RollingBack/rollback#2 undo[prepared,applied,promoted] | audit step.rollback.retrying | send rollback#2 +500ms`;
+const rollsBack = (undo: string): string => `RollingBack/rollback#1 undo[${undo}] | send rollback#1`;
+const fails = (step: StepName, undo: string): string => `Failed/${step}#1 undo[${undo}] | history | release | notify Failed`;
+const retries = (step: StepName, undo: string): string => `Running/${step}#2 undo[${undo}] | send ${step}#2 +500ms`;
+const rollbackRetries = `RollingBack/rollback#2 undo[prepared,applied,promoted] | send rollback#2 +500ms`;
 // Throttled: the same step again at the throttle's notBefore (not the backoff), a new attempt number for a new message id.
-const throttled = (step: StepName, undo: string, status = 'Running'): string => `${status}/${step}#2 undo[${undo}] | audit step.${step}.throttled | send ${step}#2 +${THROTTLED_FOR}ms`;
+const throttled = (step: StepName, undo: string, status = 'Running'): string => `${status}/${step}#2 undo[${undo}] | send ${step}#2 +${THROTTLED_FOR}ms`;
 const ALL = 'prepared,applied,promoted';
 
 const live: Record<string, Record<EventName, string>> = {
   'Running/begin': {
-    succeeded: 'Running/prepare#1 undo[] | audit step.begin.succeeded | send prepare#1 | notify Started',
-    skipped: 'Skipped/begin#1 undo[] | audit step.begin.succeeded | release',
-    aborted: 'Aborted/begin#1 undo[] | audit step.begin.failed | release | notify Aborted',
+    succeeded: 'Running/prepare#1 undo[] | send prepare#1 | notify Started',
+    skipped: 'Skipped/begin#1 undo[] | history | release',
+    aborted: 'Aborted/begin#1 undo[] | history | release | notify Aborted',
     unhealthy: retries(StepName.Begin, ''),
     'failed-transient': retries(StepName.Begin, ''),
     throttled: throttled(StepName.Begin, ''),
@@ -211,12 +211,12 @@ const live: Record<string, Record<EventName, string>> = {
     'not-current:same': 'unchanged | send begin#1',
     resumed: 'unchanged | send begin#1',
     // Begin changes nothing: a cancel ends it at once.
-    'cancel-requested': 'Cancelled/begin#1 undo[] | audit cancel.requested | release | notify Cancelled',
+    'cancel-requested': 'Cancelled/begin#1 undo[] | history | release | notify Cancelled',
   },
   'Running/prepare': {
-    succeeded: 'Running/apply#1 undo[prepared] | audit step.prepare.succeeded | send apply#1',
-    skipped: 'Skipped/prepare#1 undo[] | audit step.prepare.succeeded | release',
-    aborted: 'Aborted/prepare#1 undo[] | audit step.prepare.failed | release | notify Aborted',
+    succeeded: 'Running/apply#1 undo[prepared] | send apply#1',
+    skipped: 'Skipped/prepare#1 undo[] | history | release',
+    aborted: 'Aborted/prepare#1 undo[] | history | release | notify Aborted',
     unhealthy: retries(StepName.Prepare, ''),
     'failed-transient': retries(StepName.Prepare, ''),
     throttled: throttled(StepName.Prepare, ''),
@@ -224,86 +224,86 @@ const live: Record<string, Record<EventName, string>> = {
     'dead-lettered': fails(StepName.Prepare, ''),
     'deadline-passed': fails(StepName.Prepare, ''),
     'not-current:older': 'unchanged | send prepare#1',
-    'not-current:just-committed': 'unchanged | audit step.begin.succeeded | send prepare#1 | notify Started',
+    'not-current:just-committed': 'unchanged | send prepare#1 | notify Started',
     'not-current:same': 'unchanged | send prepare#1',
     resumed: 'unchanged | send prepare#1',
     // A step that changes the world may be running: the cancel is recorded, and taken when it finishes.
-    'cancel-requested': 'Running/prepare#1 undo[] | audit cancel.requested',
+    'cancel-requested': 'Running/prepare#1 undo[]',
   },
   'Running/apply': {
-    succeeded: 'Running/promote#1 undo[prepared,applied] | audit step.apply.succeeded | send promote#1',
-    skipped: 'Skipped/apply#1 undo[prepared] | audit step.apply.succeeded | release',
-    aborted: 'Aborted/apply#1 undo[prepared] | audit step.apply.failed | release | notify Aborted',
+    succeeded: 'Running/promote#1 undo[prepared,applied] | send promote#1',
+    skipped: 'Skipped/apply#1 undo[prepared] | history | release',
+    aborted: 'Aborted/apply#1 undo[prepared] | history | release | notify Aborted',
     unhealthy: retries(StepName.Apply, 'prepared'),
     'failed-transient': retries(StepName.Apply, 'prepared'),
     throttled: throttled(StepName.Apply, 'prepared'),
-    'failed-permanent': rollsBack(StepName.Apply, 'prepared,applied', 'failed'),
-    'dead-lettered': rollsBack(StepName.Apply, 'prepared,applied', 'failed'),
-    'deadline-passed': rollsBack(StepName.Apply, 'prepared,applied', 'failed'),
+    'failed-permanent': rollsBack('prepared,applied'),
+    'dead-lettered': rollsBack('prepared,applied'),
+    'deadline-passed': rollsBack('prepared,applied'),
     'not-current:older': 'unchanged | send apply#1',
-    'not-current:just-committed': 'unchanged | audit step.prepare.succeeded | send apply#1',
+    'not-current:just-committed': 'unchanged | send apply#1',
     'not-current:same': 'unchanged | send apply#1',
     resumed: 'unchanged | send apply#1',
-    'cancel-requested': 'Running/apply#1 undo[prepared] | audit cancel.requested',
+    'cancel-requested': 'Running/apply#1 undo[prepared]',
   },
   'Running/promote': {
-    succeeded: `Running/nudge#1 undo[${ALL}] | audit step.promote.succeeded | send nudge#1`,
-    skipped: 'Skipped/promote#1 undo[prepared,applied] | audit step.promote.succeeded | release',
-    aborted: 'Aborted/promote#1 undo[prepared,applied] | audit step.promote.failed | release | notify Aborted',
+    succeeded: `Running/nudge#1 undo[${ALL}] | send nudge#1`,
+    skipped: 'Skipped/promote#1 undo[prepared,applied] | history | release',
+    aborted: 'Aborted/promote#1 undo[prepared,applied] | history | release | notify Aborted',
     unhealthy: retries(StepName.Promote, 'prepared,applied'),
     'failed-transient': retries(StepName.Promote, 'prepared,applied'),
     throttled: throttled(StepName.Promote, 'prepared,applied'),
-    'failed-permanent': rollsBack(StepName.Promote, ALL, 'failed'),
-    'dead-lettered': rollsBack(StepName.Promote, ALL, 'failed'),
-    'deadline-passed': rollsBack(StepName.Promote, ALL, 'failed'),
+    'failed-permanent': rollsBack(ALL),
+    'dead-lettered': rollsBack(ALL),
+    'deadline-passed': rollsBack(ALL),
     'not-current:older': 'unchanged | send promote#1',
-    'not-current:just-committed': 'unchanged | audit step.apply.succeeded | send promote#1',
+    'not-current:just-committed': 'unchanged | send promote#1',
     'not-current:same': 'unchanged | send promote#1',
     resumed: 'unchanged | send promote#1',
-    'cancel-requested': 'Running/promote#1 undo[prepared,applied] | audit cancel.requested',
+    'cancel-requested': 'Running/promote#1 undo[prepared,applied]',
   },
   'Running/nudge': {
     // No consumer that reports: verify waits the grace, as before.
-    succeeded: `Running/verify#1 undo[${ALL}] | audit step.nudge.succeeded | send verify#1 +${GRACE}ms`,
-    skipped: `Skipped/nudge#1 undo[${ALL}] | audit step.nudge.succeeded | release`,
-    aborted: `Aborted/nudge#1 undo[${ALL}] | audit step.nudge.failed | release | notify Aborted`,
+    succeeded: `Running/verify#1 undo[${ALL}] | send verify#1 +${GRACE}ms`,
+    skipped: `Skipped/nudge#1 undo[${ALL}] | history | release`,
+    aborted: `Aborted/nudge#1 undo[${ALL}] | history | release | notify Aborted`,
     unhealthy: retries(StepName.Nudge, ALL),
     'failed-transient': retries(StepName.Nudge, ALL),
     throttled: throttled(StepName.Nudge, ALL),
     // A consumer that refuses the nudge (or cannot be nudged) is never left behind: rollback.
-    'failed-permanent': rollsBack(StepName.Nudge, ALL, 'failed'),
-    'dead-lettered': rollsBack(StepName.Nudge, ALL, 'failed'),
-    'deadline-passed': rollsBack(StepName.Nudge, ALL, 'failed'),
+    'failed-permanent': rollsBack(ALL),
+    'dead-lettered': rollsBack(ALL),
+    'deadline-passed': rollsBack(ALL),
     'not-current:older': 'unchanged | send nudge#1',
-    'not-current:just-committed': 'unchanged | audit step.promote.succeeded | send nudge#1',
+    'not-current:just-committed': 'unchanged | send nudge#1',
     'not-current:same': 'unchanged | send nudge#1',
     resumed: 'unchanged | send nudge#1',
     // After promote: nudges may be going out, so the cancel is recorded and taken when the step
     // finishes (then rolled back, and the consumers are nudged back).
-    'cancel-requested': `Running/nudge#1 undo[${ALL}] | audit cancel.requested`,
+    'cancel-requested': `Running/nudge#1 undo[${ALL}]`,
   },
   'Running/verify': {
-    succeeded: `Running/retire#1 undo[${ALL}] | audit step.verify.succeeded | send retire#1`,
-    skipped: `Skipped/verify#1 undo[${ALL}] | audit step.verify.succeeded | release`,
-    aborted: `Aborted/verify#1 undo[${ALL}] | audit step.verify.failed | release | notify Aborted`,
+    succeeded: `Running/retire#1 undo[${ALL}] | send retire#1`,
+    skipped: `Skipped/verify#1 undo[${ALL}] | history | release`,
+    aborted: `Aborted/verify#1 undo[${ALL}] | history | release | notify Aborted`,
     unhealthy: retries(StepName.Verify, ALL),
     'failed-transient': retries(StepName.Verify, ALL),
     throttled: throttled(StepName.Verify, ALL),
-    'failed-permanent': rollsBack(StepName.Verify, ALL, 'failed'),
+    'failed-permanent': rollsBack(ALL),
     // A dead-lettered verify rolls back: the new credential was never confirmed.
-    'dead-lettered': rollsBack(StepName.Verify, ALL, 'failed'),
-    'deadline-passed': rollsBack(StepName.Verify, ALL, 'failed'),
+    'dead-lettered': rollsBack(ALL),
+    'deadline-passed': rollsBack(ALL),
     'not-current:older': 'unchanged | send verify#1',
-    'not-current:just-committed': 'unchanged | audit step.nudge.succeeded | send verify#1',
+    'not-current:just-committed': 'unchanged | send verify#1',
     'not-current:same': 'unchanged | send verify#1',
     resumed: 'unchanged | send verify#1',
     // After promote, verify pending: rolled back at once (verify changes nothing).
-    'cancel-requested': `RollingBack/rollback#1 undo[${ALL}] | audit cancel.requested | send rollback#1`,
+    'cancel-requested': `RollingBack/rollback#1 undo[${ALL}] | send rollback#1`,
   },
   'Running/retire': {
-    succeeded: `Running/revoke#1 undo[${ALL}] | audit step.retire.succeeded | send revoke#1 +${REVOKE_AFTER}ms`,
-    skipped: `Skipped/retire#1 undo[${ALL}] | audit step.retire.succeeded | release`,
-    aborted: `Aborted/retire#1 undo[${ALL}] | audit step.retire.failed | release | notify Aborted`,
+    succeeded: `Running/revoke#1 undo[${ALL}] | send revoke#1 +${REVOKE_AFTER}ms`,
+    skipped: `Skipped/retire#1 undo[${ALL}] | history | release`,
+    aborted: `Aborted/retire#1 undo[${ALL}] | history | release | notify Aborted`,
     unhealthy: retries(StepName.Retire, ALL),
     'failed-transient': retries(StepName.Retire, ALL),
     throttled: throttled(StepName.Retire, ALL),
@@ -312,16 +312,16 @@ const live: Record<string, Record<EventName, string>> = {
     'dead-lettered': fails(StepName.Retire, ALL),
     'deadline-passed': fails(StepName.Retire, ALL),
     'not-current:older': 'unchanged | send retire#1',
-    'not-current:just-committed': 'unchanged | audit step.verify.succeeded | send retire#1',
+    'not-current:just-committed': 'unchanged | send retire#1',
     'not-current:same': 'unchanged | send retire#1',
     resumed: 'unchanged | send retire#1',
     // Verify passed: the new credential stands (I8).
     'cancel-requested': 'unchanged',
   },
   'Running/revoke': {
-    succeeded: `Completed/revoke#1 undo[${ALL}] | audit step.revoke.succeeded | release | notify Completed`,
-    skipped: `Skipped/revoke#1 undo[${ALL}] | audit step.revoke.succeeded | release`,
-    aborted: `Aborted/revoke#1 undo[${ALL}] | audit step.revoke.failed | release | notify Aborted`,
+    succeeded: `Completed/revoke#1 undo[${ALL}] | history | release | notify Completed`,
+    skipped: `Skipped/revoke#1 undo[${ALL}] | history | release`,
+    aborted: `Aborted/revoke#1 undo[${ALL}] | history | release | notify Aborted`,
     unhealthy: retries(StepName.Revoke, ALL),
     'failed-transient': retries(StepName.Revoke, ALL),
     throttled: throttled(StepName.Revoke, ALL),
@@ -330,15 +330,15 @@ const live: Record<string, Record<EventName, string>> = {
     'dead-lettered': fails(StepName.Revoke, ALL),
     'deadline-passed': fails(StepName.Revoke, ALL),
     'not-current:older': 'unchanged | send revoke#1',
-    'not-current:just-committed': 'unchanged | audit step.retire.succeeded | send revoke#1',
+    'not-current:just-committed': 'unchanged | send revoke#1',
     'not-current:same': 'unchanged | send revoke#1',
     resumed: 'unchanged | send revoke#1',
     'cancel-requested': 'unchanged',
   },
   'RollingBack/rollback': {
-    succeeded: `RolledBack/rollback#1 undo[${ALL}] | audit step.rollback.succeeded | release | notify RolledBack`,
-    skipped: `Skipped/rollback#1 undo[${ALL}] | audit step.rollback.succeeded | release`,
-    aborted: `Aborted/rollback#1 undo[${ALL}] | audit step.rollback.failed | release | notify Aborted`,
+    succeeded: `RolledBack/rollback#1 undo[${ALL}] | history | release | notify RolledBack`,
+    skipped: `Skipped/rollback#1 undo[${ALL}] | history | release`,
+    aborted: `Aborted/rollback#1 undo[${ALL}] | history | release | notify Aborted`,
     unhealthy: rollbackRetries,
     'failed-transient': rollbackRetries,
     throttled: throttled(StepName.Rollback, ALL, 'RollingBack'),
@@ -347,7 +347,7 @@ const live: Record<string, Record<EventName, string>> = {
     // Rollback runs however late it is.
     'deadline-passed': 'unchanged',
     'not-current:older': 'unchanged | send rollback#1',
-    'not-current:just-committed': 'unchanged | audit step.verify.failed | send rollback#1',
+    'not-current:just-committed': 'unchanged | send rollback#1',
     'not-current:same': 'unchanged | send rollback#1',
     resumed: 'unchanged | send rollback#1',
     'cancel-requested': 'unchanged',
@@ -367,10 +367,9 @@ const endNotice: Record<(typeof ended)[number], string> = {
 
 /** An ended rotation only repeats what followed its end (its own last message redelivered) and releases its lock on resume. */
 function endedRow(status: (typeof ended)[number], step: StepName, name: EventName): string {
-  const last = before[step];
   if (name === 'resumed') return 'unchanged | release';
   if (name !== 'not-current:same') return 'unchanged';
-  return last === undefined ? `unchanged | release${endNotice[status]}` : `unchanged | audit step.${last}.${step === StepName.Rollback ? 'failed' : 'succeeded'} | release${endNotice[status]}`;
+  return `unchanged | history | release${endNotice[status]}`;
 }
 
 describe('advance: every (status, step, event)', () => {
@@ -448,7 +447,7 @@ describe('advance: details the table does not show', () => {
     const { rotation: next, effects } = advance(rotation, { kind: 'step-finished', startedAt: new Date(NOW).toISOString(), outcome: { kind: 'succeeded' } }, new Date(NOW), 0, rules);
 
     expect(next.step).toBe('verify');
-    expect(effects.map((e) => describeEffect(e, NOW))).toEqual(['audit step.nudge.succeeded', 'send verify#1']);
+    expect(effects.map((e) => describeEffect(e, NOW))).toEqual(['send verify#1']);
   });
 
   it('waits the grace when a declared consumer cannot report (a Container App)', () => {
@@ -528,7 +527,7 @@ describe('advance: details the table does not show', () => {
     const deadLettered = advance(afterBegin.rotation, { kind: 'dead-lettered', step: StepName.Promote, attempt: 1, reason: 'MaxDeliveryCountExceeded' }, new Date(NOW), 0, direct);
 
     // Assess: a dead-lettered promote may have written its version: it is undone
-    expect(afterBegin.effects.map((e) => describeEffect(e, NOW))).toEqual(['audit step.begin.succeeded', 'send promote#1', 'notify Started']);
+    expect(afterBegin.effects.map((e) => describeEffect(e, NOW))).toEqual(['send promote#1', 'notify Started']);
     expect(deadLettered.rotation).toMatchObject({ status: 'RollingBack', step: 'rollback', undo: [{ step: 'promote', action: 'promoted', refs: {} }] });
   });
 

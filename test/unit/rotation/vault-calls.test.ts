@@ -48,7 +48,16 @@ interface Built {
   readonly counts: Counts;
 }
 
-function build(kind: Kind, options: { consumerBreaks?: boolean; failWrite?: boolean } = {}): Built {
+/**
+ * A secret rotated before through a pending value: its companion holds Rotor's earlier (disabled)
+ * pending version and the latest version says so (`rotor-pending-companion`), as a promote leaves it.
+ */
+function seedEarlierPending(world: FakeWorld): Record<string, string> {
+  world.store.seed(pendingRef(secret), { value: 'earlier-pending-value-0123', tags: { 'rotor-pending-for': secret.name, 'rotor-rotation': 'earlier-rotation' }, enabled: false });
+  return { 'rotor-pending-companion': pendingRef(secret).name };
+}
+
+function build(kind: Kind, options: { consumerBreaks?: boolean; failWrite?: boolean; crashAfterPendingWrite?: boolean; firstPending?: boolean } = {}): Built {
   const counts: Counts = { set: 0, get: 0, update: 0, pending: 0 };
   const alternating = kind === 'alternating' || kind === 'alternating-pending';
   const provider = kind === 'random' ? undefined : createFakeProvider({ strategy: alternating ? Strategy.Alternating : Strategy.Single, initial });
@@ -57,6 +66,22 @@ function build(kind: Kind, options: { consumerBreaks?: boolean; failWrite?: bool
     rotators: rotator === undefined ? [] : [rotator],
     wrapPorts: (ports) => {
       const store = counting(ports.secretStore, counts);
+      if (options.crashAfterPendingWrite === true) {
+        // The host dies once right after the pending write, before the record: Service Bus redelivers (deliveryCount 2).
+        let crashed = false;
+        const crashing: SecretStore = {
+          ...store,
+          setSecret: async (ref, value) => {
+            const written = await store.setSecret(ref, value);
+            if (ref.name === pendingRef(secret).name && !crashed) {
+              crashed = true;
+              throw new Error('simulated host crash after the pending write');
+            }
+            return written;
+          },
+        };
+        return { ...ports, secretStore: crashing };
+      }
       if (options.failWrite !== true) return { ...ports, secretStore: store };
       // Key Vault refuses the new version for good (403): the mint at the provider has happened, the write never does.
       const refusing: SecretStore = {
@@ -67,9 +92,12 @@ function build(kind: Kind, options: { consumerBreaks?: boolean; failWrite?: bool
       return { ...ports, secretStore: refusing };
     },
   });
+  const pendingKept = kind === 'alternating-pending' || kind === 'single-apply';
+  const earlier = pendingKept && options.firstPending !== true ? seedEarlierPending(world) : {};
   world.store.seed(secret, {
     value: initial,
     tags: {
+      ...earlier,
       'rotor-rotator': rotator?.kind ?? 'random',
       'rotor-grace': 'PT2M',
       'rotor-health': health,
@@ -92,8 +120,9 @@ describe('Key Vault calls per rotation (issue #18)', () => {
     // kind, steps, c, gets, updates
     ['random', ['begin', 'promote', 'nudge', 'verify', 'retire'], 1, 4, 1],
     ['alternating', ['begin', 'promote', 'nudge', 'verify', 'retire'], 1, 4, 1],
-    ['alternating-pending', ['begin', 'promote', 'nudge', 'verify', 'retire'], 2, 5, 2],
-    ['single-apply', ['begin', 'promote', 'nudge', 'verify', 'retire'], 2, 5, 2],
+    // With a pending version, on first delivery of a secret rotated so before: no companion read (o = 4 + 2 = 6).
+    ['alternating-pending', ['begin', 'promote', 'nudge', 'verify', 'retire'], 2, 4, 2],
+    ['single-apply', ['begin', 'promote', 'nudge', 'verify', 'retire'], 2, 4, 2],
   ] as const)('%s: steps %j, %i create(s), %i gets, %i updates', async (kind, steps, creates, gets, updates) => {
     // Prepare
     const built = build(kind);
@@ -106,9 +135,69 @@ describe('Key Vault calls per rotation (issue #18)', () => {
     expect(rotation.status).toBe('Completed');
     expect(rotation.steps.map((s) => s.step)).toEqual(steps);
     expect(built.counts).toMatchObject({ set: creates, get: gets, update: updates });
-    // Without a pending version nothing touches the companion secret; with one: the replay check, the write, the disable at retire.
-    expect(built.counts.pending).toBe(creates === 1 ? 0 : 3);
+    // Without a pending version nothing touches the companion secret; with one: the write and the disable at retire.
+    expect(built.counts.pending).toBe(creates === 1 ? 0 : 2);
+    expect(built.counts.get + built.counts.update).toBeLessThanOrEqual(6);
     expect(built.world.store.versions(secret)).toHaveLength(2);
+  });
+
+  it.each(['alternating-pending', 'single-apply'] as const)(
+    '%s: a promote redelivered after a crash past the pending write reads the companion and reuses that value (one pending version)',
+    async (kind) => {
+      // Prepare
+      const built = build(kind, { crashAfterPendingWrite: true });
+
+      // Act
+      await rotate(built);
+
+      // Assess
+      const rotation = built.world.ledger.rotations()[0]!;
+      expect(rotation.status).toBe('Completed');
+      const pendingVersions = built.world.store.versions(pendingRef(secret)).filter((v) => v.tags['rotor-rotation'] === rotation.id);
+      expect(pendingVersions).toHaveLength(1);
+      expect(rotation.versions.pending).toBe(pendingVersions[0]!.version);
+      expect(built.world.store.versions(secret).at(-1)!.value).toBe(pendingVersions[0]!.value);
+      expect(built.provider!.calls.prepare).toBe(1);
+      // The companion: the write, the replay check on the redelivery, the disable at retire.
+      expect(built.counts.pending).toBe(3);
+    },
+  );
+
+  it.each(['alternating-pending', 'single-apply'] as const)(
+    '%s: the first pending rotation of a secret reads the companion (name check, o = 7) and marks the new version, so the next one costs 6',
+    async (kind) => {
+      // Prepare
+      const built = build(kind, { firstPending: true });
+
+      // Act
+      await rotate(built);
+      const first = { ...built.counts };
+      const promoted = built.world.store.versions(secret).at(-1)!;
+      const next = await built.world.engine.startRotation(secret, { kind: 'manual' });
+      expect(next.outcome).toBe('started');
+      await built.world.drain();
+
+      // Assess
+      expect(first.get + first.update).toBe(7);
+      expect(promoted.tags['rotor-pending-companion']).toBe(pendingRef(secret).name);
+      expect(built.counts.get + built.counts.update - first.get - first.update).toBe(6);
+      expect(built.world.ledger.rotations().map((r) => r.status)).toEqual(['Completed', 'Completed']);
+    },
+  );
+
+  it('single-apply: a name that is not Rotor\'s companion still fails promote with PendingNameCollision on first delivery, the secret unchanged', async () => {
+    // Prepare: someone else's secret under the companion's name, and a latest version without the mark.
+    const built = build('single-apply', { firstPending: true });
+    built.world.store.seed(pendingRef(secret), { value: 'someone-elses-value-0123', tags: { owner: 'payments' } });
+
+    // Act
+    await rotate(built);
+
+    // Assess
+    const rotation = built.world.ledger.rotations()[0]!;
+    expect(rotation.steps.find((s) => s.step === 'promote')?.error?.code).toBe('PendingNameCollision');
+    expect(built.world.store.versions(pendingRef(secret))).toHaveLength(1);
+    expect(built.world.store.versions(secret).filter((v) => v.enabled).map((v) => v.value)).toEqual([initial]);
   });
 
   it('alternating without a pending version: the minted slot is recorded on the new version and the rotation, and the old slot stays valid until retire', async () => {
