@@ -4,7 +4,7 @@ import { startQueuedEvent } from '../src/events/intake.js';
 import { parseStartMessage, type EventStart, type StartQueue } from '../src/events/start-message.js';
 import { StepMessageError } from '../src/queue/errors.js';
 import { parseStepMessage } from '../src/queue/step-message.js';
-import { isFirstDelivery, redeliveriesOf, runWithInfrastructureBackoff, type RedeliveryPolicy, type StepRedelivery } from '../src/queue/step-redelivery.js';
+import { isFirstDelivery, redeliveriesOf, runWithInfrastructureBackoff, type BackoffOutcome, type RedeliveryPolicy, type StepRedelivery } from '../src/queue/step-redelivery.js';
 import type { RotationEngine } from '../src/rotation/engine.js';
 
 /** What one invocation needs: the engine, and the way to send a step again later. */
@@ -52,13 +52,18 @@ export function createRotationStepsHandler(resolve: () => Promise<StepHandlerPar
       redelivery: parts.redelivery,
       ...(policy === undefined ? {} : { policy }),
     });
-    if (outcome.kind === 'done') {
-      context.log(`rotationSteps: ${step}: ${outcome.value.result}`);
-      return;
-    }
-    const cause = outcome.error instanceof Error ? `${outcome.error.name}: ${outcome.error.message}` : String(outcome.error);
-    context.warn(`rotationSteps: ${step}: infrastructure unavailable (${cause}); sent again in ${outcome.delayMs} ms (redelivery ${outcome.redelivery})`);
+    logOutcome(context, step, outcome, (handled) => handled.result);
   };
+}
+
+/** One line per invocation: what the message led to (closed words, never a value), or when it is sent again. */
+function logOutcome<T>(context: InvocationContext, what: string, outcome: BackoffOutcome<T>, summary: (value: T) => string): void {
+  if (outcome.kind === 'done') {
+    context.log(`rotationSteps: ${what}: ${summary(outcome.value)}`);
+    return;
+  }
+  const cause = outcome.error instanceof Error ? `${outcome.error.name}: ${outcome.error.message}` : String(outcome.error);
+  context.warn(`rotationSteps: ${what}: infrastructure unavailable (${cause}); sent again in ${outcome.delayMs} ms (redelivery ${outcome.redelivery})`);
 }
 
 /**
@@ -87,12 +92,7 @@ async function handleStart(start: EventStart, resolved: StepHandlerParts | Pick<
     redelivery: { ...(parts.redelivery.policy === undefined ? {} : { policy: parts.redelivery.policy }), resend: (s, redelivery, notBefore) => queue.enqueue(s, { redelivery, notBefore }) },
     ...(policy === undefined ? {} : { policy }),
   });
-  if (outcome.kind === 'done') {
-    context.log(`rotationSteps: ${what}: ${outcome.value.outcome}`);
-    return;
-  }
-  const cause = outcome.error instanceof Error ? `${outcome.error.name}: ${outcome.error.message}` : String(outcome.error);
-  context.warn(`rotationSteps: ${what}: infrastructure unavailable (${cause}); sent again in ${outcome.delayMs} ms (redelivery ${outcome.redelivery})`);
+  logOutcome(context, what, outcome, (started) => started.outcome);
 }
 
 export const rotationStepsHandler = createRotationStepsHandler(async () => {
